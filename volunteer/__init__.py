@@ -1,0 +1,77 @@
+"""网格志愿 (Grid Volunteers): skills-matching volunteers for grid-based community governance."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. ``config`` overrides settings (tests pass ``TESTING`` and a database URL)."""
+    app = Flask(__name__, template_folder=str(PROJECT_DIR / "templates"),
+                instance_relative_config=True)
+    from volunteer.config import load_config
+
+    load_config(app, config)
+
+    from volunteer import extensions as ext
+    from volunteer.i18n import get_locale, get_timezone
+
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(PACKAGE_DIR / "migrations"),
+                         render_as_batch=True, compare_type=True)
+    ext.csrf.init_app(app)
+    ext.babel.init_app(app, locale_selector=get_locale, timezone_selector=get_timezone,
+                       default_translation_directories=str(PACKAGE_DIR / "translations"))
+    ext.limiter.init_app(app)
+    _init_login(app)
+
+    from volunteer import models  # noqa: F401  (every model registered before mappers configure)
+    from volunteer.admin import init_admin
+    from volunteer.api import bp as api_bp
+    from volunteer.auth import bp as auth_bp
+    from volunteer.main import bp as main_bp
+    from volunteer.org import bp as org_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(org_bp)
+    app.register_blueprint(api_bp)
+    ext.csrf.exempt(api_bp)
+    init_admin(app)
+
+    from volunteer.cli import register_cli
+    from volunteer.errors import register_error_handlers
+    from volunteer.web import register_web
+
+    register_error_handlers(app)
+    register_web(app)
+    register_cli(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from volunteer.extensions import db, login_manager
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(session_id: str):
+        from volunteer.auth.models import User
+
+        user_id, _sep, fingerprint = (session_id or "").partition(":")
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or (user.password_hash or "")[-8:] != fingerprint:
+            return None
+        return user

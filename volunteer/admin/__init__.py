@@ -1,0 +1,254 @@
+"""Town admin screens (网格办) for reference data and people, built on Flask-Admin."""
+from __future__ import annotations
+
+from flask import abort, redirect, request, url_for
+from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.form import BaseForm
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField
+from wtforms.validators import Email, Length, Optional, ValidationError
+
+from volunteer.auth.models import ROLE_LABELS, SCOPE_KIND, Role, RoleAssignment, User
+from volunteer.extensions import db
+from volunteer.org.models import Department, Grid, GridPoint, ServiceItem, Village
+from volunteer.skills.models import Skill, SkillCategory
+from volunteer.validators import NoMarkup, Password, PersonName, Phone, phone_filter, strip
+
+
+class AdminForm(BaseForm):
+    """Flask-Admin forms carrying Flask-WTF's CSRF token (checked by CSRFProtect)."""
+
+    class Meta(FlaskForm.Meta):
+        pass
+
+
+class TownAdminMixin:
+    """Only the town admin reaches these screens; others get 403, visitors the login page."""
+
+    def is_accessible(self):
+        return current_user.is_authenticated and current_user.is_admin
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        abort(403)
+
+
+class HomeView(TownAdminMixin, AdminIndexView):
+    @expose("/")
+    def index(self):
+        counts = {label: db.session.scalar(db.select(db.func.count()).select_from(model))
+                  for label, model in [(_l("Village"), Village), (_l("Grids"), Grid),
+                                       (_l("Grid points"), GridPoint),
+                                       (_l("Departments"), Department),
+                                       (_l("Service items"), ServiceItem), (_l("Skills"), Skill),
+                                       (_l("Users"), User)]}
+        return self.render("admin/home.html", counts=counts)
+
+
+class BaseAdminView(TownAdminMixin, ModelView):
+    form_base_class = AdminForm
+    page_size = 50
+    can_view_details = True
+    can_export = False
+    column_display_pk = False
+
+
+TEXT = [strip]
+
+
+class VillageView(BaseAdminView):
+    column_list = ["code", "name", "kind", "address"]
+    column_searchable_list = ["code", "name"]
+    column_labels = {"code": _l("Code"), "name": _l("Name"), "kind": _l("Kind"),
+                     "address": _l("Address"), "town": _l("Town"), "lat": _l("Latitude"),
+                     "lon": _l("Longitude"), "grids": _l("Grids")}
+    form_excluded_columns = ["grids"]
+    form_choices = {"kind": [("village", _l("Village (村)")), ("community", _l("Residents' committee (居)"))]}
+    form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(max=100)]},
+                 "code": {"filters": TEXT, "validators": [NoMarkup(), Length(max=20)]}}
+
+
+class GridView(BaseAdminView):
+    column_list = ["code", "name", "village", "households", "lat", "lon"]
+    column_searchable_list = ["code", "name"]
+    column_filters = ["village.name"]
+    column_labels = {"code": _l("Code"), "name": _l("Name"), "village": _l("Village"),
+                     "village.name": _l("Village"), "households": _l("Households"),
+                     "lat": _l("Latitude"), "lon": _l("Longitude"),
+                     "boundary": _l("Boundary (GeoJSON)"), "points": _l("Grid points")}
+    form_excluded_columns = ["points"]
+    form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(max=100)]},
+                 "code": {"filters": TEXT, "validators": [NoMarkup(), Length(max=20)]}}
+
+    def on_model_change(self, form, model, is_created):
+        if not (-90 <= (model.lat or 0) <= 90 and -180 <= (model.lon or 0) <= 180):
+            raise ValidationError(str(_l("Latitude or longitude out of range.")))
+
+
+class GridPointView(BaseAdminView):
+    column_list = ["name", "grid", "address", "party_service_point", "deputy_reception_point"]
+    column_searchable_list = ["name", "address"]
+    column_filters = ["party_service_point", "deputy_reception_point"]
+    column_labels = {"name": _l("Name"), "grid": _l("Grid"), "address": _l("Address"),
+                     "lat": _l("Latitude"), "lon": _l("Longitude"),
+                     "opening_hours": _l("Opening hours"),
+                     "party_service_point": _l("Party service point (两点合一)"),
+                     "deputy_reception_point": _l("Deputies' reception point (多点合一)")}
+    form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(max=100)]},
+                 "address": {"filters": TEXT, "validators": [NoMarkup(), Length(max=200)]}}
+
+
+class DepartmentView(BaseAdminView):
+    column_list = ["code", "name", "name_en", "phone"]
+    column_searchable_list = ["code", "name", "name_en"]
+    column_labels = {"code": _l("Code"), "name": _l("Name"), "name_en": _l("English name"),
+                     "description": _l("Description"), "phone": _l("Phone")}
+    form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(max=100)]}}
+
+
+class ServiceItemView(BaseAdminView):
+    column_list = ["code", "name", "category", "department", "skill", "active"]
+    column_searchable_list = ["code", "name"]
+    column_filters = ["active", "category"]
+    column_labels = {"code": _l("Code"), "name": _l("Name"), "name_en": _l("English name"),
+                     "category": _l("Category"), "description": _l("Description"),
+                     "department": _l("Department"), "skill": _l("Skill"),
+                     "where_when": _l("Where and when"), "active": _l("Active"),
+                     "created_at": _l("Created")}
+    form_excluded_columns = ["created_at"]
+    form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(max=100)]}}
+
+
+class SkillCategoryView(BaseAdminView):
+    column_list = ["code", "name_zh", "name_en"]
+    column_labels = {"code": _l("Code"), "name_zh": _l("Chinese name"),
+                     "name_en": _l("English name"), "skills": _l("Skills")}
+    form_excluded_columns = ["skills"]
+
+
+class SkillView(BaseAdminView):
+    column_list = ["code", "name_zh", "name_en", "category", "needs_certificate", "active"]
+    column_searchable_list = ["code", "name_zh", "name_en"]
+    column_filters = ["needs_certificate", "active", "category.name_zh"]
+    column_labels = {"code": _l("Code"), "name_zh": _l("Chinese name"),
+                     "name_en": _l("English name"), "category": _l("Category"),
+                     "category.name_zh": _l("Category"),
+                     "synonyms_zh": _l("Chinese synonyms"), "synonyms_en": _l("English synonyms"),
+                     "needs_certificate": _l("Needs a verified certificate"),
+                     "certificate_name": _l("Certificate"), "active": _l("Active")}
+    form_excluded_columns = ["synonyms_zh", "synonyms_en"]
+    column_formatters_detail = {
+        "synonyms_zh": lambda v, c, m, n: "、".join(m.synonyms_zh or []),
+        "synonyms_en": lambda v, c, m, n: ", ".join(m.synonyms_en or []),
+    }
+
+
+def check_scope(role: str, grid, village, department) -> None:
+    """Raise ValidationError unless the scope fits the role (a grid for grid roles …)."""
+    try:
+        kind = SCOPE_KIND[Role(role)]
+    except ValueError:
+        raise ValidationError(str(_l("Unknown role."))) from None
+    given = {"grid": grid, "village": village, "department": department}
+    if kind is None and any(given.values()):
+        raise ValidationError(str(_l("This role has no scope; leave grid, village and department empty.")))
+    if kind is not None and (given[kind] is None
+                             or any(v for k, v in given.items() if k != kind)):
+        raise ValidationError(str(_l("This role needs exactly one scope: %(kind)s.",
+                                     kind=SCOPE_LABELS[kind])))
+
+
+SCOPE_LABELS = {"grid": _l("a grid"), "village": _l("a village"), "department": _l("a department")}
+ROLE_CHOICES = [(r.value, ROLE_LABELS[r.value]) for r in Role]
+
+
+class RoleAssignmentView(BaseAdminView):
+    """Assign and move grid leaders, members and other staff."""
+
+    column_list = ["user", "role", "grid", "village", "department", "created_at"]
+    column_filters = ["role", "grid.code", "village.name", "department.name"]
+    column_searchable_list = ["user.name", "user.phone"]
+    column_labels = {"user": _l("Person"), "role": _l("Role"), "grid": _l("Grid"),
+                     "village": _l("Village"), "department": _l("Department"),
+                     "created_at": _l("Since"), "grid.code": _l("Grid code"),
+                     "village.name": _l("Village"), "department.name": _l("Department"),
+                     "user.name": _l("Name"), "user.phone": _l("Mobile")}
+    column_formatters = {"role": lambda v, c, m, n: ROLE_LABELS.get(m.role, m.role)}
+    form_columns = ["user", "role", "grid", "village", "department"]
+    form_choices = {"role": ROLE_CHOICES}
+    form_ajax_refs = {"user": {"fields": ["name", "phone", "email"], "page_size": 20},
+                      "grid": {"fields": ["code", "name"], "page_size": 20}}
+
+    def on_model_change(self, form, model, is_created):
+        check_scope(model.role, model.grid, model.village, model.department)
+
+
+class UserView(BaseAdminView):
+    column_list = ["name", "phone", "email", "active", "created_at", "last_login_at"]
+    column_searchable_list = ["name", "phone", "email"]
+    column_filters = ["active", "consent_method"]
+    column_default_sort = ("id", True)
+    column_labels = {"name": _l("Name"), "phone": _l("Mobile"), "email": _l("E-mail"),
+                     "active": _l("Active"), "created_at": _l("Registered"),
+                     "last_login_at": _l("Last login"), "locale": _l("Language"),
+                     "large_text": _l("Large text"), "consent_version": _l("Terms version"),
+                     "consent_at": _l("Consent given"), "consent_method": _l("Consent"),
+                     "roles": _l("Roles"), "new_password": _l("New password")}
+    column_details_exclude_list = ["password_hash"]
+    form_columns = ["name", "phone", "email", "active", "new_password", "roles"]
+    form_extra_fields = {"new_password": PasswordField(_l("New password"), validators=[
+        Optional(), Password()])}
+    form_args = {
+        "name": {"filters": TEXT, "validators": [PersonName()]},
+        "phone": {"filters": [strip, phone_filter], "validators": [Optional(), Phone()]},
+        "email": {"filters": [lambda v: (v or "").strip().lower() or None],
+                  "validators": [Optional(), Email(), Length(max=254)]},
+    }
+    inline_models = [(RoleAssignment, {
+        "form_columns": ["id", "role", "grid", "village", "department"],
+        "form_choices": {"role": ROLE_CHOICES},
+        "column_labels": {"role": _l("Role"), "grid": _l("Grid"), "village": _l("Village"),
+                          "department": _l("Department")},
+    })]
+
+    def on_model_change(self, form, model, is_created):
+        if not model.phone and not model.email:
+            raise ValidationError(str(_l("A person needs a mobile number or an e-mail to log in.")))
+        for other, value in (("phone", model.phone), ("email", model.email)):
+            if value and db.session.scalar(db.select(User.id).where(
+                    getattr(User, other) == value, User.id != (model.id or -1))):
+                raise ValidationError(str(_l("Another account already uses this %(what)s.",
+                                             what=self.column_labels[other])))
+        for a in model.roles:
+            check_scope(a.role, a.grid, a.village, a.department)
+        if form.new_password.data:
+            from volunteer.auth.services import hash_password
+            model.password_hash = hash_password(form.new_password.data)
+
+
+def init_admin(app) -> None:
+    """Create the admin for ``app`` (a fresh one per app, so tests can build many)."""
+    admin = Admin(app, name=str(_l("Town admin")), url="/admin", index_view=HomeView(url="/admin"),
+                  theme=Bootstrap4Theme(base_template="admin/our_base.html", fluid=True),
+                  translations_path=None)
+    org, people, ref = _l("Organisation"), _l("People"), _l("Services and skills")
+    s = db.session
+    admin.add_view(VillageView(Village, s, name=_l("Village"), category=org, endpoint="a_village"))
+    admin.add_view(GridView(Grid, s, name=_l("Grids"), category=org, endpoint="a_grid"))
+    admin.add_view(GridPointView(GridPoint, s, name=_l("Grid points"), category=org,
+                                 endpoint="a_gridpoint"))
+    admin.add_view(DepartmentView(Department, s, name=_l("Departments"), category=org,
+                                  endpoint="a_department"))
+    admin.add_view(UserView(User, s, name=_l("Users"), category=people, endpoint="a_user"))
+    admin.add_view(RoleAssignmentView(RoleAssignment, s, name=_l("Roles and scopes"),
+                                      category=people, endpoint="a_role"))
+    admin.add_view(ServiceItemView(ServiceItem, s, name=_l("Service items"), category=ref,
+                                   endpoint="a_serviceitem"))
+    admin.add_view(SkillView(Skill, s, name=_l("Skills"), category=ref, endpoint="a_skill"))
+    admin.add_view(SkillCategoryView(SkillCategory, s, name=_l("Skill categories"), category=ref,
+                                     endpoint="a_skillcategory"))

@@ -1,0 +1,172 @@
+"""Declare API operations with pydantic models; the same models validate and build the OpenAPI.
+
+    @operation(bp, "/things", "POST", body=ThingIn, response=ThingOut, summary="Create a thing")
+    def create_thing(body: ThingIn): ...
+
+The decorated view gets the validated ``body`` (and ``query``) as keyword arguments. A request
+that does not fit gets 422 with field errors; nothing else runs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+OPENAPI_VERSION = "3.1.0"
+
+
+@dataclass
+class Operation:
+    path: str
+    method: str
+    summary: str
+    tags: list[str]
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    auth: bool
+    errors: list[int] = field(default_factory=list)
+
+
+OPERATIONS: list[Operation] = []
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """pydantic errors as {"field.path": "message"}."""
+    out: dict[str, str] = {}
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "body"
+        out.setdefault(loc, err["msg"])
+    return out
+
+
+def validation_error(fields: dict[str, str], message: str = "The request has invalid fields."):
+    return jsonify({"error": "validation_failed", "message": message, "fields": fields}), 422
+
+
+def operation(bp: Blueprint, path: str, method: str = "GET", *, summary: str,
+              body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+              response: type[BaseModel] | None = None, status: int = 200, auth: bool = True,
+              tags: list[str] | None = None, errors: list[int] | None = None):
+    """Register a view as an API operation (route + validation + OpenAPI entry)."""
+    op = Operation(path, method.upper(), summary, tags or [], body, query, response, status, auth,
+                   errors or [])
+    OPERATIONS.append(op)
+    rule = _flask_rule(path)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(**kwargs):
+            if body is not None:
+                data = request.get_json(silent=True)
+                if data is None:
+                    return validation_error({"body": "A JSON object is required."})
+                try:
+                    kwargs["body"] = body.model_validate(data)
+                except ValidationError as exc:
+                    return validation_error(field_errors(exc))
+            if query is not None:
+                try:
+                    kwargs["query"] = query.model_validate(request.args.to_dict())
+                except ValidationError as exc:
+                    return validation_error(field_errors(exc))
+            result = view(**kwargs)
+            if isinstance(result, BaseModel):
+                return jsonify(result.model_dump(mode="json")), status
+            return result
+
+        bp.add_url_rule(rule, endpoint=view.__name__, view_func=wrapped, methods=[op.method])
+        return wrapped
+    return decorator
+
+
+def _flask_rule(path: str) -> str:
+    """/issues/{id} → /issues/<int:id> (ids are integers throughout the API)."""
+    import re
+
+    return re.sub(r"\{(\w+)\}", r"<int:\1>", path)
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+_ERROR_TEXT = {400: "Bad request", 401: "Missing or invalid bearer token", 403: "Not allowed",
+               404: "Not found or outside your scope", 422: "Invalid fields",
+               429: "Too many requests"}
+
+
+def build_openapi(base_path: str, title: str, version: str) -> dict[str, Any]:
+    """The OpenAPI document for every registered operation."""
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+
+    def ref(model: type[BaseModel], mode: str) -> dict[str, str]:
+        schema = model.model_json_schema(mode=mode, ref_template="#/components/schemas/{model}")
+        for name, sub in schema.pop("$defs", {}).items():
+            schemas.setdefault(name, sub)
+        schemas.setdefault(model.__name__, schema)
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    paths: dict[str, Any] = {}
+    for op in OPERATIONS:
+        entry: dict[str, Any] = {"summary": op.summary, "operationId": _op_id(op),
+                                 "tags": op.tags, "responses": {}}
+        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
+                  for n in _path_params(op.path)]
+        if op.query is not None:
+            qs = op.query.model_json_schema()
+            for name, prop in qs.get("properties", {}).items():
+                params.append({"name": name, "in": "query",
+                               "required": name in qs.get("required", []),
+                               "schema": {k: v for k, v in prop.items() if k != "title"}})
+        if params:
+            entry["parameters"] = params
+        if op.body is not None:
+            entry["requestBody"] = {"required": True, "content": {
+                "application/json": {"schema": ref(op.body, "validation")}}}
+        ok: dict[str, Any] = {"description": "OK"}
+        if op.response is not None:
+            ok["content"] = {"application/json": {"schema": ref(op.response, "serialization")}}
+        entry["responses"][str(op.status)] = ok
+        codes = set(op.errors) | ({401, 429} if op.auth else set())
+        if op.body is not None or op.query is not None:
+            codes.add(422)
+        for code in sorted(codes):
+            entry["responses"][str(code)] = {
+                "description": _ERROR_TEXT.get(code, "Error"),
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        if op.auth:
+            entry["security"] = [{"bearerAuth": []}]
+        else:
+            entry["security"] = []
+        paths.setdefault(op.path, {})[op.method.lower()] = entry
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {"title": title, "version": version},
+        "servers": [{"url": base_path}],
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+def _path_params(path: str) -> list[str]:
+    import re
+
+    return re.findall(r"\{(\w+)\}", path)
+
+
+def _op_id(op: Operation) -> str:
+    import re
+
+    words = re.sub(r"[{}]", "", op.path).strip("/").replace("/", "_") or "root"
+    return f"{op.method.lower()}_{words}"

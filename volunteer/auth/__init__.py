@@ -1,0 +1,6 @@
+"""Accounts: registration, login, passwords, roles and their scope, API tokens."""
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+from volunteer.auth import routes  # noqa: E402,F401

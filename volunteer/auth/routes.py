@@ -1,0 +1,205 @@
+"""Account pages: register, log in/out, passwords, API tokens."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from werkzeug.security import check_password_hash
+
+from volunteer.auth import bp
+from volunteer.auth.forms import (ChangePasswordForm, ConfirmForm, ForgotForm, LoginForm,
+                                  RegisterForm, ResetWithCodeForm, ResetWithTokenForm, TokenForm)
+from volunteer.auth.models import ApiToken, Role, User
+from volunteer.auth.services import (AccountError, authenticate, create_token, create_user,
+                                     find_user, grant_role, redeem_code, set_password)
+from volunteer.common import utcnow
+from volunteer.config import mail_configured
+from volunteer.extensions import db, limiter
+from volunteer.mail import send_mail
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` when it is a path on this site, else None (no open redirects)."""
+    if not target:
+        return None
+    target = target.strip()
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return None
+    return target
+
+
+def _login_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def register():
+    """Create a resident account (volunteers add their profile afterwards)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = create_user(name=form.name.data, phone=form.phone.data,
+                               email=form.email.data or None, password=form.password.data)
+        except AccountError as exc:
+            field = form.email if str(exc) == "email_taken" else form.phone
+            field.errors.append(_("An account with this mobile number already exists.")
+                                if field is form.phone else
+                                _("An account with this e-mail already exists."))
+        else:
+            grant_role(user, Role.resident)
+            db.session.commit()
+            login_user(user)
+            flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
+            return redirect(url_for("main.index"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    """Log in with a mobile number or e-mail and a password."""
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(safe_next(form.next.data) or url_for("main.index"))
+    if form.validate_on_submit():
+        user = authenticate(form.login.data, form.password.data)
+        if user is None:
+            form.password.errors.append(_("The mobile number/e-mail or the password is wrong."))
+        else:
+            db.session.commit()
+            login_user(user, remember=form.remember.data)
+            flash(_("You are logged in."), "success")
+            return redirect(safe_next(form.next.data) or url_for("main.index"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Log out (POST, so that a link elsewhere cannot log you out)."""
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not check_password_hash(current_user.password_hash or "", form.current.data):
+            form.current.errors.append(_("The current password is wrong."))
+        else:
+            set_password(current_user, form.password.data)
+            db.session.commit()
+            login_user(current_user)  # the session id includes the hash; renew it
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("main.index"))
+    return render_template("auth/change_password.html", form=form)
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def forgot():
+    """Start a password reset: an e-mail link when mail works, else a code from grid staff."""
+    form = ForgotForm()
+    mail_on = mail_configured(current_app.config)
+    if form.validate_on_submit():
+        user = find_user(form.login.data)
+        if mail_on and user is not None and user.email:
+            token = _serializer().dumps([user.id, (user.password_hash or "")[-8:]])
+            link = url_for("auth.reset_token", token=token, _external=True)
+            send_mail(user.email, _("Reset your password"),
+                      _("Open this link within 2 hours to set a new password: %(link)s", link=link))
+        # The same answer whether or not the account exists.
+        flash(_("If an e-mail address is registered for this account, a reset link has been "
+                "sent to it. Otherwise ask your grid leader or the town office for a one-time "
+                "code and enter it below."), "info")
+        return redirect(url_for("auth.reset_code"))
+    return render_template("auth/forgot.html", form=form, mail_on=mail_on)
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def reset_code():
+    """Set a new password with a one-time code issued by grid staff."""
+    form = ResetWithCodeForm()
+    if form.validate_on_submit():
+        user = find_user(form.phone.data)
+        ok = redeem_code(user, form.code.data, "reset") or redeem_code(user, form.code.data,
+                                                                       "activate")
+        if not ok:
+            db.session.commit()  # keeps the count of wrong guesses
+            form.code.errors.append(_("This code is wrong, used or expired. Ask for a new one."))
+        else:
+            set_password(user, form.password.data)
+            db.session.commit()
+            flash(_("Your new password is set. Please log in."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_code.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_token(token: str):
+    """Set a new password from an e-mailed link (valid 2 hours, once)."""
+    try:
+        user_id, fingerprint = _serializer().loads(token, max_age=2 * 3600)
+    except (SignatureExpired, BadSignature, ValueError, TypeError):
+        flash(_("This link is invalid or has expired. Please ask for a new one."), "warning")
+        return redirect(url_for("auth.forgot"))
+    user = db.session.get(User, user_id)
+    if user is None or (user.password_hash or "")[-8:] != fingerprint:
+        flash(_("This link is invalid or has expired. Please ask for a new one."), "warning")
+        return redirect(url_for("auth.forgot"))
+    form = ResetWithTokenForm()
+    if form.validate_on_submit():
+        set_password(user, form.password.data)
+        db.session.commit()
+        flash(_("Your new password is set. Please log in."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_token.html", form=form)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    """List, create and revoke one's API tokens."""
+    form = TokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        new_token = create_token(current_user, form.name.data)
+        db.session.commit()
+        flash(_("Token created. Copy it now: it is shown only once."), "success")
+        form = TokenForm(formdata=None)
+    rows = db.session.scalars(db.select(ApiToken).where(ApiToken.user_id == current_user.id)
+                              .order_by(ApiToken.created_at.desc()).limit(100)).all()
+    return render_template("auth/tokens.html", form=form, rows=rows, new_token=new_token,
+                           revoke_form=ConfirmForm())
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    """Revoke one of one's own tokens."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != current_user.id:
+        return render_template("errors/404.html"), 404
+    if ConfirmForm().validate_on_submit() and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.commit()
+        flash(_("Token revoked."), "success")
+    return redirect(url_for("auth.tokens"))

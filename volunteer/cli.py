@@ -1,0 +1,154 @@
+"""Command-line interface: ``flask --app wsgi <command>`` (DESIGN §6)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask_migrate import upgrade
+
+from volunteer.extensions import db
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the commands to ``app``."""
+    app.cli.add_command(setup_command)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(create_token_command)
+    app.cli.add_command(translate)
+
+
+@click.command("setup")
+def setup_command():
+    """Apply migrations and add reference data (idempotent; never touches edited rows)."""
+    from volunteer.setup import load_reference_data
+
+    upgrade(directory=str(PACKAGE_DIR / "migrations"))
+    added = load_reference_data()
+    db.session.commit()
+    click.echo("setup done: " + ", ".join(f"{k} +{v}" for k, v in added.items()))
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the town already has 村居.")
+def seed_demo_command(if_empty: bool):
+    """Build the demo town (after `setup`)."""
+    from volunteer.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, DemoError, seed_demo
+    from volunteer.org.models import Village
+
+    if if_empty and db.session.scalar(db.select(db.func.count(Village.id))):
+        click.echo("the town already has data; demo not loaded")
+        return
+    started = time.perf_counter()
+    try:
+        counts = seed_demo()
+    except DemoError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"demo town loaded in {time.perf_counter() - started:.1f} s: "
+               + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    click.echo(f"demo logins (password {DEMO_PASSWORD}):")
+    for login in DEMO_LOGINS:
+        click.echo(f"  {login.role:17} {login.phone}  {login.name}  {login.scope}")
+
+
+@click.command("create-user")
+@click.option("--phone", required=True, help="11-digit mobile number.")
+@click.option("--name", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice(
+    ["resident", "volunteer", "grid_member", "grid_leader", "grid_instructor", "village_admin",
+     "department_staff", "admin"]))
+@click.option("--scope", default=None, help="Grid, 村居 or department code the role applies to.")
+def create_user_command(phone: str, name: str, password: str, role: str, scope: str | None):
+    """Create a user with a role (or add the role to an existing user with that phone)."""
+    from volunteer.auth.services import AccountError, create_user, find_user, grant_role, \
+        resolve_scope, set_password
+    from volunteer.common import is_phone, normalize_phone
+    from volunteer.validators import PASSWORD_MAX, PASSWORD_MIN
+
+    phone = normalize_phone(phone)
+    if not is_phone(phone):
+        raise click.BadParameter("must be an 11-digit mobile number starting with 13–19",
+                                 param_hint="--phone")
+    name = name.strip()
+    if not name or len(name) > 50 or "<" in name:
+        raise click.BadParameter("1 to 50 characters, no markup", param_hint="--name")
+    if not (PASSWORD_MIN <= len(password) <= PASSWORD_MAX) or password.isdigit() \
+            or password.isalpha():
+        raise click.BadParameter("8–128 characters with letters and digits",
+                                 param_hint="--password")
+    try:
+        scope_obj = resolve_scope(role, scope)
+    except AccountError as exc:
+        messages = {"scope_needed": f"role {role} needs --scope (a grid, 村居 or department code)",
+                    "scope_unknown": f"no grid, 村居 or department has code {scope!r}",
+                    "scope_not_needed": f"role {role} takes no --scope"}
+        raise click.BadParameter(messages[str(exc)], param_hint="--scope") from None
+    user = find_user(phone)
+    if user is None:
+        user = create_user(name=name, phone=phone, password=password, consent_method="attested")
+        verb = "created"
+    else:
+        set_password(user, password)
+        verb = "updated"
+    grant_role(user, role, scope_obj)
+    db.session.commit()
+    click.echo(f"{verb} user {user.id} {user.name} {user.phone}: {role}"
+               + (f" of {scope}" if scope else ""))
+
+
+@click.command("create-token")
+@click.option("--phone", required=True)
+@click.option("--name", "token_name", default="cli", help="What the token is for.")
+def create_token_command(phone: str, token_name: str):
+    """Print a new API bearer token for the user, alone on the last line."""
+    from volunteer.auth.services import create_token, find_user
+
+    user = find_user(phone)
+    if user is None:
+        raise click.ClickException(f"no user with phone {phone}")
+    token = create_token(user, token_name)
+    db.session.commit()
+    click.echo(f"token for {user.name} ({user.phone}); it is shown only this once:")
+    click.echo(token)
+
+
+@click.group()
+def translate():
+    """Translation commands (wrap pybabel with volunteer/babel.cfg)."""
+
+
+def _pybabel(*args: str) -> None:
+    cmd = [sys.executable, "-m", "babel.messages.frontend", *args]
+    result = subprocess.run(cmd, cwd=PACKAGE_DIR.parent, check=False)
+    if result.returncode:
+        raise click.ClickException("pybabel failed: " + " ".join(args))
+
+
+@translate.command()
+def extract():
+    """Extract messages into volunteer/translations/messages.pot."""
+    _pybabel("extract", "-F", "volunteer/babel.cfg", "-k", "_l", "--no-location", "--sort-output",
+             "-o", "volunteer/translations/messages.pot", ".")
+
+
+@translate.command()
+def update():
+    """Extract, then merge new messages into every catalogue."""
+    extract.callback()
+    _pybabel("update", "-i", "volunteer/translations/messages.pot", "-d",
+             "volunteer/translations", "--no-fuzzy-matching")
+
+
+@translate.command()
+def compile():  # noqa: A001  (the pybabel verb)
+    """Compile the catalogues to .mo files."""
+    _pybabel("compile", "-d", "volunteer/translations")

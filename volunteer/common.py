@@ -1,0 +1,59 @@
+"""Small helpers shared by every feature: time, phone numbers, masking, text checks."""
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+_TAG_RE = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>")
+
+
+def utcnow() -> datetime:
+    """The current time in UTC, naive (how every timestamp is stored)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def to_local(value: datetime | None) -> datetime | None:
+    """A stored (naive UTC) time as an aware Asia/Shanghai time."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(SHANGHAI)
+
+
+def normalize_phone(raw: str | None) -> str:
+    """Strip spaces, dashes and a +86 / 86 prefix from a mobile number."""
+    digits = re.sub(r"[\s\-()（）]", "", raw or "")
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits
+
+
+def is_phone(value: str) -> bool:
+    """True for an 11-digit mainland mobile number (1[3-9]xxxxxxxxx)."""
+    return bool(PHONE_RE.match(value or ""))
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****0000."""
+    if not phone:
+        return ""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+def mask_name(name: str | None) -> str:
+    """童** for Chinese names, J*** for Latin ones."""
+    name = (name or "").strip()
+    if not name:
+        return ""
+    return name[0] + "*" * max(1, min(len(name) - 1, 3))
+
+
+def has_markup(value: str | None) -> bool:
+    """True when text contains something that looks like an HTML tag."""
+    return bool(value and _TAG_RE.search(value))

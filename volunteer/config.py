@@ -1,0 +1,122 @@
+"""Configuration: defaults here, values from the environment read in ``load_config``.
+
+Nothing is read from ``os.environ`` at import time; ``create_app`` calls ``load_config`` so that
+tests and scripts can set the environment before building an app.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class Config:
+    """Defaults for every environment."""
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False  # set SESSION_COOKIE_SECURE=1 behind HTTPS
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 14
+    WTF_CSRF_TIME_LIMIT = None  # a form left open on a phone all afternoon still submits
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_CN": "中文", "en": "English"}
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_LOGIN = "10 per minute;60 per hour"
+    RATELIMIT_API = "1200 per minute"
+
+    # werkzeug's method string; scrypt costs ~50 ms per hash, which is what we want for real logins.
+    PASSWORD_HASH_METHOD = "scrypt"
+
+    MAP_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    MAP_TILE_ATTRIBUTION = "&copy; OpenStreetMap contributors"
+    MAP_TILE_DATUM = "WGS84"  # or "GCJ02" for AMap / Tencent tiles
+    MAP_CENTER = (30.757, 121.353)  # Shanyang town, Jinshan district
+
+    MAIL_SERVER = ""
+    MAIL_PORT = 587
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_USE_TLS = True
+    MAIL_SENDER = "noreply@localhost"
+
+    TERMS_VERSION = "2026-11"
+    RESET_CODE_HOURS = 24
+    TOWN_CODE = "SY"
+    TOWN_NAME = "山阳镇"
+
+
+class TestConfig(Config):
+    """Settings for the test suite: fast hashing, no CSRF unless a test turns it on."""
+
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    SECRET_KEY = "test-only-secret"
+    SERVER_NAME = None
+
+
+# Environment variables read as strings, with the config key they set.
+_ENV_KEYS = [
+    "MAP_TILE_URL", "MAP_TILE_ATTRIBUTION", "MAP_TILE_DATUM", "MAIL_SERVER", "MAIL_USERNAME",
+    "MAIL_PASSWORD", "MAIL_SENDER", "RATELIMIT_STORAGE_URI", "TERMS_VERSION", "PASSWORD_HASH_METHOD",
+]
+_ENV_BOOLS = ["SESSION_COOKIE_SECURE", "MAIL_USE_TLS"]
+_ENV_INTS = ["MAIL_PORT"]
+
+
+def load_config(app, overrides: dict | None = None) -> None:
+    """Fill ``app.config`` from the defaults, the environment, then ``overrides``."""
+    testing = bool(overrides and overrides.get("TESTING"))
+    app.config.from_object(TestConfig if testing else Config)
+    env = os.environ
+    for key in _ENV_KEYS:
+        if env.get(key):
+            app.config[key] = env[key]
+    for key in _ENV_BOOLS:
+        if key in env:
+            app.config[key] = env[key].strip().lower() in {"1", "true", "yes", "on"}
+    for key in _ENV_INTS:
+        if env.get(key, "").strip().isdigit():
+            app.config[key] = int(env[key])
+    app.config["MAP_TILE_DATUM"] = app.config["MAP_TILE_DATUM"].upper().replace("-", "")
+    if app.config["SESSION_COOKIE_SECURE"]:
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    default_db = "sqlite:///" + str(Path(app.instance_path) / "volunteer.sqlite3")
+    app.config["SQLALCHEMY_DATABASE_URI"] = env.get("DATABASE_URL") or default_db
+    if not testing:
+        app.config["SECRET_KEY"] = env.get("SECRET_KEY") or _instance_secret(app.instance_path)
+    if overrides:
+        app.config.update(overrides)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://"):  # the scheme Heroku-style URLs use
+        uri = "postgresql+psycopg://" + uri.removeprefix("postgres://")
+    elif uri.startswith("postgresql://"):
+        uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    if uri.startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+
+
+def _instance_secret(instance_path: str) -> str:
+    """Return the instance's secret key, generating it once on first use."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def mail_configured(config) -> bool:
+    """True when an SMTP server is set."""
+    return bool(config.get("MAIL_SERVER"))

@@ -1,0 +1,1 @@
+"""The demo town: Shanyang's organisation (DESIGN §1) with its people as accounts."""

@@ -1,0 +1,200 @@
+"""Build the demo town deterministically (fixed random seed), in a few seconds.
+
+Counts follow DESIGN §1: 33 村居, 200 grids, 174 grid leaders, 130 instructors, 1,280 grid
+members, 2,506 in-service party members, 84 grid points (77 两点合一), 24 departments, 18
+service items, plus other residents and one memorable login per role (``DEMO_LOGINS``).
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import dataclass
+
+from werkzeug.security import generate_password_hash
+
+from volunteer.auth.models import Role, RoleAssignment, User
+from volunteer.common import utcnow
+from volunteer.extensions import db
+from volunteer.org.models import Department, Grid, GridPoint, ServiceItem, Town, Village
+from volunteer.setup import DATA_DIR
+from volunteer.skills.models import Skill
+
+DEMO_PASSWORD = "demo1234"
+N_GRIDS, N_LEADERS, N_INSTRUCTORS, N_MEMBERS = 200, 174, 130, 1280
+N_PARTY, N_RESIDENTS, N_POINTS, N_PARTY_POINTS, N_DEPUTY_POINTS = 2506, 600, 84, 77, 12
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    phone: str
+    name: str
+    scope: str  # what the login is scoped to, for the README and `make run`
+
+
+# Filled in by ``seed_demo``; phones are fixed so that the README can list them.
+DEMO_LOGINS: list[DemoLogin] = []
+
+
+class DemoError(RuntimeError):
+    """The database is not in a state the demo can be added to."""
+
+
+def _data() -> dict:
+    return json.loads((DATA_DIR / "demo_town.json").read_text(encoding="utf-8"))
+
+
+def seed_demo() -> dict[str, int]:
+    """Add the demo town to a database that has reference data but no organisation yet."""
+    if db.session.scalar(db.select(db.func.count(Village.id))):
+        raise DemoError("the database already has 村居; the demo needs an empty town")
+    town = db.session.scalar(db.select(Town))
+    if town is None:
+        raise DemoError("run `flask --app wsgi setup` first")
+    rnd = random.Random(2018)
+    data = _data()
+    lat0, lon0 = data["center"]
+
+    # 村居 on a rough ring around the town centre; grids scattered around their 村居.
+    villages = []
+    for i, (name, kind) in enumerate(data["villages"]):
+        angle = 2 * math.pi * i / len(data["villages"]) + rnd.uniform(-0.08, 0.08)
+        dist = 0.008 + 0.03 * ((i * 7) % 11) / 10  # degrees, ~0.9–4.2 km
+        v = Village(town=town, code=f"SY{i + 1:02d}", name=name, kind=kind,
+                    lat=round(lat0 + dist * math.sin(angle), 6),
+                    lon=round(lon0 + dist * math.cos(angle) * 1.15, 6),
+                    address=f"山阳镇{name}村委会" if kind == "village" else f"山阳镇{name}居委会")
+        villages.append(v)
+    db.session.add_all(villages)
+    # 200 grids: every 村居 gets 6, the first 2 get one more (33 × 6 + 2).
+    per_village = [6 + (1 if i < N_GRIDS - 6 * len(villages) else 0) for i in range(len(villages))]
+    grids = []
+    for v, n in zip(villages, per_village, strict=True):
+        for j in range(n):
+            grids.append(Grid(village=v, code=f"{v.code}-{j + 1:02d}", name=f"第{j + 1}网格",
+                              lat=round(v.lat + rnd.uniform(-0.006, 0.006), 6),
+                              lon=round(v.lon + rnd.uniform(-0.007, 0.007), 6),
+                              households=rnd.randint(240, 360)))
+    db.session.add_all(grids)
+
+    # 84 grid points in the first grids of each 村居 (新江村's first grid has one), 77 两点合一.
+    point_grids = sorted(grids, key=lambda g: (g.code[-2:], g.code))[:N_POINTS]
+    points = []
+    for k, g in enumerate(point_grids):
+        points.append(GridPoint(
+            grid=g, name=f"{g.village.name}{g.name}网格点",
+            address=f"山阳镇{g.village.name}{rnd.randint(1, 300)}号",
+            lat=round(g.lat + rnd.uniform(-0.001, 0.001), 6),
+            lon=round(g.lon + rnd.uniform(-0.001, 0.001), 6),
+            opening_hours="周一至周五 9:00–17:00" if k % 3 else "周一至周六 8:30–16:30",
+            party_service_point=k < N_PARTY_POINTS,
+            deputy_reception_point=k % 7 == 0 and k // 7 < N_DEPUTY_POINTS))
+    db.session.add_all(points)
+
+    departments = [Department(code=f"D{i + 1:02d}", name=zh, name_en=en)
+                   for i, (zh, en) in enumerate(data["departments"])]
+    db.session.add_all(departments)
+    dept_by_name = {d.name: d for d in departments}
+    skills = {s.code: s for s in db.session.scalars(db.select(Skill))}
+    for i, (zh, en, cat, dept, skill, desc) in enumerate(data["service_items"]):
+        db.session.add(ServiceItem(code=f"S{i + 1:02d}", name=zh, name_en=en, category=cat,
+                                   description=desc, department=dept_by_name.get(dept),
+                                   skill=skills.get(skill) if skill else None))
+    db.session.flush()
+
+    people = _People(rnd, data)
+    pw = generate_password_hash(DEMO_PASSWORD, method="pbkdf2:sha256:100000")
+
+    def person(*, phone=None) -> User:
+        return User(name=people.name(), phone=phone or people.phone(), password_hash=pw,
+                    consent_version="2026-11", consent_at=utcnow(), consent_method="attested")
+
+    users: list[User] = []
+    roles: list[tuple[User, RoleAssignment]] = []
+    demo: list[tuple[str, User, str]] = []
+
+    def add(user: User, role: Role, **scope) -> None:
+        if user not in users_set:
+            users.append(user)
+            users_set.add(user)
+        roles.append((user, RoleAssignment(role=role.value, **scope)))
+
+    users_set: set[User] = set()
+    admin = person(phone="13800000001")
+    add(admin, Role.admin)
+    demo.append(("admin", admin, "山阳镇"))
+    for d in departments:
+        staff = person(phone="13800000006" if d.code == "D10" else None)
+        add(staff, Role.department_staff, department_id=d.id)
+        if d.code == "D10":
+            demo.append(("department_staff", staff, d.name))
+    for v in villages:
+        va = person(phone="13800000002" if v.code == "SY01" else None)
+        add(va, Role.village_admin, village_id=v.id)
+        if v.code == "SY01":
+            demo.append(("village_admin", va, v.name))
+    # Leaders: 174 people for 200 grids; the last 26 lead a neighbouring grid too.
+    leaders = [person(phone="13800000003" if i == 0 else None) for i in range(N_LEADERS)]
+    for i, g in enumerate(grids):
+        leader = leaders[i] if i < N_LEADERS else leaders[N_LEADERS - (i - N_LEADERS) - 1]
+        add(leader, Role.grid_leader, grid_id=g.id)
+    demo.append(("grid_leader", leaders[0], f"{grids[0].village.name}{grids[0].name}"))
+    instructors = [person(phone="13800000004" if i == 0 else None) for i in range(N_INSTRUCTORS)]
+    for i, g in enumerate(grids):
+        add(instructors[i % N_INSTRUCTORS], Role.grid_instructor, grid_id=g.id)
+    demo.append(("grid_instructor", instructors[0], grids[0].code))
+    for i in range(N_MEMBERS):
+        g = grids[i % N_GRIDS]
+        member = person(phone="13800000005" if i == 0 else None)
+        add(member, Role.grid_member, grid_id=g.id)
+        if i == 0:
+            demo.append(("grid_member", member, f"{g.village.name}{g.name}"))
+    for i in range(N_PARTY):
+        vol = person(phone="13800000007" if i == 0 else None)
+        add(vol, Role.volunteer)
+        if i == 0:
+            demo.append(("volunteer", vol, ""))
+    for i in range(N_RESIDENTS):
+        res = person(phone="13800000008" if i == 0 else None)
+        add(res, Role.resident)
+        if i == 0:
+            demo.append(("resident", res, ""))
+
+    db.session.add_all(users)
+    db.session.flush()
+    for user, assignment in roles:
+        assignment.user_id = user.id
+    db.session.add_all([a for _u, a in roles])
+    db.session.flush()
+    DEMO_LOGINS[:] = [DemoLogin(role, u.phone, u.name, scope) for role, u, scope in demo]
+    return {"villages": len(villages), "grids": len(grids), "grid_points": len(points),
+            "departments": len(departments), "service_items": len(data["service_items"]),
+            "users": len(users), "role_assignments": len(roles)}
+
+
+DEMO_PHONES = {"admin": "13800000001", "village_admin": "13800000002",
+               "grid_leader": "13800000003", "grid_instructor": "13800000004",
+               "grid_member": "13800000005", "department_staff": "13800000006",
+               "volunteer": "13800000007", "resident": "13800000008"}
+
+
+class _People:
+    """Deterministic, unique names and mobile numbers."""
+
+    def __init__(self, rnd: random.Random, data: dict):
+        self.rnd = rnd
+        self.surnames = data["surnames"]
+        self.given = data["given"]
+        self.n = 0
+
+    def name(self) -> str:
+        g = self.rnd.choice(self.given)
+        if self.rnd.random() < 0.7:
+            g += self.rnd.choice(self.given)
+        return self.rnd.choice(self.surnames) + g
+
+    def phone(self) -> str:
+        self.n += 1
+        prefix = ("139", "137", "158", "186", "135")[self.n % 5]
+        return f"{prefix}{(self.n * 7919) % 100000000:08d}"

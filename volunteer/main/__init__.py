@@ -1,0 +1,6 @@
+"""Home page, language switch and the large-text mode."""
+from flask import Blueprint
+
+bp = Blueprint("main", __name__)
+
+from volunteer.main import routes  # noqa: E402,F401

@@ -1,0 +1,116 @@
+"""Models of the organisation tree (DESIGN §3)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from volunteer.common import utcnow
+from volunteer.extensions import db
+
+
+class Town(db.Model):
+    """A town (镇/街道); one per installation for now, but modelled so a district fits."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+
+    villages: Mapped[list[Village]] = relationship(back_populates="town", order_by="Village.code")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Village(db.Model):
+    """A village or residents' committee (村居)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    town_id: Mapped[int] = mapped_column(sa.ForeignKey("town.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(20), default="village")  # village 村 / community 居
+    address: Mapped[str | None] = mapped_column(sa.String(200))
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+
+    town: Mapped[Town] = relationship(back_populates="villages")
+    grids: Mapped[list[Grid]] = relationship(back_populates="village", order_by="Grid.code")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Grid(db.Model):
+    """A grid unit (网格单元) of about 300 households, with its centroid in WGS-84."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(sa.ForeignKey("village.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    lat: Mapped[float] = mapped_column(sa.Float)
+    lon: Mapped[float] = mapped_column(sa.Float)
+    boundary: Mapped[str | None] = mapped_column(sa.Text)  # GeoJSON polygon, optional
+    households: Mapped[int] = mapped_column(default=0)
+
+    village: Mapped[Village] = relationship(back_populates="grids")
+    points: Mapped[list[GridPoint]] = relationship(back_populates="grid")
+
+    def __str__(self) -> str:
+        return f"{self.village.name} · {self.name}" if self.village else self.name
+
+
+class GridPoint(db.Model):
+    """A grid point (网格点) with its own premises; often also a party service point."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int] = mapped_column(sa.ForeignKey("grid.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    address: Mapped[str] = mapped_column(sa.String(200))
+    lat: Mapped[float] = mapped_column(sa.Float)
+    lon: Mapped[float] = mapped_column(sa.Float)
+    opening_hours: Mapped[str | None] = mapped_column(sa.String(200))
+    party_service_point: Mapped[bool] = mapped_column(default=False)  # 两点合一
+    deputy_reception_point: Mapped[bool] = mapped_column(default=False)  # 多点合一
+
+    grid: Mapped[Grid] = relationship(back_populates="points")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(db.Model):
+    """A town functional department (职能部门) that serves the grids."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    name_en: Mapped[str | None] = mapped_column(sa.String(100))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    phone: Mapped[str | None] = mapped_column(sa.String(30))
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceItem(db.Model):
+    """A service item (服务项目) on the residents' menu, provided by a department or a skill."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    name_en: Mapped[str | None] = mapped_column(sa.String(100))
+    category: Mapped[str | None] = mapped_column(sa.String(50))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"), index=True)
+    skill_id: Mapped[int | None] = mapped_column(sa.ForeignKey("skill.id"), index=True)
+    where_when: Mapped[str | None] = mapped_column(sa.String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    department: Mapped[Department | None] = relationship()
+    skill: Mapped["Skill | None"] = relationship()  # noqa: F821
+
+    def __str__(self) -> str:
+        return self.name

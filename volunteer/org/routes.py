@@ -1,0 +1,96 @@
+"""Staff pages for the organisation tree, scoped: each sees only their grids and 村居."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from volunteer.auth.forms import ConfirmForm
+from volunteer.auth.models import STAFF_ORDER, RoleAssignment, User
+from volunteer.auth.permissions import can_manage, can_see, require, role_required
+from volunteer.auth.services import issue_code
+from volunteer.extensions import db
+from volunteer.org import bp
+from volunteer.org.forms import GridForm
+from volunteer.org.models import Grid, Village
+
+STAFF = [r.value for r in STAFF_ORDER]
+
+
+def _by_code(model, code: str):
+    obj = db.session.scalar(db.select(model).where(model.code == code))
+    if obj is None:
+        abort(404)
+    return obj
+
+
+@bp.route("/")
+@role_required(*STAFF)
+def overview():
+    """The grids and 村居 in the user's scope."""
+    u = current_user
+    q = db.select(Village).options(selectinload(Village.grids)).order_by(Village.code)
+    if not u.is_admin:
+        grid_villages = db.select(Grid.village_id).where(Grid.id.in_(u.grid_ids() or {-1}))
+        q = q.where(sa.or_(Village.id.in_(u.village_ids() or {-1}), Village.id.in_(grid_villages)))
+    villages = db.session.scalars(q).all()
+    visible = {v.id: [g for g in v.grids if can_see(u, g)] for v in villages}
+    return render_template("org/overview.html", villages=villages, visible=visible)
+
+
+@bp.route("/villages/<code>")
+@role_required(*STAFF)
+def village(code: str):
+    """One 村居: its grids and staff."""
+    v = _by_code(Village, code)
+    require(can_see(current_user, v))
+    grids = [g for g in v.grids if can_see(current_user, g)]
+    staff = db.session.scalars(
+        db.select(RoleAssignment).where(RoleAssignment.village_id == v.id)
+        .options(selectinload(RoleAssignment.user))).all()
+    return render_template("org/village.html", village=v, grids=grids, staff=staff)
+
+
+@bp.route("/grids/<code>")
+@role_required(*STAFF)
+def grid(code: str):
+    """One grid: its centroid, points and the people who hold roles in it."""
+    g = _by_code(Grid, code)
+    require(can_see(current_user, g))
+    people = db.session.scalars(
+        db.select(RoleAssignment).where(RoleAssignment.grid_id == g.id)
+        .options(selectinload(RoleAssignment.user)).order_by(RoleAssignment.role)).all()
+    return render_template("org/grid.html", grid=g, people=people,
+                           can_edit=can_manage(current_user, g), code_form=ConfirmForm())
+
+
+@bp.route("/grids/<code>/edit", methods=["GET", "POST"])
+@role_required(*STAFF)
+def grid_edit(code: str):
+    """Grid leaders and village admins correct their grid's name, households and centroid."""
+    g = _by_code(Grid, code)
+    require(can_manage(current_user, g))
+    form = GridForm(obj=g)
+    if form.validate_on_submit():
+        form.populate_obj(g)
+        db.session.commit()
+        flash(_("Grid saved."), "success")
+        return redirect(url_for("org.grid", code=g.code))
+    return render_template("org/grid_edit.html", grid=g, form=form)
+
+
+@bp.route("/people/<int:user_id>/code", methods=["POST"])
+@role_required(*STAFF)
+def issue_reset_code(user_id: int):
+    """Give a person of one's grid a one-time code to set a new password."""
+    person = db.session.get(User, user_id)
+    if person is None:
+        abort(404)
+    require(can_manage(current_user, person))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    code = issue_code(person, "reset", current_user)
+    db.session.commit()
+    return render_template("org/code_issued.html", person=person, code=code)

@@ -1,0 +1,55 @@
+"""Reference data that every installation needs: the town row and the skills taxonomy.
+
+``load_reference_data`` only inserts what is missing (matched by code); rows an admin has
+edited are never touched, so ``flask --app wsgi setup`` can run on every start.
+"""
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from flask import current_app
+
+from volunteer.extensions import db
+from volunteer.org.models import Town
+from volunteer.skills.models import Skill, SkillCategory
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+@cache
+def taxonomy() -> dict:
+    """The skills taxonomy shipped with the package (data/skills.json)."""
+    return json.loads((DATA_DIR / "skills.json").read_text(encoding="utf-8"))
+
+
+def load_reference_data() -> dict[str, int]:
+    """Insert the town and any missing skill categories and skills; returns what was added."""
+    added = {"town": 0, "skill_categories": 0, "skills": 0}
+    if db.session.scalar(db.select(db.func.count(Town.id))) == 0:
+        db.session.add(Town(code=current_app.config["TOWN_CODE"],
+                            name=current_app.config["TOWN_NAME"]))
+        added["town"] = 1
+    data = taxonomy()
+    categories = {c.code: c for c in db.session.scalars(db.select(SkillCategory))}
+    for row in data["categories"]:
+        if row["code"] not in categories:
+            cat = SkillCategory(code=row["code"], name_zh=row["zh"], name_en=row["en"])
+            db.session.add(cat)
+            categories[row["code"]] = cat
+            added["skill_categories"] += 1
+    have_codes = set(db.session.scalars(db.select(Skill.code)))
+    have_names = set(db.session.scalars(db.select(Skill.name_zh)))
+    for row in data["skills"]:
+        if row["code"] in have_codes or row["zh"] in have_names:
+            continue
+        db.session.add(Skill(
+            code=row["code"], name_zh=row["zh"], name_en=row["en"],
+            category=categories[row["category"]], synonyms_zh=row.get("synonyms_zh", []),
+            synonyms_en=row.get("synonyms_en", []),
+            needs_certificate=bool(row.get("needs_certificate")),
+            certificate_name=row.get("certificate")))
+        added["skills"] += 1
+    db.session.flush()
+    return added

@@ -1,0 +1,1 @@
+"""The skills taxonomy: categories, skills with zh/en names and synonyms."""

@@ -1,0 +1,59 @@
+"""Request-wide wiring for the HTML site: security headers, template globals and filters."""
+from __future__ import annotations
+
+from flask import Flask, current_app, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from volunteer.auth.models import Role, role_label
+from volunteer.common import mask_name, mask_phone
+from volunteer.i18n import get_locale, large_text_on, localtime
+
+# Content Security Policy: our own scripts and styles only, map tiles from the configured host.
+_CSP = ("default-src 'self'; img-src 'self' data: https: http:; script-src 'self'; "
+        "style-src 'self' 'unsafe-inline'; font-src 'self'; connect-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+
+
+def nav_items() -> list[tuple[str, str, str]]:
+    """(label, endpoint, icon) for the navigation, by the visitor's roles."""
+    items: list[tuple[str, str, str]] = [(_l("Home"), "main.index", "house")]
+    if not current_user.is_authenticated:
+        return items
+    if current_user.is_staff:
+        items.append((_l("My grids"), "org.overview", "diagram-3"))
+    if current_user.is_admin:
+        items.append((_l("Town admin"), "admin.index", "gear"))
+    return items
+
+
+def register_web(app: Flask) -> None:
+    """Install headers, context processors and filters on ``app``."""
+
+    @app.after_request
+    def security_headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self)")
+        if not request.path.startswith("/admin"):
+            resp.headers.setdefault("Content-Security-Policy", _CSP)
+        if current_app.config.get("SESSION_COOKIE_SECURE"):
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return resp
+
+    @app.context_processor
+    def inject():
+        return {
+            "current_locale": str(get_locale()),
+            "languages": current_app.config["LANGUAGES"],
+            "large_text": large_text_on(),
+            "nav_items": nav_items(),
+            "Role": Role,
+            "role_label": role_label,
+        }
+
+    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["mask_name"] = mask_name
+    app.jinja_env.filters["mask_phone"] = mask_phone
+    app.jinja_env.globals["static_v"] = lambda f: url_for("static", filename=f)
