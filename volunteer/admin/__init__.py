@@ -237,7 +237,7 @@ def init_admin(app) -> None:
                   theme=Bootstrap4Theme(base_template="admin/our_base.html", fluid=True),
                   translations_path=None)
     org, people, ref = _l("Organisation"), _l("People"), _l("Services and skills")
-    s = db.session
+    s = db
     admin.add_view(VillageView(Village, s, name=_l("Village"), category=org, endpoint="a_village"))
     admin.add_view(GridView(Grid, s, name=_l("Grids"), category=org, endpoint="a_grid"))
     admin.add_view(GridPointView(GridPoint, s, name=_l("Grid points"), category=org,

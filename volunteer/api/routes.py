@@ -1,11 +1,15 @@
 """API endpoints of the foundation: the OpenAPI document and the caller's own account."""
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import g, jsonify
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
 from volunteer.api import bp
 from volunteer.api.spec import build_openapi, operation
+from volunteer.common import has_markup
+from volunteer.extensions import db
 
 
 class RoleOut(BaseModel):
@@ -21,6 +25,7 @@ class MeOut(BaseModel):
     phone: str | None
     email: str | None
     locale: str | None
+    large_text: bool
     roles: list[RoleOut]
 
 
@@ -35,8 +40,12 @@ def role_out(a) -> RoleOut:
            tags=["account"])
 def me():
     """Who am I: name, contact and roles with their scope."""
-    u = g.api_user
+    return me_out(g.api_user)
+
+
+def me_out(u) -> MeOut:
     return MeOut(id=u.id, name=u.name, phone=u.phone, email=u.email, locale=u.locale,
+                 large_text=u.large_text,
                  roles=[role_out(a) for a in u.roles])
 
 
@@ -44,3 +53,34 @@ def me():
 def openapi():
     """The OpenAPI 3 document, generated from the schemas the endpoints validate with."""
     return jsonify(build_openapi("/api/v1", "网格志愿 Grid Volunteers API", "1.0"))
+
+
+class MeUpdate(BaseModel):
+    """Fields a user may change on their own account through the API."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+    locale: Literal["zh_CN", "en"] | None = None
+    large_text: bool | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not value or has_markup(value):
+            raise ValueError("a name needs letters and no markup")
+        return value
+
+
+@operation(bp, "/me", "PATCH", summary="Change one's own name, language or large-text mode",
+           body=MeUpdate, response=MeOut, tags=["account"])
+def update_me(body: MeUpdate):
+    """Update the caller's own account."""
+    u = g.api_user
+    for key, value in body.model_dump(exclude_none=True).items():
+        setattr(u, key, value)
+    db.session.commit()
+    return me_out(u)

@@ -100,9 +100,10 @@ def change_password():
         if not check_password_hash(current_user.password_hash or "", form.current.data):
             form.current.errors.append(_("The current password is wrong."))
         else:
-            set_password(current_user, form.password.data)
+            user = current_user._get_current_object()
+            set_password(user, form.password.data)
             db.session.commit()
-            login_user(current_user)  # the session id includes the hash; renew it
+            login_user(user)  # the session id includes the hash; renew it
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("main.index"))
     return render_template("auth/change_password.html", form=form)

@@ -1,0 +1,40 @@
+# Two commands: `make run` (the demo town on SQLite at http://127.0.0.1:5000) and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: run test test-fast install install-dev translations bench lint clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d volunteer/translations -D messages >/dev/null
+
+run: install translations
+	$(FLASK) setup
+	$(FLASK) seed-demo --if-empty
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install-dev translations
+	$(BIN)/python -m pytest -n auto -q $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check volunteer tests
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache
