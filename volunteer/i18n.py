@@ -27,8 +27,8 @@ def get_timezone() -> str:
 
 def large_text_on() -> bool:
     """Whether the large-text, high-contrast mode (适老化) is on for this visitor."""
-    if current_user and current_user.is_authenticated:
-        return bool(current_user.large_text)
+    if current_user and current_user.is_authenticated and current_user.large_text:
+        return True  # the account's choice follows the person to every device
     return request.cookies.get(LARGE_TEXT_COOKIE) == "1"
 
 

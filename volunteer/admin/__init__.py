@@ -219,11 +219,12 @@ class UserView(BaseAdminView):
     def on_model_change(self, form, model, is_created):
         if not model.phone and not model.email:
             raise ValidationError(str(_l("A person needs a mobile number or an e-mail to log in.")))
-        for other, value in (("phone", model.phone), ("email", model.email)):
-            if value and db.session.scalar(db.select(User.id).where(
-                    getattr(User, other) == value, User.id != (model.id or -1))):
-                raise ValidationError(str(_l("Another account already uses this %(what)s.",
-                                             what=self.column_labels[other])))
+        with db.session.no_autoflush:  # do not find the row being saved itself
+            for other, value in (("phone", model.phone), ("email", model.email)):
+                if value and db.session.scalar(db.select(User.id).where(
+                        getattr(User, other) == value, User.id != (model.id or -1))):
+                    raise ValidationError(str(_l("Another account already uses this %(what)s.",
+                                                 what=self.column_labels[other])))
         for a in model.roles:
             check_scope(a.role, a.grid, a.village, a.department)
         if form.new_password.data:

@@ -1,0 +1,77 @@
+"""The demo town: DESIGN §1 counts, deterministic, demo logins that work."""
+import hashlib
+
+from volunteer.auth.models import RoleAssignment, User
+from volunteer.demo.seed import DEMO_PASSWORD, DEMO_PHONES
+from volunteer.extensions import db
+from volunteer.org.models import Department, Grid, GridPoint, ServiceItem, Village
+
+
+def count(model, *where):
+    return db.session.scalar(db.select(db.func.count()).select_from(model).where(*where))
+
+
+def distinct_users(role):
+    return db.session.scalar(db.select(db.func.count(db.distinct(RoleAssignment.user_id)))
+                             .where(RoleAssignment.role == role))
+
+
+def fingerprint() -> str:
+    rows = db.session.execute(db.select(User.name, User.phone).order_by(User.phone)).all()
+    grids = db.session.execute(db.select(Grid.code, Grid.lat, Grid.lon).order_by(Grid.code)).all()
+    return hashlib.sha256(repr((rows, grids)).encode()).hexdigest()
+
+
+def test_demo_town(runner, client, app):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert count(Village) == 33
+    names = set(db.session.scalars(db.select(Village.name)))
+    assert {"金湾居民区", "新江村", "东方村", "金世纪居委会"} <= names
+    assert count(Grid) == 200
+    assert distinct_users("grid_leader") == 174
+    assert count(RoleAssignment, RoleAssignment.role == "grid_leader") == 200
+    assert distinct_users("grid_instructor") == 130
+    assert distinct_users("grid_member") == 1280
+    assert distinct_users("volunteer") == 2506
+    assert distinct_users("resident") > 0
+    assert count(GridPoint) == 84
+    assert count(GridPoint, GridPoint.party_service_point.is_(True)) == 77
+    assert count(GridPoint, GridPoint.deputy_reception_point.is_(True)) > 0
+    assert count(Department) == 24
+    assert count(ServiceItem) == 18
+    # Grids lie around Shanyang.
+    lat, lon = db.session.execute(db.select(db.func.avg(Grid.lat), db.func.avg(Grid.lon))).one()
+    assert abs(lat - 30.757) < 0.02 and abs(lon - 121.353) < 0.02
+    # Every demo login works and lands on its role.
+    for role, phone in DEMO_PHONES.items():
+        user = db.session.scalar(db.select(User).where(User.phone == phone))
+        assert user.has_role(role), role
+        resp = client.post("/auth/login", data={"login": phone, "password": DEMO_PASSWORD})
+        assert resp.status_code == 302, role
+        client.post("/auth/logout")
+    assert "13800000001" in result.output
+
+    # Deterministic: the same town again from scratch.
+    first = fingerprint()
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code != 0 and "empty town" in again.output
+    assert runner.invoke(args=["seed-demo", "--if-empty"]).exit_code == 0
+    for table in reversed(db.metadata.sorted_tables):
+        if table.name not in ("town", "skill", "skill_category"):
+            db.session.execute(table.delete())
+    db.session.commit()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert fingerprint() == first
+
+
+def test_demo_pages_for_each_role(runner, client):
+    runner.invoke(args=["seed-demo"])
+    for phone in DEMO_PHONES.values():
+        client.post("/auth/login", data={"login": phone, "password": DEMO_PASSWORD})
+        for path in ("/", "/org/", "/auth/tokens"):
+            assert client.get(path).status_code in (200, 403), (phone, path)
+        client.post("/auth/logout")
+    client.post("/auth/login", data={"login": DEMO_PHONES["admin"], "password": DEMO_PASSWORD})
+    assert client.get("/admin/a_user/?search=138").status_code == 200
+    assert client.get("/org/").status_code == 200
