@@ -61,6 +61,7 @@ def test_demo_town(runner, client, app):
         if table.name not in ("town", "skill", "skill_category"):
             db.session.execute(table.delete())
     db.session.commit()
+    db.session.expunge_all()
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert fingerprint() == first
 

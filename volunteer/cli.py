@@ -145,7 +145,7 @@ def update():
     """Extract, then merge new messages into every catalogue."""
     extract.callback()
     _pybabel("update", "-i", "volunteer/translations/messages.pot", "-d",
-             "volunteer/translations", "--no-fuzzy-matching")
+             "volunteer/translations", "--no-fuzzy-matching", "--ignore-obsolete")
 
 
 @translate.command()
