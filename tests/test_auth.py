@@ -245,3 +245,39 @@ def test_csrf_is_enforced_on_forms(make_app):
         assert resp.status_code == 302
         assert users() == before + 1
         db.session.remove()
+
+
+@pytest.mark.parametrize("data", [
+    {"current": "", "password": "newpass123", "confirm": "newpass123"},
+    {"current": PASSWORD, "password": "short", "confirm": "short"},
+    {"current": PASSWORD, "password": "newpass123", "confirm": "other1234"},
+    {"current": PASSWORD, "password": "<script>1a</script>", "confirm": "x"},
+    {"current": "x" * 10000, "password": "newpass123", "confirm": "newpass123"},
+])
+def test_change_password_bad_input(client, auth, data):
+    user = auth.login()
+    before = user.password_hash
+    resp = client.post("/auth/password", data=data)
+    assert resp.status_code == 200 and "invalid-feedback" in resp.get_data(as_text=True)
+    assert db.session.get(User, user.id).password_hash == before
+
+
+@pytest.mark.parametrize("login", ["", " ", "x" * 10000])
+def test_forgot_bad_input(client, login):
+    resp = client.post("/auth/forgot", data={"login": login})
+    assert resp.status_code == 200 and "invalid-feedback" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("field,value", [("phone", "123"), ("code", ""), ("code", "1" * 10000),
+                                         ("password", "short"), ("confirm", "mismatch1"),
+                                         ("code", "<script>")])
+def test_reset_code_bad_input(client, factory, field, value):
+    user = factory.user()
+    code = issue_code(user, "reset", None)
+    db.session.commit()
+    before = user.password_hash
+    data = {"phone": user.phone, "code": code, "password": "fresh1234", "confirm": "fresh1234",
+            field: value}
+    resp = client.post("/auth/reset", data=data)
+    assert resp.status_code == 200 and "invalid-feedback" in resp.get_data(as_text=True)
+    assert db.session.get(User, user.id).password_hash == before

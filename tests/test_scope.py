@@ -109,3 +109,11 @@ def test_can_see_table(factory, two_villages):
     assert can_see(staff, dept) and not can_see(staff, two_villages["ga"])
     assert all(can_see(admin, o) for o in two_villages.values())
     assert not can_see(None, two_villages["ga"])
+
+
+def test_grid_page_map_honours_the_tile_datum(client, auth, two_villages, app):
+    auth.login("grid_leader", two_villages["ga"])
+    body = client.get("/org/grids/VA-01").get_data(as_text=True)
+    assert 'data-datum="WGS84"' in body and "js/map.js" in body
+    app.config["MAP_TILE_DATUM"] = "GCJ02"
+    assert 'data-datum="GCJ02"' in client.get("/org/grids/VA-01").get_data(as_text=True)

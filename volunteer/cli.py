@@ -69,8 +69,14 @@ def seed_demo_command(if_empty: bool):
 @click.option("--scope", default=None, help="Grid, 村居 or department code the role applies to.")
 def create_user_command(phone: str, name: str, password: str, role: str, scope: str | None):
     """Create a user with a role (or add the role to an existing user with that phone)."""
-    from volunteer.auth.services import AccountError, create_user, find_user, grant_role, \
-        resolve_scope, set_password
+    from volunteer.auth.services import (
+        AccountError,
+        create_user,
+        find_user,
+        grant_role,
+        resolve_scope,
+        set_password,
+    )
     from volunteer.common import is_phone, normalize_phone
     from volunteer.validators import PASSWORD_MAX, PASSWORD_MIN
 

@@ -51,6 +51,9 @@ def register_web(app: Flask) -> None:
             "nav_items": nav_items(),
             "Role": Role,
             "role_label": role_label,
+            "map_config": {"tiles": current_app.config["MAP_TILE_URL"],
+                           "attribution": current_app.config["MAP_TILE_ATTRIBUTION"],
+                           "datum": current_app.config["MAP_TILE_DATUM"]},
         }
 
     app.jinja_env.filters["localtime"] = localtime

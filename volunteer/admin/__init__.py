@@ -1,10 +1,13 @@
 """Town admin screens (网格办) for reference data and people, built on Flask-Admin."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import abort, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import BaseForm
+from flask_admin.model import typefmt
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,6 +17,7 @@ from wtforms.validators import Email, Length, Optional, ValidationError
 
 from volunteer.auth.models import ROLE_LABELS, SCOPE_KIND, Role, RoleAssignment, User
 from volunteer.extensions import db
+from volunteer.i18n import localtime
 from volunteer.org.models import Department, Grid, GridPoint, ServiceItem, Village
 from volunteer.skills.models import Skill, SkillCategory
 from volunteer.validators import NoMarkup, Password, PersonName, Phone, phone_filter, strip
@@ -50,8 +54,14 @@ class HomeView(TownAdminMixin, AdminIndexView):
         return self.render("admin/home.html", counts=counts)
 
 
+def _local_time(view, value, name) -> str:
+    return localtime(value, "short")
+
+
 class BaseAdminView(TownAdminMixin, ModelView):
     form_base_class = AdminForm
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _local_time}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _local_time}
     page_size = 50
     can_view_details = True
     can_export = False

@@ -4,13 +4,21 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
 
-from volunteer.validators import NoMarkup, Password, PersonName, Phone, password_rule, phone_filter, strip
+from volunteer.validators import (
+    NoMarkup,
+    Password,
+    PersonName,
+    Phone,
+    password_rule,
+    phone_filter,
+    strip,
+)
 
 
 class RegisterForm(FlaskForm):
     name = StringField(_l("Name"), filters=[strip], validators=[PersonName()])
     phone = StringField(_l("Mobile number"), filters=[strip, phone_filter],
-                        validators=[InputRequired(_l("Please enter your mobile number.")), Phone()],
+                        validators=[DataRequired(_l("Please enter your mobile number.")), Phone()],
                         render_kw={"inputmode": "tel", "autocomplete": "tel"})
     email = EmailField(_l("E-mail (optional)"), filters=[strip],
                        validators=[Optional(), Length(max=254), Email(_l("Please enter a valid e-mail address."))],
@@ -27,7 +35,7 @@ class RegisterForm(FlaskForm):
 
 class LoginForm(FlaskForm):
     login = StringField(_l("Mobile number or e-mail"), filters=[strip], validators=[
-        InputRequired(_l("Please enter your mobile number or e-mail.")), Length(max=254)],
+        DataRequired(_l("Please enter your mobile number or e-mail.")), Length(max=254)],
         render_kw={"autocomplete": "username"})
     password = PasswordField(_l("Password"), validators=[
         InputRequired(_l("Please enter your password.")), Length(max=128)],
@@ -51,16 +59,16 @@ class ChangePasswordForm(FlaskForm):
 
 class ForgotForm(FlaskForm):
     login = StringField(_l("Mobile number or e-mail"), filters=[strip], validators=[
-        InputRequired(_l("Please enter your mobile number or e-mail.")), Length(max=254)])
+        DataRequired(_l("Please enter your mobile number or e-mail.")), Length(max=254)])
     submit = SubmitField(_l("Continue"))
 
 
 class ResetWithCodeForm(FlaskForm):
     phone = StringField(_l("Mobile number"), filters=[strip, phone_filter],
-                        validators=[InputRequired(_l("Please enter your mobile number.")), Phone()],
+                        validators=[DataRequired(_l("Please enter your mobile number.")), Phone()],
                         render_kw={"inputmode": "tel"})
     code = StringField(_l("One-time code"), filters=[strip], validators=[
-        InputRequired(_l("Please enter the code.")), Length(min=6, max=12)],
+        DataRequired(_l("Please enter the code.")), Length(min=6, max=12)],
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"})
     password = PasswordField(_l("New password"), validators=[Password()], description=password_rule(),
                              render_kw={"autocomplete": "new-password"})
@@ -79,7 +87,7 @@ class ResetWithTokenForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     name = StringField(_l("What the token is for"), filters=[strip], validators=[
-        InputRequired(_l("Please name the token.")), Length(max=60), NoMarkup()])
+        DataRequired(_l("Please name the token.")), Length(max=60), NoMarkup()])
     submit = SubmitField(_l("Create token"))
 
 

@@ -137,9 +137,9 @@ class RoleAssignment(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="roles", foreign_keys=[user_id])
-    grid: Mapped["Grid | None"] = relationship()  # noqa: F821
-    village: Mapped["Village | None"] = relationship()  # noqa: F821
-    department: Mapped["Department | None"] = relationship()  # noqa: F821
+    grid: Mapped[Grid | None] = relationship()  # noqa: F821
+    village: Mapped[Village | None] = relationship()  # noqa: F821
+    department: Mapped[Department | None] = relationship()  # noqa: F821
 
     def __str__(self) -> str:
         scope = self.grid or self.village or self.department

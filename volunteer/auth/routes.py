@@ -10,11 +10,27 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash
 
 from volunteer.auth import bp
-from volunteer.auth.forms import (ChangePasswordForm, ConfirmForm, ForgotForm, LoginForm,
-                                  RegisterForm, ResetWithCodeForm, ResetWithTokenForm, TokenForm)
+from volunteer.auth.forms import (
+    ChangePasswordForm,
+    ConfirmForm,
+    ForgotForm,
+    LoginForm,
+    RegisterForm,
+    ResetWithCodeForm,
+    ResetWithTokenForm,
+    TokenForm,
+)
 from volunteer.auth.models import ApiToken, Role, User
-from volunteer.auth.services import (AccountError, authenticate, create_token, create_user,
-                                     find_user, grant_role, redeem_code, set_password)
+from volunteer.auth.services import (
+    AccountError,
+    authenticate,
+    create_token,
+    create_user,
+    find_user,
+    grant_role,
+    redeem_code,
+    set_password,
+)
 from volunteer.common import utcnow
 from volunteer.config import mail_configured
 from volunteer.extensions import db, limiter

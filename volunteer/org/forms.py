@@ -2,14 +2,14 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import FloatField, IntegerField, StringField, SubmitField
-from wtforms.validators import InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from volunteer.validators import NoMarkup, strip
 
 
 class GridForm(FlaskForm):
     name = StringField(_l("Grid name"), filters=[strip], validators=[
-        InputRequired(_l("Please enter a name.")), Length(max=100), NoMarkup()])
+        DataRequired(_l("Please enter a name.")), Length(max=100), NoMarkup()])
     households = IntegerField(_l("Households"), validators=[
         InputRequired(_l("Please enter a whole number.")),
         NumberRange(0, 100000, _l("Between 0 and 100,000."))])

@@ -110,7 +110,7 @@ class ServiceItem(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     department: Mapped[Department | None] = relationship()
-    skill: Mapped["Skill | None"] = relationship()  # noqa: F821
+    skill: Mapped[Skill | None] = relationship()  # noqa: F821
 
     def __str__(self) -> str:
         return self.name

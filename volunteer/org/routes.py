@@ -62,7 +62,9 @@ def grid(code: str):
     people = db.session.scalars(
         db.select(RoleAssignment).where(RoleAssignment.grid_id == g.id)
         .options(selectinload(RoleAssignment.user)).order_by(RoleAssignment.role)).all()
-    return render_template("org/grid.html", grid=g, people=people,
+    map_points = [{"lat": g.lat, "lon": g.lon, "label": f"{g.village.name} {g.name}"}]
+    map_points += [{"lat": p.lat, "lon": p.lon, "label": p.name} for p in g.points]
+    return render_template("org/grid.html", grid=g, people=people, map_points=map_points,
                            can_edit=can_manage(current_user, g), code_form=ConfirmForm())
 
 
