@@ -2,14 +2,13 @@
 
 Counts follow DESIGN §1: 33 村居, 200 grids, 174 grid leaders, 130 instructors, 1,280 grid
 members, 2,506 in-service party members, 84 grid points (77 两点合一), 24 departments, 18
-service items, plus other residents and one memorable login per role (``DEMO_LOGINS``).
+service items, plus other residents and one memorable login per role (``DEMO_PHONES``).
 """
 from __future__ import annotations
 
 import json
 import math
 import random
-from dataclasses import dataclass
 
 from werkzeug.security import generate_password_hash
 
@@ -23,18 +22,6 @@ from volunteer.skills.models import Skill
 DEMO_PASSWORD = "demo1234"
 N_GRIDS, N_LEADERS, N_INSTRUCTORS, N_MEMBERS = 200, 174, 130, 1280
 N_PARTY, N_RESIDENTS, N_POINTS, N_PARTY_POINTS, N_DEPUTY_POINTS = 2506, 600, 84, 77, 12
-
-
-@dataclass(frozen=True)
-class DemoLogin:
-    role: str
-    phone: str
-    name: str
-    scope: str  # what the login is scoped to, for the README and `make run`
-
-
-# Filled in by ``seed_demo``; phones are fixed so that the README can list them.
-DEMO_LOGINS: list[DemoLogin] = []
 
 
 class DemoError(RuntimeError):
@@ -112,7 +99,6 @@ def seed_demo() -> dict[str, int]:
 
     users: list[User] = []
     roles: list[tuple[User, RoleAssignment]] = []
-    demo: list[tuple[str, User, str]] = []
 
     def add(user: User, role: Role, **scope) -> None:
         if user not in users_set:
@@ -123,43 +109,30 @@ def seed_demo() -> dict[str, int]:
     users_set: set[User] = set()
     admin = person(phone="13800000001")
     add(admin, Role.admin)
-    demo.append(("admin", admin, "山阳镇"))
     for d in departments:
         staff = person(phone="13800000006" if d.code == "D10" else None)
         add(staff, Role.department_staff, department_id=d.id)
-        if d.code == "D10":
-            demo.append(("department_staff", staff, d.name))
     for v in villages:
         va = person(phone="13800000002" if v.code == "SY01" else None)
         add(va, Role.village_admin, village_id=v.id)
-        if v.code == "SY01":
-            demo.append(("village_admin", va, v.name))
     # Leaders: 174 people for 200 grids; the last 26 lead a neighbouring grid too.
     leaders = [person(phone="13800000003" if i == 0 else None) for i in range(N_LEADERS)]
     for i, g in enumerate(grids):
         leader = leaders[i] if i < N_LEADERS else leaders[N_LEADERS - (i - N_LEADERS) - 1]
         add(leader, Role.grid_leader, grid_id=g.id)
-    demo.append(("grid_leader", leaders[0], f"{grids[0].village.name}{grids[0].name}"))
     instructors = [person(phone="13800000004" if i == 0 else None) for i in range(N_INSTRUCTORS)]
     for i, g in enumerate(grids):
         add(instructors[i % N_INSTRUCTORS], Role.grid_instructor, grid_id=g.id)
-    demo.append(("grid_instructor", instructors[0], grids[0].code))
     for i in range(N_MEMBERS):
         g = grids[i % N_GRIDS]
         member = person(phone="13800000005" if i == 0 else None)
         add(member, Role.grid_member, grid_id=g.id)
-        if i == 0:
-            demo.append(("grid_member", member, f"{g.village.name}{g.name}"))
     for i in range(N_PARTY):
         vol = person(phone="13800000007" if i == 0 else None)
         add(vol, Role.volunteer)
-        if i == 0:
-            demo.append(("volunteer", vol, ""))
     for i in range(N_RESIDENTS):
         res = person(phone="13800000008" if i == 0 else None)
         add(res, Role.resident)
-        if i == 0:
-            demo.append(("resident", res, ""))
 
     db.session.add_all(users)
     db.session.flush()
@@ -167,10 +140,23 @@ def seed_demo() -> dict[str, int]:
         assignment.user_id = user.id
     db.session.add_all([a for _u, a in roles])
     db.session.flush()
-    DEMO_LOGINS[:] = [DemoLogin(role, u.phone, u.name, scope) for role, u, scope in demo]
     return {"villages": len(villages), "grids": len(grids), "grid_points": len(points),
             "departments": len(departments), "service_items": len(data["service_items"]),
             "users": len(users), "role_assignments": len(roles)}
+
+
+def demo_logins() -> list[tuple[str, str, str, str]]:
+    """(role, phone, name, scope) of the demo logins present in the database."""
+    rows = []
+    users = {u.phone: u for u in db.session.scalars(
+        db.select(User).where(User.phone.in_(DEMO_PHONES.values())))}
+    for role, phone in DEMO_PHONES.items():
+        user = users.get(phone)
+        if user is None:
+            continue
+        scopes = [a.grid or a.village or a.department for a in user.roles if a.role == role]
+        rows.append((role, phone, user.name, "、".join(str(s) for s in scopes if s)))
+    return rows
 
 
 DEMO_PHONES = {"admin": "13800000001", "village_admin": "13800000002",
