@@ -35,10 +35,12 @@ def create_app(config: dict | None = None) -> Flask:
     from volunteer.auth import bp as auth_bp
     from volunteer.main import bp as main_bp
     from volunteer.org import bp as org_bp
+    from volunteer.volunteers import bp as volunteers_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(org_bp)
+    app.register_blueprint(volunteers_bp)
     app.register_blueprint(api_bp)
     ext.csrf.exempt(api_bp)
     init_admin(app)

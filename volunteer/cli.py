@@ -22,6 +22,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)
     app.cli.add_command(translate)
+    app.cli.add_command(import_volunteers_command)
 
 
 @click.command("setup")
@@ -127,6 +128,40 @@ def create_token_command(phone: str, token_name: str):
     db.session.commit()
     click.echo(f"token for {user.name} ({user.phone}); it is shown only this once:")
     click.echo(token)
+
+
+@click.command("import-volunteers")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Only validate; write nothing.")
+def import_volunteers_command(file: str, dry_run: bool):
+    """Import volunteers from CSV (UTF-8/GB18030) or XLSX; all rows or none (DESIGN §6)."""
+    from volunteer.volunteers.importer import ImportFileError, import_file
+
+    try:
+        data = Path(file).read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {file}: {exc.strerror}") from None
+    started = time.perf_counter()
+    try:
+        report = import_file(data, file, attested_by=None, method="attested_cli",
+                             dry_run=dry_run)
+    except ImportFileError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    if report.errors:
+        db.session.rollback()
+        for err in report.errors:
+            click.echo(str(err), err=True)
+        raise click.ClickException(
+            f"{len(report.errors)} bad row(s); nothing was imported")
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"{len(report.rows)} rows are valid (dry run: nothing written)")
+        return
+    db.session.commit()
+    took = time.perf_counter() - started
+    click.echo(f"imported {len(report.rows)} rows: {report.created} new, {report.updated} updated "
+               f"in {took:.1f} s")
 
 
 @click.group()

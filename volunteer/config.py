@@ -21,7 +21,7 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 14
     WTF_CSRF_TIME_LIMIT = None  # a form left open on a phone all afternoon still submits
-    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 24 * 1024 * 1024  # imports up to 20 MB; certificates are checked at 5 MB
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

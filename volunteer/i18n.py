@@ -1,7 +1,7 @@
 """Locale and time-zone selection, and the Jinja filters that show local times and numbers."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_babel import format_datetime
 from flask_login import current_user
 
@@ -14,6 +14,8 @@ LARGE_TEXT_COOKIE = "large_text"
 def get_locale() -> str:
     """The user's saved choice, else the language cookie, else Chinese."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI commands speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     if request and request.cookies.get(LANG_COOKIE) in languages:
@@ -27,6 +29,8 @@ def get_timezone() -> str:
 
 def large_text_on() -> bool:
     """Whether the large-text, high-contrast mode (适老化) is on for this visitor."""
+    if not has_request_context():
+        return False
     if current_user and current_user.is_authenticated and current_user.large_text:
         return True  # the account's choice follows the person to every device
     return request.cookies.get(LARGE_TEXT_COOKIE) == "1"

@@ -9,3 +9,9 @@ from volunteer.org.models import (  # noqa: F401
                                   Village,
 )
 from volunteer.skills.models import Skill, SkillCategory  # noqa: F401
+from volunteer.volunteers.models import (  # noqa: F401
+    ContactView,
+    VolunteerProfile,
+    VolunteerSkill,
+    WorkUnit,
+)

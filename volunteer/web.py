@@ -1,11 +1,11 @@
 """Request-wide wiring for the HTML site: security headers, template globals and filters."""
 from __future__ import annotations
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from volunteer.auth.models import Role, role_label
+from volunteer.auth.models import STAFF_ORDER, Role, role_label
 from volunteer.common import mask_name, mask_phone
 from volunteer.i18n import get_locale, large_text_on, localtime
 
@@ -15,13 +15,24 @@ _CSP = ("default-src 'self'; img-src 'self' data: https: http:; script-src 'self
         "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 
 
+STAFF_VOLUNTEER_ROLES = [r.value for r in STAFF_ORDER if r != Role.department_staff]
+_CONSENT_FREE = {"auth.consent", "auth.logout", "static", "main.terms", "main.set_language",
+                 "main.toggle_large_text"}
+
+
 def nav_items() -> list[tuple[str, str, str]]:
     """(label, endpoint, icon) for the navigation, by the visitor's roles."""
-    items: list[tuple[str, str, str]] = [(_l("Home"), "main.index", "house")]
+    items: list[tuple[str, str, str]] = [
+        (_l("Home"), "main.index", "house"),
+        (_l("Skills near you"), "volunteers.available", "stars")]
     if not current_user.is_authenticated:
         return items
+    if current_user.has_role("volunteer") or current_user.profile is not None:
+        items.append((_l("My volunteering"), "volunteers.me", "person-raised-hand"))
     if current_user.is_staff:
         items.append((_l("My grids"), "org.overview", "diagram-3"))
+    if current_user.has_role(*STAFF_VOLUNTEER_ROLES):
+        items.append((_l("Volunteers"), "volunteers.staff_list", "people"))
     if current_user.is_admin:
         items.append((_l("Town admin"), "admin.index", "gear"))
     return items
@@ -29,6 +40,14 @@ def nav_items() -> list[tuple[str, str, str]]:
 
 def register_web(app: Flask) -> None:
     """Install headers, context processors and filters on ``app``."""
+
+    @app.before_request
+    def ask_for_consent():
+        """Imported people confirm the terms before anything else."""
+        if (current_user.is_authenticated and current_user.needs_consent_confirmation
+                and request.endpoint not in _CONSENT_FREE and not request.path.startswith("/api/")):
+            return redirect(url_for("auth.consent", next=request.full_path))
+        return None
 
     @app.after_request
     def security_headers(resp):
@@ -53,7 +72,8 @@ def register_web(app: Flask) -> None:
             "role_label": role_label,
             "map_config": {"tiles": current_app.config["MAP_TILE_URL"],
                            "attribution": current_app.config["MAP_TILE_ATTRIBUTION"],
-                           "datum": current_app.config["MAP_TILE_DATUM"]},
+                           "datum": current_app.config["MAP_TILE_DATUM"],
+                           "center": list(current_app.config["MAP_CENTER"])},
         }
 
     app.jinja_env.filters["localtime"] = localtime

@@ -21,6 +21,7 @@ from volunteer.i18n import localtime
 from volunteer.org.models import Department, Grid, GridPoint, ServiceItem, Village
 from volunteer.skills.models import Skill, SkillCategory
 from volunteer.validators import NoMarkup, Password, PersonName, Phone, phone_filter, strip
+from volunteer.volunteers.models import ContactView, WorkUnit
 
 
 class AdminForm(BaseForm):
@@ -242,6 +243,33 @@ class UserView(BaseAdminView):
             model.password_hash = hash_password(form.new_password.data)
 
 
+class WorkUnitView(BaseAdminView):
+    """Work units (工作单位): new names typed at registration wait here for review."""
+
+    column_list = ["name", "approved", "created_at"]
+    column_searchable_list = ["name"]
+    column_filters = ["approved"]
+    column_default_sort = ("approved", False)
+    column_editable_list = ["approved"]
+    column_labels = {"name": _l("Name"), "approved": _l("Approved"), "created_at": _l("Added")}
+    form_columns = ["name", "approved"]
+    form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(min=1, max=100)]}}
+
+
+class ContactViewLog(BaseAdminView):
+    """Read-only audit log: who saw volunteers' phone numbers outside their own grid."""
+
+    can_create = can_edit = can_delete = False
+    column_list = ["created_at", "viewer", "subject", "context", "count", "note"]
+    column_filters = ["context", "created_at"]
+    column_searchable_list = ["viewer.name", "subject.name"]
+    column_default_sort = ("created_at", True)
+    column_labels = {"created_at": _l("When"), "viewer": _l("Who looked"),
+                     "subject": _l("Whose number"), "context": _l("Where"),
+                     "count": _l("Numbers"), "note": _l("Filter"),
+                     "viewer.name": _l("Who looked"), "subject.name": _l("Whose number")}
+
+
 def init_admin(app) -> None:
     """Create the admin for ``app`` (a fresh one per app, so tests can build many)."""
     admin = Admin(app, name=str(_l("Town admin")), url="/admin", index_view=HomeView(url="/admin"),
@@ -258,6 +286,10 @@ def init_admin(app) -> None:
     admin.add_view(UserView(User, s, name=_l("Users"), category=people, endpoint="a_user"))
     admin.add_view(RoleAssignmentView(RoleAssignment, s, name=_l("Roles and scopes"),
                                       category=people, endpoint="a_role"))
+    admin.add_view(WorkUnitView(WorkUnit, s, name=_l("Work units"), category=people,
+                                endpoint="a_workunit"))
+    admin.add_view(ContactViewLog(ContactView, s, name=_l("Contact view log"), category=people,
+                                  endpoint="a_contactview"))
     admin.add_view(ServiceItemView(ServiceItem, s, name=_l("Service items"), category=ref,
                                    endpoint="a_serviceitem"))
     admin.add_view(SkillView(Skill, s, name=_l("Skills"), category=ref, endpoint="a_skill"))

@@ -73,7 +73,11 @@ class User(UserMixin, db.Model):
     consent_version: Mapped[str | None] = mapped_column(sa.String(20))
     consent_at: Mapped[datetime | None]
     consent_method: Mapped[str | None] = mapped_column(sa.String(20))  # online / attested
-    consent_attested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    consent_attested_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"))
+    # People imported on an admin's attestation confirm the terms themselves at first login.
+    consent_confirmed_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]  # account deleted; the row stays as an anonymous stand-in
 
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan",
@@ -89,6 +93,11 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str:
         # The hash prefix in the session id logs a user out everywhere when the password changes.
         return f"{self.id}:{(self.password_hash or '')[-8:]}"
+
+    @property
+    def needs_consent_confirmation(self) -> bool:
+        return bool(self.consent_method and self.consent_method.startswith("attested")
+                    and self.consent_confirmed_at is None)
 
     def has_role(self, *roles: str) -> bool:
         """True when the user holds any of ``roles`` (in any scope)."""

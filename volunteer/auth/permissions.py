@@ -74,7 +74,13 @@ def can_manage(user: User | None, obj) -> bool:
     if isinstance(obj, GridPoint):
         return obj.grid.village_id in user.village_ids()
     if isinstance(obj, User):
-        return obj.id != user.id and any(_manages_user(user, obj, a) for a in obj.roles)
+        if obj.id == user.id:
+            return False
+        home = obj.profile.home_grid if obj.profile else None
+        if home is not None and (home.id in user.grid_ids(Role.grid_leader)
+                                 or home.village_id in user.village_ids()):
+            return True
+        return any(_manages_user(user, obj, a) for a in obj.roles)
     return False
 
 

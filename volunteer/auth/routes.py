@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -26,6 +26,7 @@ from volunteer.auth.services import (
     authenticate,
     create_token,
     create_user,
+    delete_account,
     find_user,
     grant_role,
     redeem_code,
@@ -220,3 +221,53 @@ def revoke_token(token_id: int):
         db.session.commit()
         flash(_("Token revoked."), "success")
     return redirect(url_for("auth.tokens"))
+
+
+@bp.route("/my-data.json")
+@login_required
+def my_data():
+    """Download everything we hold about me, as JSON."""
+    from volunteer.privacy import export_user
+
+    resp = jsonify(export_user(current_user))
+    resp.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
+    return resp
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@login_required
+def delete():
+    """Delete my account: personal data goes; records others rely on keep an anonymous name."""
+    from volunteer.volunteers.forms import DeleteAccountForm
+
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if not check_password_hash(user.password_hash or "", form.password.data):
+            form.password.errors.append(_("The password is wrong."))
+        else:
+            delete_account(user)
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash(_("Your account and personal data have been deleted."), "info")
+            return redirect(url_for("main.index"))
+    return render_template("auth/delete.html", form=form)
+
+
+@bp.route("/consent", methods=["GET", "POST"])
+@login_required
+def consent():
+    """People imported on an admin's attestation confirm the terms themselves at first login."""
+    from volunteer.volunteers.forms import ConsentConfirmForm
+
+    form = ConsentConfirmForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        user.consent_confirmed_at = utcnow()
+        user.consent_version = current_app.config["TERMS_VERSION"]
+        db.session.commit()
+        flash(_("Thank you. Welcome!"), "success")
+        return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+    return render_template("auth/consent.html", form=form,
+                           version=current_app.config["TERMS_VERSION"])

@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from volunteer.auth.models import SCOPE_KIND, ApiToken, OneTimeCode, Role, RoleAssignment, User
 from volunteer.common import is_phone, normalize_phone, utcnow
 from volunteer.extensions import db
+from volunteer.privacy import erase_user, exporter
 
 
 class AccountError(ValueError):
@@ -192,3 +193,43 @@ def redeem_code(user: User | None, code: str, purpose: str) -> bool:
         return False
     row.used_at = now
     return True
+
+
+# --- privacy ------------------------------------------------------------------------------------
+
+def _iso(value) -> str | None:
+    return value.isoformat() + "Z" if value else None
+
+
+@exporter("account")
+def _export_account(user: User) -> dict:
+    return {
+        "name": user.name, "phone": user.phone, "email": user.email,
+        "created_at": _iso(user.created_at), "last_login_at": _iso(user.last_login_at),
+        "locale": user.locale, "large_text": user.large_text,
+        "consent": {"version": user.consent_version, "at": _iso(user.consent_at),
+                    "method": user.consent_method,
+                    "confirmed_at": _iso(user.consent_confirmed_at)},
+        "roles": [{"role": a.role, "scope": (a.grid or a.village or a.department).code
+                   if (a.grid or a.village or a.department) else None} for a in user.roles],
+        "api_tokens": [{"name": t.name, "starts_with": t.prefix, "created_at": _iso(t.created_at),
+                        "last_used_at": _iso(t.last_used_at), "revoked_at": _iso(t.revoked_at)}
+                       for t in db.session.scalars(db.select(ApiToken)
+                                                   .where(ApiToken.user_id == user.id))],
+    }
+
+
+DELETED_NAME = "已注销用户"
+
+
+def delete_account(user: User) -> None:
+    """Remove personal data; the row stays as an anonymous stand-in for records others keep."""
+    erase_user(user)
+    for model in (ApiToken, OneTimeCode):
+        db.session.execute(sa.delete(model).where(model.user_id == user.id))
+    user.roles.clear()
+    user.name = DELETED_NAME
+    user.phone = user.email = user.password_hash = user.locale = None
+    user.large_text = False
+    user.active = False
+    user.deleted_at = utcnow()

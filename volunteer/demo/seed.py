@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from datetime import timedelta
 
 from werkzeug.security import generate_password_hash
 
@@ -95,7 +96,7 @@ def seed_demo() -> dict[str, int]:
 
     def person(*, phone=None) -> User:
         return User(name=people.name(), phone=phone or people.phone(), password_hash=pw,
-                    consent_version="2026-11", consent_at=utcnow(), consent_method="attested")
+                    consent_version="2026-11", consent_at=utcnow(), consent_method="online")
 
     users: list[User] = []
     roles: list[tuple[User, RoleAssignment]] = []
@@ -123,16 +124,24 @@ def seed_demo() -> dict[str, int]:
     instructors = [person(phone="13800000004" if i == 0 else None) for i in range(N_INSTRUCTORS)]
     for i, g in enumerate(grids):
         add(instructors[i % N_INSTRUCTORS], Role.grid_instructor, grid_id=g.id)
+    members: list[tuple[User, Grid]] = []
     for i in range(N_MEMBERS):
         g = grids[i % N_GRIDS]
         member = person(phone="13800000005" if i == 0 else None)
         add(member, Role.grid_member, grid_id=g.id)
+        members.append((member, g))
+    party: list[User] = []
     for i in range(N_PARTY):
         vol = person(phone="13800000007" if i == 0 else None)
         add(vol, Role.volunteer)
+        party.append(vol)
+    skilled: list[User] = []
     for i in range(N_RESIDENTS):
         res = person(phone="13800000008" if i == 0 else None)
         add(res, Role.resident)
+        if i % 2:  # every other resident also volunteers a skill
+            add(res, Role.volunteer)
+            skilled.append(res)
 
     db.session.add_all(users)
     db.session.flush()
@@ -140,9 +149,82 @@ def seed_demo() -> dict[str, int]:
         assignment.user_id = user.id
     db.session.add_all([a for _u, a in roles])
     db.session.flush()
+    n_profiles = _add_profiles(rnd, data, grids, members, party, skilled, skills, admin)
     return {"villages": len(villages), "grids": len(grids), "grid_points": len(points),
             "departments": len(departments), "service_items": len(data["service_items"]),
-            "users": len(users), "role_assignments": len(roles)}
+            "users": len(users), "role_assignments": len(roles),
+            "volunteer_profiles": n_profiles}
+
+
+# How often each skill turns up among the town's volunteers (relative weights).
+SKILL_WEIGHTS = {
+    "policy_publicity": 14, "security_patrol": 12, "civility_persuasion": 6, "performance": 5,
+    "teacher": 8, "doctor": 4, "nurse": 5, "electrician": 5, "plumber": 4, "carpenter": 2,
+    "appliance_repair": 3, "computer_repair": 3, "social_worker": 3, "elderly_caregiver": 4, "elderly_companion": 3,
+    "accountant": 3, "fire_safety": 3, "cleaning": 4, "gardening": 3, "driver": 5, "barber": 2,
+    "translator": 1, "cook": 3, "lawyer": 2, "mediator": 3, "psychological_counselor": 1,
+    "civil_servant": 6, "business_management": 4, "first_aid": 2, "smartphone_tutoring": 2,
+    "waste_sorting": 3,
+}
+
+
+def _add_profiles(rnd, data, grids, members, party, skilled, skills, admin) -> int:
+    """Volunteer profiles for grid members, party members and skilled residents."""
+    from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill, WorkUnit
+
+    units = [WorkUnit(name=n, approved=True) for n in data["work_units"]]
+    units.append(WorkUnit(name="山阳镇社区卫生服务中心", approved=False))  # awaiting review
+    db.session.add_all(units)
+    db.session.flush()
+    pool = [(skills[c], w) for c, w in SKILL_WEIGHTS.items() if c in skills]
+    choices, weights = [s for s, _w in pool], [w for _s, w in pool]
+    now = utcnow()
+    profiles = []
+
+    def profile(user, grid, is_party: bool) -> VolunteerProfile:
+        p = VolunteerProfile(
+            user_id=user.id, home_grid_id=grid.id,
+            lat=round(grid.lat + rnd.uniform(-0.003, 0.003), 6),
+            lon=round(grid.lon + rnd.uniform(-0.003, 0.003), 6),
+            location_source="pin" if rnd.random() < 0.8 else "grid",
+            travel_km=rnd.choice([2, 3, 5, 5, 5, 8, 10]), availability=rnd.randint(1, 63),
+            monthly_limit=rnd.choice([2, 4, 4, 4, 6]), paused=rnd.random() < 0.05,
+            is_party_member=is_party)
+        if is_party:
+            p.work_unit_id = rnd.choice(units[:-1]).id
+            p.party_branch = rnd.choice(["第一党支部", "第二党支部", "机关党支部", "离退休党支部"])
+            p.party_registered_on = (now - timedelta(days=rnd.randint(10, 700))).date()
+            p.party_status = "pending" if rnd.random() < 0.12 else "confirmed"
+            if p.party_status == "confirmed":
+                p.party_confirmed_by_id, p.party_confirmed_at = admin.id, now
+        if p.location_source == "grid":
+            p.lat, p.lon = grid.lat, grid.lon
+        picked = []
+        for _ in range(rnd.choice([1, 1, 2, 2, 3])):
+            s = rnd.choices(choices, weights)[0]
+            if s not in picked:
+                picked.append(s)
+        for s in picked:
+            vs = VolunteerSkill(skill_id=s.id)
+            if s.needs_certificate:
+                vs.certificate_no = f"{rnd.randint(10**9, 10**10 - 1)}"
+                if rnd.random() < 0.6:
+                    vs.status, vs.verified_by_id, vs.verified_at = "verified", admin.id, now
+            elif rnd.random() < 0.3:
+                vs.status, vs.verified_by_id, vs.verified_at = "verified", admin.id, now
+            p.skills.append(vs)
+        profiles.append(p)
+        return p
+
+    for user, grid in members:
+        profile(user, grid, rnd.random() < 0.3)
+    for user in party:
+        profile(user, rnd.choice(grids), True)
+    for user in skilled:
+        profile(user, rnd.choice(grids), False)
+    db.session.add_all(profiles)
+    db.session.flush()
+    return len(profiles)
 
 
 def demo_logins() -> list[tuple[str, str, str, str]]:

@@ -35,12 +35,24 @@
     dLon = (dLon * 180) / (A / sq * Math.cos(rad) * Math.PI);
     return [lat + dLat, lon + dLon];
   }
-  window.gridMap = { wgsToGcj: wgsToGcj };
+  /* GCJ-02 → WGS-84, by one correction step (error well under a metre here). */
+  function gcjToWgs(lat, lon) {
+    var g = wgsToGcj(lat, lon);
+    return [lat - (g[0] - lat), lon - (g[1] - lon)];
+  }
+  /* Show and read coordinates in the datum of the tiles. */
+  function datumOf(el) {
+    var gcj = (el.dataset.datum || "WGS84") === "GCJ02";
+    return {
+      toMap: function (lat, lon) { return gcj ? wgsToGcj(lat, lon) : [lat, lon]; },
+      fromMap: function (lat, lon) { return gcj ? gcjToWgs(lat, lon) : [lat, lon]; }
+    };
+  }
+  window.gridMap = { wgsToGcj: wgsToGcj, gcjToWgs: gcjToWgs, datumOf: datumOf };
 
   function init(el) {
     if (typeof L === "undefined") { return; }
-    var gcj = (el.dataset.datum || "WGS84") === "GCJ02";
-    var show = function (lat, lon) { return gcj ? wgsToGcj(lat, lon) : [lat, lon]; };
+    var show = datumOf(el).toMap;
     var points = JSON.parse(el.dataset.points || "[]");
     var map = L.map(el, { scrollWheelZoom: false });
     L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 19 }).addTo(map);

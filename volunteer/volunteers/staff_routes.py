@@ -1,0 +1,268 @@
+"""Grid staff pages: the volunteer list of their scope, verification, 报到, import and export."""
+from __future__ import annotations
+
+import io
+import secrets
+from pathlib import Path
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from volunteer.auth.forms import ConfirmForm
+from volunteer.auth.models import STAFF_ORDER, Role
+from volunteer.auth.permissions import can_manage, require, role_required
+from volunteer.common import utcnow
+from volunteer.extensions import db
+from volunteer.org.models import Grid, Village
+from volunteer.skills.models import Skill
+from volunteer.volunteers import availability, bp
+from volunteer.volunteers.forms import ImportConfirmForm, ImportForm, RejectForm
+from volunteer.volunteers.importer import ImportFileError, import_file
+from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill
+from volunteer.volunteers.services import (
+    Filters,
+    can_confirm_party,
+    can_verify,
+    confirm_party,
+    in_scope,
+    log_contact_view,
+    phone_visible_unlogged,
+    reject_skill,
+    scope_village_ids,
+    shown_phone,
+    verify_skill,
+    volunteer_query,
+)
+
+STAFF = [r.value for r in STAFF_ORDER if r != Role.department_staff]
+PER_PAGE = 30
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+def _filters() -> Filters:
+    a = request.args
+    return Filters(q=(a.get("q") or "").strip()[:50], skill=a.get("skill", "")[:40],
+                   grid=a.get("grid", "")[:20], village=a.get("village", "")[:20],
+                   party=a.get("party", "") if a.get("party") in ("yes", "no", "pending") else "",
+                   verified=a.get("verified", "") if a.get("verified") in ("yes", "no") else "",
+                   paused=a.get("paused", "") if a.get("paused") in ("yes", "no") else "")
+
+
+def _scope_choices():
+    villages = scope_village_ids(current_user)
+    vq = db.select(Village).order_by(Village.code)
+    gq = db.select(Grid).order_by(Grid.code)
+    if villages is not None:
+        vq = vq.where(Village.id.in_(villages or {-1}))
+        gq = gq.where(Grid.village_id.in_(villages or {-1}))
+    return db.session.scalars(vq).all(), db.session.scalars(gq).all()
+
+
+@bp.route("/")
+@role_required(*STAFF)
+def staff_list():
+    """Volunteers of my scope, filtered and paginated; phones in full only in my own grids."""
+    f = _filters()
+    page = db.paginate(volunteer_query(current_user, f), per_page=PER_PAGE, max_per_page=PER_PAGE,
+                       error_out=False)
+    villages, grids = _scope_choices()
+    skills = db.session.scalars(db.select(Skill).where(Skill.active).order_by(Skill.id)).all()
+    loc = str(get_locale())
+    return render_template("volunteers/staff_list.html", page=page, f=f, villages=villages,
+                           grids=grids, skills=skills, loc=loc, shown_phone=shown_phone)
+
+
+@bp.route("/export.xlsx")
+@role_required(*STAFF)
+def export_xlsx():
+    """The filtered list as XLSX (within scope; the export is written to the contact-view log)."""
+    from openpyxl import Workbook
+
+    f = _filters()
+    loc = str(get_locale())
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("Volunteers"))
+    ws.append([_("Name"), _("Mobile"), _("Village"), _("Grid"), _("Skills"), _("Verified"),
+               _("Party member"), _("Work unit"), _("Availability"), _("Range (km)"),
+               _("Paused"), _("Registered")])
+    n = 0
+    for profile in db.session.scalars(volunteer_query(current_user, f).execution_options(
+            yield_per=500)):
+        g = profile.home_grid
+        ws.append([profile.user.name, profile.user.phone, g.village.name if g else "",
+                   g.code if g else "", "、".join(vs.label(loc) for vs in profile.skills),
+                   "、".join(vs.label(loc) for vs in profile.skills if vs.status == "verified"),
+                   _("yes") if profile.is_party_member else _("no"),
+                   profile.work_unit.name if profile.work_unit else "",
+                   "、".join(availability.labels(profile.availability)), profile.travel_km,
+                   _("yes") if profile.paused else _("no"),
+                   profile.created_at.strftime("%Y-%m-%d")])
+        n += 1
+    log_contact_view(current_user, None, "export", n, note=str(f.__dict__))
+    db.session.commit()
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    return send_file(buf, as_attachment=True, download_name=f"volunteers-{stamp}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _profile_or_404(user_id: int) -> VolunteerProfile:
+    profile = db.session.scalar(db.select(VolunteerProfile).where(
+        VolunteerProfile.user_id == user_id))
+    if profile is None or profile.user.deleted_at is not None:
+        abort(404)
+    if not in_scope(current_user, profile):
+        abort(403)
+    return profile
+
+
+@bp.route("/<int:user_id>")
+@role_required(*STAFF)
+def detail(user_id: int):
+    """One volunteer; seeing the phone outside their own grid is written to the audit log."""
+    profile = _profile_or_404(user_id)
+    if not phone_visible_unlogged(current_user, profile):
+        log_contact_view(current_user, profile.user, "detail")
+        db.session.commit()
+    return render_template(
+        "volunteers/detail.html", profile=profile, loc=str(get_locale()),
+        slots=availability.labels(profile.availability), form=ConfirmForm(),
+        reject_form=RejectForm(), can_verify=can_verify(current_user, profile),
+        can_confirm=can_confirm_party(current_user, profile),
+        can_code=can_manage(current_user, profile.user))
+
+
+def _skill_in_scope(vs_id: int) -> VolunteerSkill:
+    vs = db.session.get(VolunteerSkill, vs_id)
+    if vs is None:
+        abort(404)
+    require(can_verify(current_user, vs.profile))
+    return vs
+
+
+@bp.route("/skills/<int:vs_id>/verify", methods=["POST"])
+@role_required(*STAFF)
+def verify(vs_id: int):
+    """Mark a skill (and its certificate) as checked; who and when are recorded."""
+    vs = _skill_in_scope(vs_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    verify_skill(current_user, vs)
+    db.session.commit()
+    flash(_("Skill verified."), "success")
+    return redirect(url_for("volunteers.detail", user_id=vs.profile.user_id))
+
+
+@bp.route("/skills/<int:vs_id>/reject", methods=["POST"])
+@role_required(*STAFF)
+def reject(vs_id: int):
+    """Reject a skill or certificate with a reason the volunteer sees."""
+    vs = _skill_in_scope(vs_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.reason.errors) or _("Please give a reason."), "danger")
+    else:
+        reject_skill(current_user, vs, form.reason.data)
+        db.session.commit()
+        flash(_("Skill rejected; the volunteer sees your reason."), "info")
+    return redirect(url_for("volunteers.detail", user_id=vs.profile.user_id))
+
+
+@bp.route("/<int:user_id>/party/<action>", methods=["POST"])
+@role_required(*STAFF)
+def party(user_id: int, action: str):
+    """The 村居 confirms (or rejects) a party member's 报到."""
+    profile = _profile_or_404(user_id)
+    require(can_confirm_party(current_user, profile))
+    if action not in ("confirm", "reject") or not profile.is_party_member:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    confirm_party(current_user, profile, action == "confirm")
+    db.session.commit()
+    flash(_("报到 confirmed.") if action == "confirm" else _("报到 rejected."), "info")
+    return redirect(url_for("volunteers.detail", user_id=user_id))
+
+
+# --- import -------------------------------------------------------------------------------------
+
+def _import_dir() -> Path:
+    path = Path(current_app.instance_path) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _allowed_villages() -> set[int] | None:
+    return None if current_user.is_admin else current_user.village_ids()
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@role_required(Role.village_admin)
+def import_upload():
+    """Upload a file; it is checked and previewed, nothing is written yet."""
+    form = ImportForm()
+    report = token = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        if not upload or not upload.filename:
+            form.file.errors.append(_("Please choose a file."))
+        else:
+            data = upload.read(MAX_IMPORT_BYTES + 1)
+            if len(data) > MAX_IMPORT_BYTES:
+                form.file.errors.append(_("The file is larger than 20 MB."))
+            else:
+                try:
+                    report = import_file(data, upload.filename, attested_by=current_user,
+                                         method="attested", dry_run=True,
+                                         allowed_villages=_allowed_villages())
+                except ImportFileError as exc:
+                    form.file.errors.append(str(exc))
+                db.session.rollback()
+                if report is not None and report.ok:
+                    token = secrets.token_hex(16)
+                    suffix = ".xlsx" if data.startswith(b"PK") else ".csv"
+                    (_import_dir() / f"{current_user.id}-{token}{suffix}").write_bytes(data)
+    grid_codes = {}
+    if report is not None and report.rows:
+        ids = {r.grid_id for r in report.rows[:50] if r.grid_id}
+        grid_codes = dict(db.session.execute(db.select(Grid.id, Grid.code)
+                                             .where(Grid.id.in_(ids))).tuples().all())
+    return render_template("volunteers/import.html", form=form, report=report, token=token,
+                           confirm_form=ImportConfirmForm(token=token), grid_codes=grid_codes)
+
+
+@bp.route("/import/confirm", methods=["POST"])
+@role_required(Role.village_admin)
+def import_confirm():
+    """Import the file checked a moment ago (all rows or none)."""
+    form = ImportConfirmForm()
+    token = form.token.data or ""
+    if not form.validate_on_submit() or not token.isalnum():
+        abort(400)
+    matches = list(_import_dir().glob(f"{current_user.id}-{token}.*"))
+    if not matches:
+        flash(_("This upload has expired. Please upload the file again."), "warning")
+        return redirect(url_for("volunteers.import_upload"))
+    path = matches[0]
+    try:
+        report = import_file(path.read_bytes(), path.name, attested_by=current_user,
+                             method="attested", allowed_villages=_allowed_villages())
+    except ImportFileError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return redirect(url_for("volunteers.import_upload"))
+    if not report.ok:
+        db.session.rollback()
+        flash(_("The file no longer passes the checks; nothing was imported."), "danger")
+        return redirect(url_for("volunteers.import_upload"))
+    db.session.commit()
+    path.unlink(missing_ok=True)
+    flash(_("Imported %(n)s volunteers: %(new)s new, %(upd)s updated.", n=len(report.rows),
+            new=report.created, upd=report.updated), "success")
+    return redirect(url_for("volunteers.staff_list"))
+
+
