@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test test-fast install install-dev translations bench lint clean
+.PHONY: run test install install-dev translations bench lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -38,3 +38,6 @@ lint: install-dev
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+bench: install-dev
+	$(BIN)/python -m tests.benchmarks.bench_import

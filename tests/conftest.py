@@ -212,3 +212,21 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "e2e" in item.keywords:
             item.add_marker(skip)
+
+
+def count_queries(client, url: str) -> int:
+    """How many SQL statements one GET of ``url`` runs (to pin list pages against N+1)."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def listener(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        resp = client.get(url)
+        assert resp.status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    return len(statements)

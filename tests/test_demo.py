@@ -5,6 +5,7 @@ from volunteer.auth.models import RoleAssignment, User
 from volunteer.demo.seed import DEMO_PASSWORD, DEMO_PHONES
 from volunteer.extensions import db
 from volunteer.org.models import Department, Grid, GridPoint, ServiceItem, Village
+from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill
 
 
 def count(model, *where):
@@ -33,7 +34,12 @@ def test_demo_town(runner, client, app):
     assert count(RoleAssignment, RoleAssignment.role == "grid_leader") == 200
     assert distinct_users("grid_instructor") == 130
     assert distinct_users("grid_member") == 1280
-    assert distinct_users("volunteer") == 2506
+    assert count(VolunteerProfile, VolunteerProfile.is_party_member.is_(True)) == 2506
+    assert distinct_users("volunteer") > 2506  # party members and skilled residents
+    assert count(VolunteerProfile) > 2506 + 1280
+    assert count(VolunteerProfile, VolunteerProfile.party_status == "pending") > 0
+    assert count(VolunteerProfile, VolunteerProfile.paused.is_(True)) > 0
+    assert count(VolunteerSkill, VolunteerSkill.status == "verified") > 0
     assert distinct_users("resident") > 0
     assert count(GridPoint) == 84
     assert count(GridPoint, GridPoint.party_service_point.is_(True)) == 77

@@ -155,7 +155,8 @@ def test_every_bad_row_is_reported(runner, tmp_path):
 
 @pytest.mark.parametrize("data,name,message", [
     (b"", "empty.csv", "空"),
-    ("姓名,手机,技能\r\n".encode(), "header-only.csv", "line 1"),
+    ("姓名,手机,技能,纬度,经度\r\n".encode(), "header-only.csv", "line 1"),
+    ("姓名,手机,技能\r\n张三,13900001111,电工\r\n".encode(), "no-place.csv", "纬度/lat"),
     ("姓名,技能,纬度,经度\r\n张三,电工,30,121\r\n".encode(), "no-phone.csv", "手机"),
     (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" * 50, "virus.csv", "GB18030"),
     (bytes(range(128, 256)) * 20, "latin1.csv", "GB18030"),

@@ -10,7 +10,8 @@ pytestmark = pytest.mark.e2e
 def test_register_login_and_switch_language(live_server, page):
     page.goto(live_server + "/")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
-    page.get_by_role("link", name="注册成为志愿者").click()
+    page.locator(".navbar-toggler").click()
+    page.get_by_role("link", name="注册", exact=True).click()
     page.fill("#name", "阿卜杜热合曼·买买提")
     page.fill("#phone", "139 1234 5678")
     page.fill("#password", "abc12345")

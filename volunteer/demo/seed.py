@@ -217,7 +217,7 @@ def _add_profiles(rnd, data, grids, members, party, skilled, skills, admin) -> i
         return p
 
     for user, grid in members:
-        profile(user, grid, rnd.random() < 0.3)
+        profile(user, grid, False)
     for user in party:
         profile(user, rnd.choice(grids), True)
     for user in skilled:

@@ -190,7 +190,7 @@ def map_header(header: list[str]) -> dict[str, int]:
     if "grid" not in index and not ("lat" in index and "lon" in index):
         missing += [f for f in ("lat", "lon") if f not in index]
     if missing:
-        names = ", ".join(f"{f}/{COLUMNS[f][-1] if f != 'phone' else '手机'}" for f in missing)
+        names = "、".join(f"{COLUMNS[f][1]}/{COLUMNS[f][0]}" for f in missing)
         raise ImportFileError(str(_l("Missing column(s): %(names)s. The header row needs "
                                      "name/姓名, phone/手机, skills/技能, lat/纬度, lon/经度.",
                                      names=names)))
@@ -353,16 +353,13 @@ def apply(report: Report, attested_by: User | None, method: str) -> Report:
     units = _work_units({r.work_unit for r in rows if r.party_member and r.work_unit})
 
     new = [r for r in rows if r.phone not in existing]
-    if new:
-        ids = db.session.scalars(
-            sa.insert(User).returning(User.id, sort_by_parameter_order=True),
-            [{"name": r.name, "phone": r.phone, "active": True, "large_text": False,
-              "created_at": now, "consent_version": terms, "consent_at": now,
-              "consent_method": method,
-              "consent_attested_by_id": attested_by.id if attested_by else None}
-             for r in new]).all()
-        existing.update({r.phone: uid for r, uid in zip(new, ids, strict=True)})
-    old = [r for r in rows if r not in new] if len(new) != len(rows) else []
+    attester = attested_by.id if attested_by else None
+    existing.update(_insert_then_ids(User, [
+        {"name": r.name, "phone": r.phone, "active": True, "large_text": False,
+         "created_at": now, "consent_version": terms, "consent_at": now, "consent_method": method,
+         "consent_attested_by_id": attester} for r in new], "phone"))
+    new_phones = {r.phone for r in new}
+    old = [r for r in rows if r.phone not in new_phones]
     if old:
         db.session.execute(sa.update(User), [{"id": existing[r.phone], "name": r.name}
                                              for r in old])
@@ -380,7 +377,7 @@ def apply(report: Report, attested_by: User | None, method: str) -> Report:
     roles = [{"user_id": uid, "role": Role.volunteer.value, "created_at": now}
              for uid in dict.fromkeys(user_ids) if uid not in has_role]
     for chunk in _chunks(roles):
-        db.session.execute(sa.insert(RoleAssignment), chunk)
+        db.session.execute(RoleAssignment.__table__.insert(), chunk)
 
     profiles: dict[int, int] = {}
     for chunk in _chunks(user_ids):
@@ -399,20 +396,29 @@ def apply(report: Report, attested_by: User | None, method: str) -> Report:
     for chunk in _chunks(updates):
         db.session.execute(sa.update(VolunteerProfile), chunk)
     fresh = [r for r in rows if existing[r.phone] not in profiles]
-    if fresh:
-        ids = db.session.scalars(
-            sa.insert(VolunteerProfile).returning(VolunteerProfile.id,
-                                                  sort_by_parameter_order=True),
-            [{"user_id": existing[r.phone], "monthly_limit": 4, "paused": False,
-              "created_at": now,
-              "party_status": "confirmed" if r.party_member else None,
-              **profile_values(r)} for r in fresh]).all()
-        profiles.update({existing[r.phone]: pid for r, pid in zip(fresh, ids, strict=True)})
+    profiles.update(_insert_then_ids(VolunteerProfile, [
+        {"user_id": existing[r.phone], "monthly_limit": 4, "paused": False, "created_at": now,
+         "party_status": "confirmed" if r.party_member else None, **profile_values(r)}
+        for r in fresh], "user_id"))
 
+    fresh_phones = {r.phone for r in fresh}
     _replace_skills_bulk(rows, {r.phone: profiles[existing[r.phone]] for r in rows},
-                         set(profiles[existing[r.phone]] for r in rows if r not in fresh))
+                         {profiles[existing[r.phone]] for r in rows if r.phone not in fresh_phones})
     report.created, report.updated = len(new), len(rows) - len(new)
     return report
+
+
+def _insert_then_ids(model, values: list[dict], key: str) -> dict:
+    """Bulk INSERT (plain executemany, the fastest path on SQLite and PostgreSQL), then read the
+    new ids back by a unique column (phone for users, user_id for profiles)."""
+    column = getattr(model, key)
+    for chunk in _chunks(values):
+        db.session.execute(model.__table__.insert(), chunk)
+    ids: dict = {}
+    for chunk in _chunks([v[key] for v in values], 900):
+        ids.update(db.session.execute(db.select(column, model.id).where(column.in_(chunk)))
+                   .tuples().all())
+    return ids
 
 
 def _work_units(names: set[str]) -> dict[str, int]:
@@ -448,7 +454,7 @@ def _replace_skills_bulk(rows: list[Row], profile_of: dict[str, int], updated: s
     for chunk in _chunks(deletes):
         db.session.execute(sa.delete(VolunteerSkill).where(VolunteerSkill.id.in_(chunk)))
     for chunk in _chunks(inserts):
-        db.session.execute(sa.insert(VolunteerSkill), chunk)
+        db.session.execute(VolunteerSkill.__table__.insert(), chunk)
 
 
 def import_file(data: bytes, filename: str, *, attested_by: User | None, method: str,
