@@ -139,7 +139,10 @@ def save_profile(user: User, data: ProfileData) -> VolunteerProfile:
         lat, lon, source = data.lat, data.lon, "pin"
     if not data.skill_ids and not data.free_skills:
         raise RegistryError("skills", "skills")
-    profile = user.profile or VolunteerProfile(user=user)
+    profile = user.profile
+    if profile is None:
+        profile = VolunteerProfile(user=user)
+        db.session.add(profile)
     was_party = profile.is_party_member
     profile.home_grid = data.home_grid
     profile.lat, profile.lon, profile.location_source = lat, lon, source
@@ -159,7 +162,6 @@ def save_profile(user: User, data: ProfileData) -> VolunteerProfile:
         profile.work_unit = None
         profile.party_branch = profile.party_registered_on = profile.party_status = None
     _replace_skills(profile, data.skill_ids, data.free_skills, data.certificates)
-    db.session.add(profile)
     grant_role(user, Role.volunteer)
     return profile
 
