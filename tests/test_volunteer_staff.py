@@ -186,3 +186,9 @@ def test_instructor_sees_list_of_their_village(client, auth, factory, town):
     db.session.commit()
     auth.login(user=instructor)
     assert "赵二" in client.get("/volunteers/").get_data(as_text=True)
+
+
+def test_grid_members_do_not_keep_the_registry(client, auth, town):
+    auth.login("grid_member", town["ga1"])
+    assert client.get("/volunteers/").status_code == 403
+    assert client.get("/volunteers/export.xlsx").status_code == 403

@@ -5,7 +5,7 @@ from flask import Flask, current_app, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from volunteer.auth.models import STAFF_ORDER, Role, role_label
+from volunteer.auth.models import Role, role_label
 from volunteer.common import mask_name, mask_phone
 from volunteer.i18n import get_locale, large_text_on, localtime
 
@@ -15,7 +15,8 @@ _CSP = ("default-src 'self'; img-src 'self' data: https: http:; script-src 'self
         "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 
 
-STAFF_VOLUNTEER_ROLES = [r.value for r in STAFF_ORDER if r != Role.department_staff]
+STAFF_VOLUNTEER_ROLES = [Role.grid_leader.value, Role.grid_instructor.value,
+                         Role.village_admin.value, Role.admin.value]
 _CONSENT_FREE = {"auth.consent", "auth.logout", "static", "main.terms", "main.set_language",
                  "main.toggle_large_text"}
 

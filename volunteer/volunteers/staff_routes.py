@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from volunteer.auth.forms import ConfirmForm
-from volunteer.auth.models import STAFF_ORDER, Role
+from volunteer.auth.models import Role
 from volunteer.auth.permissions import can_manage, require, role_required
 from volunteer.common import utcnow
 from volunteer.extensions import db
@@ -36,7 +36,8 @@ from volunteer.volunteers.services import (
     volunteer_query,
 )
 
-STAFF = [r.value for r in STAFF_ORDER if r != Role.department_staff]
+# Grid leaders, instructors and village admins keep the registry (the town admin always may).
+STAFF = [Role.grid_leader.value, Role.grid_instructor.value, Role.village_admin.value]
 PER_PAGE = 30
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
