@@ -46,6 +46,18 @@ def test_demo_town(runner, client, app):
     assert count(GridPoint, GridPoint.deputy_reception_point.is_(True)) > 0
     assert count(Department) == 24
     assert count(ServiceItem) == 18
+    # About 2,100 issues, split ~35/63/2 between grid, 村居 and department.
+    from volunteer.issues.models import Issue
+
+    total = count(Issue)
+    assert 2000 <= total <= 2200
+    share = {t: count(Issue, Issue.tier == t) / total for t in ("grid", "village", "department")}
+    assert abs(share["grid"] - 0.35) < 0.05 and abs(share["village"] - 0.63) < 0.05
+    assert 0.005 < share["department"] < 0.04
+    assert count(Issue, Issue.rework_count > 0) > 0 and count(Issue, Issue.reopen_count > 0) > 0
+    from volunteer.issues.models import overdue_clause
+
+    assert count(Issue, overdue_clause()) > 0
     # Grids lie around Shanyang.
     lat, lon = db.session.execute(db.select(db.func.avg(Grid.lat), db.func.avg(Grid.lon))).one()
     assert abs(lat - 30.757) < 0.02 and abs(lon - 121.353) < 0.02
@@ -63,8 +75,12 @@ def test_demo_town(runner, client, app):
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code != 0 and "empty town" in again.output
     assert runner.invoke(args=["seed-demo", "--if-empty"]).exit_code == 0
+    from volunteer.issues.models import IssueCategory
+
+    db.session.execute(db.update(IssueCategory).values(default_department_id=None))
     for table in reversed(db.metadata.sorted_tables):
-        if table.name not in ("town", "skill", "skill_category"):
+        if table.name not in ("town", "skill", "skill_category", "issue_category",
+                              "urgency_level"):
             db.session.execute(table.delete())
     db.session.commit()
     db.session.expunge_all()

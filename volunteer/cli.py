@@ -23,6 +23,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_token_command)
     app.cli.add_command(translate)
     app.cli.add_command(import_volunteers_command)
+    app.cli.add_command(tick_command)
 
 
 @click.command("setup")
@@ -163,6 +164,16 @@ def import_volunteers_command(file: str, dry_run: bool):
     took = time.perf_counter() - started
     click.echo(f"imported {len(report.rows)} rows: {report.created} new, {report.updated} updated "
                f"in {took:.1f} s")
+
+
+@click.command("tick")
+def tick_command():
+    """Do the work that falls due with time (cron: every few minutes). Idempotent."""
+    from volunteer.issues.services import tick
+
+    flagged = tick()
+    db.session.commit()
+    click.echo(f"tick: {flagged} issue(s) newly overdue")
 
 
 @click.group()

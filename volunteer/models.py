@@ -1,5 +1,6 @@
 """Imports every model so that Alembic and the mapper registry see them all."""
 from volunteer.auth.models import ApiToken, OneTimeCode, RoleAssignment, User  # noqa: F401
+from volunteer.issues.models import Issue, IssueCategory, IssueEvent, UrgencyLevel  # noqa: F401
 from volunteer.org.models import (  # noqa: F401
                                   Department,
                                   Grid,
@@ -10,8 +11,8 @@ from volunteer.org.models import (  # noqa: F401
 )
 from volunteer.skills.models import Skill, SkillCategory  # noqa: F401
 from volunteer.volunteers.models import (  # noqa: F401
-    ContactView,
-    VolunteerProfile,
-    VolunteerSkill,
-    WorkUnit,
+                                  ContactView,
+                                  VolunteerProfile,
+                                  VolunteerSkill,
+                                  WorkUnit,
 )

@@ -51,5 +51,44 @@ def load_reference_data() -> dict[str, int]:
             needs_certificate=bool(row.get("needs_certificate")),
             certificate_name=row.get("certificate")))
         added["skills"] += 1
+    added.update(_load_issue_reference())
     db.session.flush()
     return added
+
+
+def _load_issue_reference() -> dict[str, int]:
+    """Issue categories (with their default department when it exists) and urgency levels."""
+    from volunteer.issues.models import IssueCategory, UrgencyLevel
+    from volunteer.org.models import Department
+
+    data = json.loads((DATA_DIR / "issue_categories.json").read_text(encoding="utf-8"))
+    added = {"issue_categories": 0, "urgency_levels": 0}
+    have = set(db.session.scalars(db.select(IssueCategory.code)))
+    departments = {d.name: d for d in db.session.scalars(db.select(Department))}
+    for row in data["categories"]:
+        if row["code"] not in have:
+            db.session.add(IssueCategory(code=row["code"], name_zh=row["zh"], name_en=row["en"],
+                                         default_department=departments.get(row["department"])))
+            added["issue_categories"] += 1
+    have = set(db.session.scalars(db.select(UrgencyLevel.code)))
+    for row in data["urgencies"]:
+        if row["code"] not in have:
+            db.session.add(UrgencyLevel(code=row["code"], name_zh=row["zh"], name_en=row["en"],
+                                        hours=row["hours"]))
+            added["urgency_levels"] += 1
+    return added
+
+
+def link_category_departments() -> None:
+    """Give categories without a default department the one the data file names (demo, import)."""
+    from volunteer.issues.models import IssueCategory
+    from volunteer.org.models import Department
+
+    data = json.loads((DATA_DIR / "issue_categories.json").read_text(encoding="utf-8"))
+    wanted = {row["code"]: row["department"] for row in data["categories"]}
+    departments = {d.name: d for d in db.session.scalars(db.select(Department))}
+    for cat in db.session.scalars(db.select(IssueCategory).where(
+            IssueCategory.default_department_id.is_(None))):
+        dept = departments.get(wanted.get(cat.code) or "")
+        if dept is not None:
+            cat.default_department = dept

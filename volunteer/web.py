@@ -28,6 +28,7 @@ def nav_items() -> list[tuple[str, str, str]]:
         (_l("Skills near you"), "volunteers.available", "stars")]
     if not current_user.is_authenticated:
         return items
+    items.append((_l("Issues"), "issues.index", "clipboard-check"))
     if current_user.has_role("volunteer") or current_user.profile is not None:
         items.append((_l("My volunteering"), "volunteers.me", "person-raised-hand"))
     if current_user.is_staff:

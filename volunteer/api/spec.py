@@ -127,7 +127,7 @@ def build_openapi(base_path: str, title: str, version: str) -> dict[str, Any]:
             for name, prop in qs.get("properties", {}).items():
                 params.append({"name": name, "in": "query",
                                "required": name in qs.get("required", []),
-                               "schema": {k: v for k, v in prop.items() if k != "title"}})
+                               "schema": _query_schema(prop)})
         if params:
             entry["parameters"] = params
         if op.body is not None:
@@ -157,6 +157,19 @@ def build_openapi(base_path: str, title: str, version: str) -> dict[str, Any]:
         "components": {"schemas": schemas, "securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer"}}},
     }
+
+
+def _query_schema(prop: dict) -> dict:
+    """A query parameter's schema: no title, and no "null" (a query string cannot say null)."""
+    schema = {k: v for k, v in prop.items() if k not in ("title", "default")}
+    options = [o for o in schema.pop("anyOf", []) if o.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+    elif options:
+        schema["anyOf"] = options
+    if prop.get("default") is not None:
+        schema["default"] = prop["default"]
+    return schema
 
 
 def _path_params(path: str) -> list[str]:

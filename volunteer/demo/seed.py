@@ -150,10 +150,13 @@ def seed_demo() -> dict[str, int]:
     db.session.add_all([a for _u, a in roles])
     db.session.flush()
     n_profiles = _add_profiles(rnd, data, grids, members, party, skilled, skills, admin)
+    from volunteer.demo.issues import seed_issues
+
+    n_issues = seed_issues(rnd)
     return {"villages": len(villages), "grids": len(grids), "grid_points": len(points),
             "departments": len(departments), "service_items": len(data["service_items"]),
             "users": len(users), "role_assignments": len(roles),
-            "volunteer_profiles": n_profiles}
+            "volunteer_profiles": n_profiles, "issues": n_issues}
 
 
 # How often each skill turns up among the town's volunteers (relative weights).

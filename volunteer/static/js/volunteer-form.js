@@ -1,13 +1,10 @@
-/* The volunteer form: 村居 → grid lists, a map pin that finds the grid, the skill search box,
-   and certificate inputs shown for the regulated skills that are ticked. Everything also works
-   without this script (all grids listed, all certificate inputs visible, no map). */
+/* The volunteer form: 村居 → grid lists, the skill search box, and certificate inputs shown for
+   the regulated skills that are ticked (the map pin is pin.js). Everything also works without
+   this script (all grids listed, all certificate inputs visible). */
 (function () {
   "use strict";
   var village = document.querySelector("[data-role=village]");
   var grid = document.querySelector("[data-role=grid]");
-  var latIn = document.querySelector("[data-role=lat]");
-  var lonIn = document.querySelector("[data-role=lon]");
-  var status = document.getElementById("pin-status");
 
   /* Only the grids of the chosen 村居. */
   var gridVillage = grid ? JSON.parse(grid.dataset.villages || "{}") : {};
@@ -26,45 +23,6 @@
     grid.addEventListener("change", function () {
       if (grid.value && gridVillage[grid.value]) { village.value = gridVillage[grid.value]; }
     });
-  }
-
-  /* The map pin. */
-  var mapEl = document.getElementById("pin-map");
-  if (mapEl && typeof L !== "undefined" && window.gridMap) {
-    var datum = window.gridMap.datumOf(mapEl);
-    var center = JSON.parse(mapEl.dataset.center || "[30.757,121.353]");
-    var start = latIn && latIn.value ? [Number(latIn.value), Number(lonIn.value)] : center;
-    var map = L.map(mapEl).setView(datum.toMap(start[0], start[1]), latIn && latIn.value ? 16 : 13);
-    L.tileLayer(mapEl.dataset.tiles, { attribution: mapEl.dataset.attribution, maxZoom: 19 }).addTo(map);
-    var marker = null;
-    function place(lat, lon) {
-      var shown = datum.toMap(lat, lon);
-      if (marker) { marker.setLatLng(shown); } else { marker = L.marker(shown).addTo(map); }
-    }
-    if (latIn && latIn.value) { place(Number(latIn.value), Number(lonIn.value)); }
-    map.on("click", function (e) {
-      var wgs = datum.fromMap(e.latlng.lat, e.latlng.lng);
-      latIn.value = wgs[0].toFixed(6);
-      lonIn.value = wgs[1].toFixed(6);
-      place(wgs[0], wgs[1]);
-      status.textContent = latIn.value + ", " + lonIn.value;
-      fetch(mapEl.dataset.lookup + "?lat=" + latIn.value + "&lon=" + lonIn.value)
-        .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
-        .then(function (res) {
-          if (res[0]) {
-            village.value = res[1].village;
-            filterGrids();
-            grid.value = res[1].grid;
-            status.textContent = res[1].village_name + " · " + res[1].name;
-          } else {
-            status.textContent = res[1].message;
-          }
-        })
-        .catch(function () { /* offline: the pin is kept, the grid is chosen by hand */ });
-    });
-    mapEl.gridMap = map;
-  } else if (mapEl) {
-    mapEl.style.display = "none";
   }
 
   /* Skill search: zh / en names and synonyms (大夫 finds 医生). */

@@ -1,0 +1,285 @@
+"""Issues in the JSON API: list (filters, pagination), create, get, transition."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from flask import g, jsonify
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy.orm.exc import StaleDataError
+
+from volunteer.api import bp
+from volunteer.api.spec import operation, validation_error
+from volunteer.common import SHANGHAI, has_markup, utcnow
+from volunteer.extensions import db
+from volunteer.issues.models import SOURCES, STATUSES, TIERS, Issue
+from volunteer.issues.services import (
+    Details,
+    IssueError,
+    IssueFilters,
+    IssueInput,
+    available_queues,
+    can_view,
+    default_queue,
+    file_issue,
+    issue_query,
+    transition,
+)
+from volunteer.issues.workflow import RULES, WorkflowError, allowed_actions
+
+Status = Literal["reported", "accepted", "in_progress", "resolved", "closed", "rejected", "open"]
+Action = Literal[tuple(RULES)]  # type: ignore[valid-type]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Aware times to naive UTC; naive ones are taken as Asia/Shanghai local time."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=SHANGHAI)
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _text(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if has_markup(value):
+        raise ValueError("must not contain HTML tags")
+    return value
+
+
+class IssueQuery(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    queue: Literal["grid", "village", "department", "mine"] | None = None
+    status: Status | None = None
+    tier: Literal["grid", "village", "department"] | None = None
+    category: str | None = Field(default=None, max_length=40)
+    overdue: bool = False
+    page: int = Field(default=1, ge=1, le=100000)
+    per_page: int = Field(default=25, ge=1, le=100)
+
+
+class IssueIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    title: str = Field(min_length=1, max_length=100)
+    description: str = Field(min_length=1, max_length=5000)
+    category: str = Field(min_length=1, max_length=40)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    grid: str | None = Field(default=None, max_length=20)
+    urgency: Literal["low", "normal", "high", "critical"] = "normal"
+    source: Literal[SOURCES] = "patrol"  # type: ignore[valid-type]
+    helpers_needed: int = Field(default=1, ge=1, le=50)
+    needed_from: datetime | None = None
+    needed_until: datetime | None = None
+
+    @field_validator("title", "description")
+    @classmethod
+    def _clean(cls, v: str) -> str:
+        return _text(v)
+
+
+class TransitionIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    action: Action
+    version: int = Field(ge=1, le=2**31 - 1)
+    comment: str | None = Field(default=None, max_length=2000)
+    resolution: str | None = Field(default=None, max_length=2000)
+    hours_spent: float | None = Field(default=None, ge=0, le=1000)
+    cost_saved_yuan: int | None = Field(default=None, ge=0, le=10_000_000)
+    rating: int | None = Field(default=None, ge=1, le=5)
+    department_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    duplicate_of: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+    @field_validator("comment", "resolution")
+    @classmethod
+    def _no_markup(cls, v: str | None) -> str | None:
+        if v is not None and has_markup(v):
+            raise ValueError("must not contain HTML tags")
+        return v.strip() if v else None
+
+
+class EventOut(BaseModel):
+    action: str
+    actor: str | None
+    from_status: str | None
+    to_status: str | None
+    from_tier: str | None
+    to_tier: str | None
+    comment: str | None
+    at: str
+
+
+class IssueOut(BaseModel):
+    id: int
+    title: str
+    description: str
+    category: str
+    source: str
+    lat: float
+    lon: float
+    grid: str
+    village: str
+    urgency: str
+    tier: Literal[TIERS]  # type: ignore[valid-type]
+    status: Literal[STATUSES]  # type: ignore[valid-type]
+    department: str | None
+    helpers_needed: int
+    needed_from: str | None
+    needed_until: str | None
+    deadline_at: str
+    overdue: bool
+    created_at: str
+    resolution: str | None
+    hours_spent: float | None
+    cost_saved_yuan: int | None
+    rating: int | None
+    rework_count: int
+    reopen_count: int
+    version: int
+
+
+class IssueDetailOut(IssueOut):
+    events: list[EventOut]
+    allowed_actions: list[str]
+
+
+class IssuePage(BaseModel):
+    items: list[IssueOut]
+    page: int
+    pages: int
+    total: int
+
+
+def issue_out(issue: Issue, now=None, detail: bool = False):
+    data = dict(
+        id=issue.id, title=issue.title, description=issue.description,
+        category=issue.category.code, source=issue.source, lat=issue.lat, lon=issue.lon,
+        grid=issue.grid.code, village=issue.grid.village.code, urgency=issue.urgency,
+        tier=issue.tier, status=issue.status,
+        department=issue.department.code if issue.department else None,
+        helpers_needed=issue.helpers_needed, needed_from=_iso(issue.needed_from),
+        needed_until=_iso(issue.needed_until), deadline_at=_iso(issue.deadline_at),
+        overdue=issue.is_overdue(now), created_at=_iso(issue.created_at),
+        resolution=issue.resolution, hours_spent=issue.hours_spent,
+        cost_saved_yuan=issue.cost_saved_yuan, rating=issue.rating,
+        rework_count=issue.rework_count, reopen_count=issue.reopen_count, version=issue.version)
+    if not detail:
+        return IssueOut(**data)
+    return IssueDetailOut(**data, allowed_actions=allowed_actions(g.api_user, issue), events=[
+        EventOut(action=e.action, actor=e.actor.name if e.actor else None,
+                 from_status=e.from_status, to_status=e.to_status, from_tier=e.from_tier,
+                 to_tier=e.to_tier, comment=e.comment, at=_iso(e.created_at))
+        for e in issue.events])
+
+
+def _not_found():
+    return jsonify({"error": "not_found", "message": "No such issue in your scope."}), 404
+
+
+@operation(bp, "/issues", "GET", summary="Issues of one queue, filtered and paginated",
+           query=IssueQuery, response=IssuePage, tags=["issues"])
+def list_issues(query: IssueQuery):
+    """Issues visible to the token's user."""
+    user = g.api_user
+    queues = available_queues(user)
+    queue = query.queue or default_queue(user)
+    if queue not in queues:
+        return validation_error({"queue": f"must be one of {', '.join(queues)}"})
+    f = IssueFilters(status=query.status or "", tier=query.tier or "",
+                     category=query.category or "", overdue=query.overdue)
+    now = utcnow()
+    page = db.paginate(issue_query(user, queue, f, now), page=query.page,
+                       per_page=query.per_page, max_per_page=100, error_out=False, count=True)
+    return IssuePage(items=[issue_out(i, now) for i in page.items], page=page.page,
+                     pages=page.pages, total=page.total or 0)
+
+
+ISSUE_ERRORS = {
+    "unknown_category": ("category", "unknown category"),
+    "unknown_urgency": ("urgency", "unknown urgency"),
+    "unknown_grid": ("grid", "unknown grid"),
+    "no_location": ("lat", "give lat/lon or a grid"),
+    "outside_town": ("lat", "not within 3 km of any grid of the town"),
+    "bad_window": ("needed_until", "must be after needed_from"),
+    "resolution_needed": ("resolution", "required to resolve"),
+    "reason_needed": ("comment", "a reason is required"),
+    "unknown_duplicate": ("duplicate_of", "no other issue with that id"),
+    "department_needed": ("department_id", "required to escalate to a department"),
+    "rating_range": ("rating", "from 1 to 5"),
+    "comment_needed": ("comment", "required"),
+}
+
+
+@operation(bp, "/issues", "POST", summary="File an issue", body=IssueIn,
+           response=IssueDetailOut, status=201, tags=["issues"])
+def create_issue(body: IssueIn):
+    """File an issue; its grid comes from the location unless one is named."""
+    data = IssueInput(title=body.title, description=body.description, category=body.category,
+                      lat=body.lat, lon=body.lon, grid_code=body.grid, urgency=body.urgency,
+                      source=body.source, helpers_needed=body.helpers_needed,
+                      needed_from=_utc(body.needed_from), needed_until=_utc(body.needed_until))
+    if (body.lat is None) != (body.lon is None):
+        return validation_error({"lon" if body.lon is None else "lat": "give both lat and lon"})
+    try:
+        issue = file_issue(g.api_user, data)
+    except IssueError as exc:
+        db.session.rollback()
+        field, message = ISSUE_ERRORS[exc.code]
+        return validation_error({field: message})
+    db.session.commit()
+    return issue_out(issue, detail=True)
+
+
+@operation(bp, "/issues/{issue_id}", "GET", summary="One issue with its timeline",
+           response=IssueDetailOut, tags=["issues"], errors=[404])
+def get_issue(issue_id: int):
+    """An issue in the token's scope (404 otherwise)."""
+    issue = db.session.get(Issue, issue_id)
+    if issue is None or not can_view(g.api_user, issue):
+        return _not_found()
+    return issue_out(issue, detail=True)
+
+
+WORKFLOW_STATUS = {"not_allowed": 403, "own_work": 403}
+
+
+@operation(bp, "/issues/{issue_id}/transitions", "POST", summary="Accept, resolve, verify, "
+           "escalate … an issue", body=TransitionIn, response=IssueDetailOut, tags=["issues"],
+           errors=[403, 404, 409])
+def transition_issue(issue_id: int, body: TransitionIn):
+    """Do one action; ``version`` must be the issue's current version (409 when stale)."""
+    issue = db.session.get(Issue, issue_id)
+    if issue is None or not can_view(g.api_user, issue):
+        return _not_found()
+    details = Details(comment=body.comment, resolution=body.resolution,
+                      hours_spent=body.hours_spent, cost_saved_yuan=body.cost_saved_yuan,
+                      rating=body.rating, department_id=body.department_id,
+                      duplicate_of=body.duplicate_of)
+    try:
+        transition(g.api_user, issue, body.action, details, version=body.version)
+        db.session.commit()
+    except IssueError as exc:
+        db.session.rollback()
+        if exc.code == "stale":
+            return jsonify({"error": "conflict", "message": "The issue changed since version "
+                            f"{body.version}; fetch it again."}), 409
+        field, message = ISSUE_ERRORS[exc.code]
+        return validation_error({field: message})
+    except WorkflowError as exc:
+        db.session.rollback()
+        return jsonify({"error": exc.code, "message": f"Action {body.action!r} is not possible: "
+                        f"{exc.code.replace('_', ' ')}."}), WORKFLOW_STATUS.get(exc.code, 409)
+    except StaleDataError:
+        db.session.rollback()
+        return jsonify({"error": "conflict", "message": "The issue changed meanwhile; fetch it "
+                        "again."}), 409
+    return issue_out(issue, detail=True)

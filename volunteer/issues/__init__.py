@@ -1,0 +1,6 @@
+"""Grid issues: filing, the lifecycle from report to verified closure, tiers, routing, queues."""
+from flask import Blueprint
+
+bp = Blueprint("issues", __name__, url_prefix="/issues")
+
+from volunteer.issues import routes  # noqa: E402,F401

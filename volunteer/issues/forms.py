@@ -1,0 +1,88 @@
+"""Forms for filing and handling issues."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from volunteer.validators import NoMarkup, strip
+
+SOURCE_LABELS = {
+    "patrol": _l("Found on patrol"), "resident_report": _l("Reported by a resident"),
+    "service_order": _l("Service order"), "hotline": _l("Hotline"),
+    "deputy_reception": _l("Deputies' reception"),
+}
+STATUS_LABELS = {
+    "reported": _l("Reported"), "accepted": _l("Accepted"), "in_progress": _l("In progress"),
+    "resolved": _l("Resolved, to verify"), "closed": _l("Closed"), "rejected": _l("Rejected"),
+}
+TIER_LABELS = {"grid": _l("On the spot (grid)"), "village": _l("Village"),
+               "department": _l("Town department")}
+ACTION_LABELS = {
+    "report": _l("Reported"), "accept": _l("Accept"), "start": _l("Start work"),
+    "resolve": _l("Mark resolved"), "verify": _l("Verify and close"),
+    "fail_verification": _l("Send back for rework"), "reject": _l("Reject"),
+    "escalate": _l("Escalate"), "return": _l("Return to the village"), "reopen": _l("Reopen"),
+    "rate": _l("Rate the result"), "comment": _l("Comment"), "overdue": _l("Overdue"),
+}
+
+
+class IssueForm(FlaskForm):
+    title = StringField(_l("Title"), filters=[strip], validators=[
+        DataRequired(_l("Please give the issue a short title.")), Length(max=100), NoMarkup()])
+    description = TextAreaField(_l("What is the problem?"), filters=[strip], validators=[
+        DataRequired(_l("Please describe the problem.")), Length(max=5000), NoMarkup()])
+    category = SelectField(_l("Category"), validate_choice=False)
+    urgency = SelectField(_l("Urgency"), validate_choice=False, default="normal")
+    source = SelectField(_l("Source"), choices=list(SOURCE_LABELS.items()), default="patrol")
+    grid = SelectField(_l("Grid"), validate_choice=False)
+    lat = HiddenField()
+    lon = HiddenField()
+    helpers_needed = IntegerField(_l("Helpers needed"), default=1, validators=[
+        Optional(), NumberRange(1, 50, _l("Between 1 and 50."))])
+    needed_from = DateTimeLocalField(_l("Help needed from (optional)"), validators=[Optional()],
+                                     format="%Y-%m-%dT%H:%M")
+    needed_until = DateTimeLocalField(_l("Help needed until (optional)"), validators=[Optional()],
+                                      format="%Y-%m-%dT%H:%M")
+    submit = SubmitField(_l("File the issue"))
+
+    def validate_lat(self, field):
+        if not field.data and not self.lon.data:
+            return
+        try:
+            lat, lon = float(field.data), float(self.lon.data)
+        except (TypeError, ValueError):
+            raise ValidationError(_l("The map pin is not a valid location.")) from None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValidationError(_l("The map pin is not a valid location."))
+
+
+class ActionForm(FlaskForm):
+    """One form for every action; the view checks what the action needs."""
+
+    action = HiddenField(validators=[DataRequired()])
+    version = HiddenField(validators=[DataRequired()])
+    comment = TextAreaField(_l("Comment"), filters=[strip], validators=[
+        Optional(), Length(max=2000), NoMarkup()])
+    resolution = TextAreaField(_l("How it was resolved"), filters=[strip], validators=[
+        Optional(), Length(max=2000), NoMarkup()])
+    hours_spent = DecimalField(_l("Hours spent"), places=1, validators=[
+        Optional(), NumberRange(0, 1000, _l("Between 0 and 1,000 hours."))])
+    cost_saved_yuan = IntegerField(_l("Estimated cost saved (yuan)"), validators=[
+        Optional(), NumberRange(0, 10_000_000, _l("Between 0 and 10,000,000 yuan."))])
+    rating = IntegerField(_l("Rating (1–5)"), validators=[
+        Optional(), NumberRange(1, 5, _l("From 1 to 5."))])
+    department_id = SelectField(_l("Department"), validate_choice=False, coerce=str)
+    duplicate_of = IntegerField(_l("Duplicate of issue no."), validators=[
+        Optional(), NumberRange(1, 2**31 - 1, _l("Not an issue number."))])
+    submit = SubmitField(_l("Confirm"))

@@ -1,0 +1,134 @@
+"""Issues (事项), their categories and urgency levels, and the event timeline."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from volunteer.auth.models import User
+from volunteer.common import utcnow
+from volunteer.extensions import db
+from volunteer.org.models import Department, Grid, Village
+
+STATUSES = ("reported", "accepted", "in_progress", "resolved", "closed", "rejected")
+OPEN_STATUSES = ("reported", "accepted", "in_progress")
+TIERS = ("grid", "village", "department")
+SOURCES = ("patrol", "resident_report", "service_order", "hotline", "deputy_reception")
+
+
+class IssueCategory(db.Model):
+    """What kind of issue; each maps to the department that escalations propose."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(50))
+    name_en: Mapped[str] = mapped_column(sa.String(80))
+    default_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    default_department: Mapped[Department | None] = relationship()
+
+    def __str__(self) -> str:
+        return self.name_zh
+
+    def display_name(self, locale: str) -> str:
+        return self.name_en if str(locale).startswith("en") else self.name_zh
+
+
+class UrgencyLevel(db.Model):
+    """An urgency and the hours allowed to resolve an issue of it (admin-editable)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(20))
+    name_en: Mapped[str] = mapped_column(sa.String(40))
+    hours: Mapped[int] = mapped_column(default=72)
+
+    def __str__(self) -> str:
+        return self.name_zh
+
+    def display_name(self, locale: str) -> str:
+        return self.name_en if str(locale).startswith("en") else self.name_zh
+
+
+class Issue(db.Model):
+    """One issue found in a grid, tracked from report to verified closure."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(100))
+    description: Mapped[str] = mapped_column(sa.Text)
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("issue_category.id"), index=True)
+    source: Mapped[str] = mapped_column(sa.String(20))
+    lat: Mapped[float] = mapped_column(sa.Float)
+    lon: Mapped[float] = mapped_column(sa.Float)
+    grid_id: Mapped[int] = mapped_column(sa.ForeignKey("grid.id"), index=True)
+    village_id: Mapped[int] = mapped_column(sa.ForeignKey("village.id"), index=True)
+    reporter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"),
+                                                    index=True)
+    urgency: Mapped[str] = mapped_column(sa.String(20))
+    needed_from: Mapped[datetime | None]
+    needed_until: Mapped[datetime | None]
+    helpers_needed: Mapped[int] = mapped_column(default=1)
+    tier: Mapped[str] = mapped_column(sa.String(12), default="grid", index=True)
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(12), default="reported", index=True)
+    handler_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issue.id"))
+    deadline_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    resolution: Mapped[str | None] = mapped_column(sa.Text)
+    hours_spent: Mapped[float | None] = mapped_column(sa.Float)
+    cost_saved_yuan: Mapped[int | None]
+    rating: Mapped[int | None]
+    rating_comment: Mapped[str | None] = mapped_column(sa.String(500))
+    rework_count: Mapped[int] = mapped_column(default=0)
+    reopen_count: Mapped[int] = mapped_column(default=0)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    category: Mapped[IssueCategory] = relationship()
+    grid: Mapped[Grid] = relationship()
+    village: Mapped[Village] = relationship()
+    department: Mapped[Department | None] = relationship()
+    reporter: Mapped[User | None] = relationship(foreign_keys=[reporter_id])
+    handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
+    duplicate_of: Mapped[Issue | None] = relationship(remote_side=[id])
+    events: Mapped[list[IssueEvent]] = relationship(
+        back_populates="issue", order_by="IssueEvent.id", cascade="all, delete-orphan")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        """Overdue is computed when read: still open after the deadline."""
+        return self.is_open and (now or utcnow()) > self.deadline_at
+
+
+def overdue_clause(now: datetime | None = None):
+    """The SQL form of ``Issue.is_overdue``."""
+    return sa.and_(Issue.status.in_(OPEN_STATUSES), Issue.deadline_at < (now or utcnow()))
+
+
+class IssueEvent(db.Model):
+    """One entry of an issue's timeline: a transition, an escalation, a comment."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issue.id", ondelete="CASCADE"),
+                                          index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(sa.String(24))
+    from_status: Mapped[str | None] = mapped_column(sa.String(12))
+    to_status: Mapped[str | None] = mapped_column(sa.String(12))
+    from_tier: Mapped[str | None] = mapped_column(sa.String(12))
+    to_tier: Mapped[str | None] = mapped_column(sa.String(12))
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    issue: Mapped[Issue] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()

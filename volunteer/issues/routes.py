@@ -1,0 +1,216 @@
+"""Issue pages: file an issue, the queues, an issue with its timeline and actions."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy.orm.exc import StaleDataError
+
+from volunteer.auth.models import GRID_ROLES
+from volunteer.common import SHANGHAI, utcnow
+from volunteer.extensions import db
+from volunteer.issues import bp
+from volunteer.issues.forms import (
+    ACTION_LABELS,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+    TIER_LABELS,
+    ActionForm,
+    IssueForm,
+)
+from volunteer.issues.models import STATUSES, TIERS, Issue, IssueCategory, UrgencyLevel
+from volunteer.issues.services import (
+    Details,
+    IssueError,
+    IssueFilters,
+    IssueInput,
+    available_queues,
+    can_view,
+    default_queue,
+    file_issue,
+    issue_query,
+    queue_counts,
+    transition,
+)
+from volunteer.issues.workflow import WorkflowError, allowed_actions
+from volunteer.org.models import Department, Grid, Village
+
+PER_PAGE = 25
+
+ERRORS = {
+    "unknown_category": _l("Please choose a category from the list."),
+    "unknown_urgency": _l("Please choose an urgency from the list."),
+    "unknown_grid": _l("Please choose a grid from the list."),
+    "no_location": _l("Put a pin on the map or choose the grid."),
+    "outside_town": _l("This place is not within 3 km of any grid of the town."),
+    "bad_window": _l("The end of the time window must be after its start."),
+    "stale": _l("Someone changed this issue in the meantime. Here it is as it is now; "
+                "please check and try again."),
+    "resolution_needed": _l("Please say how it was resolved."),
+    "reason_needed": _l("Please give a reason."),
+    "unknown_duplicate": _l("There is no other issue with that number."),
+    "department_needed": _l("Please choose the department."),
+    "rating_range": _l("Please give a rating from 1 to 5."),
+    "comment_needed": _l("Please write a comment."),
+    "unknown_action": _l("This action does not exist."),
+    "wrong_status": _l("This action is not possible in the issue's current state."),
+    "not_allowed": _l("Your role does not allow this action on this issue."),
+    "own_work": _l("Verification must be done by someone other than the person who resolved it."),
+    "top_tier": _l("This issue is already with a town department."),
+    "bottom_tier": _l("This issue is not with a department."),
+    "reopen_expired": _l("An issue can be reopened only within 14 days of its closure."),
+    "already_rated": _l("You have already rated this result."),
+}
+
+
+def _loc() -> str:
+    return str(get_locale())
+
+
+def _category_choices():
+    loc = _loc()
+    cats = db.session.scalars(db.select(IssueCategory).where(IssueCategory.active)
+                              .order_by(IssueCategory.id)).all()
+    return [(c.code, c.display_name(loc)) for c in cats]
+
+
+def _filters() -> IssueFilters:
+    a = request.args
+    return IssueFilters(status=a.get("status") if a.get("status") in (*STATUSES, "open") else "",
+                        tier=a.get("tier") if a.get("tier") in TIERS else "",
+                        category=(a.get("category") or "")[:40],
+                        overdue=a.get("overdue") == "1")
+
+
+@bp.route("/")
+@login_required
+def index():
+    """The queues: my grids, my 村居, my department, my reports; filters and counts."""
+    queues = available_queues(current_user)
+    queue = request.args.get("queue")
+    if queue not in queues:
+        queue = default_queue(current_user) if default_queue(current_user) in queues else "mine"
+    f = _filters()
+    now = utcnow()
+    page = db.paginate(issue_query(current_user, queue, f, now), per_page=PER_PAGE,
+                       max_per_page=PER_PAGE, error_out=False)
+    return render_template("issues/list.html", page=page, f=f, queue=queue, queues=queues,
+                           QUEUE_LABELS=QUEUE_LABELS,
+                           counts=queue_counts(current_user, queue, now), now=now,
+                           categories=_category_choices(), STATUS_LABELS=STATUS_LABELS,
+                           TIER_LABELS=TIER_LABELS, loc=_loc())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """File an issue: from patrol (grid staff) or as a resident's report."""
+    form = IssueForm()
+    loc = _loc()
+    form.category.choices = [("", _("Choose a category"))] + _category_choices()
+    form.urgency.choices = [(u.code, u.display_name(loc)) for u in db.session.scalars(
+        db.select(UrgencyLevel).order_by(UrgencyLevel.hours.desc()))]
+    staff = current_user.is_admin or current_user.has_role(*GRID_ROLES, "village_admin")
+    grids = db.session.execute(db.select(Grid.code, Grid.name, Village.name).join(Village)
+                               .order_by(Grid.code)).all()
+    form.grid.choices = [("", _("Find it from the map pin"))] + [
+        (code, f"{vname} · {name}") for code, name, vname in grids]
+    if request.method == "GET":
+        own = sorted(current_user.grid_ids(*GRID_ROLES))
+        if own:
+            form.grid.data = db.session.get(Grid, own[0]).code
+    if form.validate_on_submit():
+        source = form.source.data if staff else "resident_report"
+        data = IssueInput(
+            title=form.title.data, description=form.description.data,
+            category=form.category.data, urgency=form.urgency.data, source=source,
+            lat=float(form.lat.data) if form.lat.data else None,
+            lon=float(form.lon.data) if form.lon.data else None,
+            grid_code=form.grid.data or None, helpers_needed=form.helpers_needed.data or 1,
+            needed_from=_to_utc(form.needed_from.data), needed_until=_to_utc(form.needed_until.data))
+        try:
+            issue = file_issue(current_user, data)
+        except IssueError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "title").errors.append(str(ERRORS[exc.code]))
+        else:
+            db.session.commit()
+            flash(_("Issue no. %(id)s filed. You can follow it here.", id=issue.id), "success")
+            return redirect(url_for("issues.detail", issue_id=issue.id))
+    return render_template("issues/new.html", form=form, staff=staff)
+
+
+def _to_utc(value):
+    """A local (Asia/Shanghai) form time as naive UTC."""
+    from datetime import UTC
+
+    if value is None:
+        return None
+    return value.replace(tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)
+
+
+def _issue_or_404(issue_id: int) -> Issue:
+    issue = db.session.get(Issue, issue_id)
+    if issue is None or not can_view(current_user, issue):
+        abort(404)  # never confirm that an issue outside one's scope exists
+    return issue
+
+
+@bp.route("/<int:issue_id>")
+@login_required
+def detail(issue_id: int):
+    """One issue: its facts, its timeline, and the actions open to me."""
+    issue = _issue_or_404(issue_id)
+    return _render_detail(issue, ActionForm(formdata=None))
+
+
+def _render_detail(issue: Issue, form: ActionForm, status: int = 200):
+    actions = allowed_actions(current_user, issue)
+    departments = db.session.scalars(db.select(Department).order_by(Department.code)).all()
+    form.department_id.choices = [(str(d.id), d.name) for d in departments]
+    if issue.category.default_department_id and not form.department_id.data:
+        form.department_id.data = str(issue.category.default_department_id)
+    return render_template("issues/detail.html", issue=issue, form=form, actions=actions,
+                           now=utcnow(), STATUS_LABELS=STATUS_LABELS, TIER_LABELS=TIER_LABELS,
+                           ACTION_LABELS=ACTION_LABELS, SOURCE_LABELS=SOURCE_LABELS,
+                           loc=_loc()), status
+
+
+@bp.route("/<int:issue_id>/act", methods=["POST"])
+@login_required
+def act(issue_id: int):
+    """Do one action (accept, resolve, verify, escalate …) on an issue."""
+    issue = _issue_or_404(issue_id)
+    form = ActionForm()
+    form.department_id.choices = []
+    if not form.validate_on_submit():
+        return _render_detail(issue, form, 400)
+    try:
+        version = int(form.version.data)
+    except ValueError:
+        abort(400)
+    details = Details(
+        comment=form.comment.data, resolution=form.resolution.data,
+        hours_spent=float(form.hours_spent.data) if form.hours_spent.data is not None else None,
+        cost_saved_yuan=form.cost_saved_yuan.data, rating=form.rating.data,
+        department_id=int(form.department_id.data) if (form.department_id.data or "").isdigit()
+        else None, duplicate_of=form.duplicate_of.data)
+    try:
+        transition(current_user, issue, form.action.data, details, version=version)
+        db.session.commit()
+    except (IssueError, WorkflowError) as exc:
+        db.session.rollback()
+        flash(str(ERRORS.get(exc.code, exc.code)), "danger")
+        return redirect(url_for("issues.detail", issue_id=issue_id))
+    except StaleDataError:
+        db.session.rollback()
+        flash(str(ERRORS["stale"]), "warning")
+        return redirect(url_for("issues.detail", issue_id=issue_id))
+    flash(_("Done: %(action)s.", action=ACTION_LABELS.get(form.action.data, "")), "success")
+    return redirect(url_for("issues.detail", issue_id=issue_id))
+
+
+QUEUE_LABELS = {"grid": _l("My grids"), "village": _l("My village"),
+                "department": _l("My department"), "mine": _l("My reports")}

@@ -1,0 +1,318 @@
+"""Issue operations shared by views, the API, the demo and CLI. Services never commit."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from volunteer.auth.models import GRID_ROLES, User
+from volunteer.common import utcnow
+from volunteer.extensions import db
+from volunteer.issues.models import (
+    OPEN_STATUSES,
+    Issue,
+    IssueCategory,
+    IssueEvent,
+    UrgencyLevel,
+    overdue_clause,
+)
+from volunteer.issues.workflow import NEXT_TIER, PREVIOUS_TIER, RULES, check
+from volunteer.org.models import Department, Grid
+from volunteer.volunteers.services import GridLocator
+
+TOWN_RADIUS_KM = 3.0  # an issue must lie within this distance of some grid's centre
+
+
+class IssueError(ValueError):
+    """Input that the rules refuse; ``field`` names the form field."""
+
+    def __init__(self, code: str, field: str | None = None):
+        super().__init__(code)
+        self.code = code
+        self.field = field
+
+
+def _in_polygon(lat: float, lon: float, ring: list[list[float]]) -> bool:
+    """Ray casting on a GeoJSON ring of [lon, lat] points."""
+    inside = False
+    j = len(ring) - 1
+    for i in range(len(ring)):
+        xi, yi = ring[i][0], ring[i][1]
+        xj, yj = ring[j][0], ring[j][1]
+        if (yi > lat) != (yj > lat) and lon < (xj - xi) * (lat - yi) / ((yj - yi) or 1e-12) + xi:
+            inside = not inside
+        j = i
+    return inside
+
+
+def locate_grid(lat: float, lon: float) -> Grid | None:
+    """The grid whose boundary holds the point, else the one with the nearest centre (≤ 3 km)."""
+    for grid in db.session.scalars(db.select(Grid).where(Grid.boundary.is_not(None))):
+        try:
+            geometry = json.loads(grid.boundary)
+            geometry = geometry.get("geometry", geometry)
+            rings = geometry["coordinates"]
+            polygons = rings if geometry.get("type") == "MultiPolygon" else [rings]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+        if any(_in_polygon(lat, lon, poly[0]) for poly in polygons if poly):
+            return grid
+    gid = GridLocator.load().nearest(lat, lon, TOWN_RADIUS_KM)
+    return db.session.get(Grid, gid) if gid else None
+
+
+@dataclass
+class IssueInput:
+    title: str
+    description: str
+    category: str
+    lat: float | None
+    lon: float | None
+    grid_code: str | None = None
+    urgency: str = "normal"
+    source: str = "patrol"
+    helpers_needed: int = 1
+    needed_from: datetime | None = None
+    needed_until: datetime | None = None
+
+
+def file_issue(reporter: User, data: IssueInput) -> Issue:
+    """Create an issue at grid tier; its grid comes from the location (or the chosen grid)."""
+    category = db.session.scalar(db.select(IssueCategory).where(
+        IssueCategory.code == data.category, IssueCategory.active))
+    if category is None:
+        raise IssueError("unknown_category", "category")
+    urgency = db.session.scalar(db.select(UrgencyLevel).where(UrgencyLevel.code == data.urgency))
+    if urgency is None:
+        raise IssueError("unknown_urgency", "urgency")
+    grid = None
+    if data.grid_code:
+        grid = db.session.scalar(db.select(Grid).where(Grid.code == data.grid_code))
+        if grid is None:
+            raise IssueError("unknown_grid", "grid")
+    lat, lon = data.lat, data.lon
+    if lat is None or lon is None:
+        if grid is None:
+            raise IssueError("no_location", "lat")
+        lat, lon = grid.lat, grid.lon
+    elif grid is None:
+        grid = locate_grid(lat, lon)
+        if grid is None:
+            raise IssueError("outside_town", "lat")
+    if data.needed_from and data.needed_until and data.needed_until <= data.needed_from:
+        raise IssueError("bad_window", "needed_until")
+    now = utcnow()
+    issue = Issue(title=data.title, description=data.description, category=category,
+                  source=data.source, lat=lat, lon=lon, grid=grid, village_id=grid.village_id,
+                  reporter=reporter, urgency=urgency.code, helpers_needed=data.helpers_needed,
+                  needed_from=data.needed_from, needed_until=data.needed_until, tier="grid",
+                  status="reported", deadline_at=now + timedelta(hours=urgency.hours),
+                  created_at=now)
+    db.session.add(issue)
+    issue.events.append(IssueEvent(actor=reporter, action="report", to_status="reported",
+                                   to_tier="grid", created_at=now))
+    return issue
+
+
+@dataclass
+class Details:
+    """What some actions need: a comment, resolution figures, a rating, a department."""
+
+    comment: str | None = None
+    resolution: str | None = None
+    hours_spent: float | None = None
+    cost_saved_yuan: int | None = None
+    rating: int | None = None
+    department_id: int | None = None
+    duplicate_of: int | None = None
+
+
+def transition(user: User, issue: Issue, action: str, details: Details | None = None,
+               version: int | None = None, now: datetime | None = None) -> IssueEvent:
+    """Do ``action`` on ``issue`` as ``user``; the event goes on the timeline.
+
+    ``version`` is the version the user saw: if the issue changed since, StaleIssue. The
+    version column also makes two simultaneous transitions fail at flush for one of them.
+    """
+    d = details or Details()
+    now = now or utcnow()
+    if version is not None and version != issue.version:
+        raise IssueError("stale")
+    check(action, user, issue, now)
+    rule = RULES[action]
+    event = IssueEvent(actor_id=user.id, action=action, from_status=issue.status,
+                       from_tier=issue.tier, comment=(d.comment or None), created_at=now)
+    if action == "resolve":
+        if not d.resolution:
+            raise IssueError("resolution_needed", "resolution")
+        issue.resolution, issue.hours_spent, issue.cost_saved_yuan = \
+            d.resolution, d.hours_spent, d.cost_saved_yuan
+        issue.handler_id, issue.resolved_at = user.id, now
+    elif action == "verify":
+        issue.closed_at = now
+    elif action == "fail_verification":
+        if not d.comment:
+            raise IssueError("reason_needed", "comment")
+        issue.rework_count += 1
+    elif action == "reject":
+        if d.duplicate_of:
+            original = db.session.get(Issue, d.duplicate_of)
+            if original is None or original.id == issue.id:
+                raise IssueError("unknown_duplicate", "duplicate_of")
+            issue.duplicate_of_id = original.id
+        elif not d.comment:
+            raise IssueError("reason_needed", "comment")
+    elif action == "escalate":
+        issue.tier = NEXT_TIER[issue.tier]
+        if issue.tier == "department":
+            dept = db.session.get(Department, d.department_id) if d.department_id else \
+                issue.category.default_department
+            if dept is None:
+                raise IssueError("department_needed", "department_id")
+            issue.department_id = dept.id
+        issue.handler_id = None
+    elif action == "return":
+        if not d.comment:
+            raise IssueError("reason_needed", "comment")
+        issue.tier = PREVIOUS_TIER[issue.tier]
+        issue.department_id = None
+        issue.handler_id = None
+    elif action == "reopen":
+        issue.reopen_count += 1
+        issue.closed_at = issue.resolved_at = None
+    elif action == "rate":
+        if d.rating is None or not 1 <= d.rating <= 5:
+            raise IssueError("rating_range", "rating")
+        issue.rating, issue.rating_comment = d.rating, d.comment
+    elif action == "comment" and not d.comment:
+        raise IssueError("comment_needed", "comment")
+    if rule.target is not None:
+        issue.status = rule.target
+    event.to_status, event.to_tier = issue.status, issue.tier
+    issue.updated_at = now
+    issue.events.append(event)
+    return event
+
+
+# --- who sees what ----------------------------------------------------------------------------
+
+def visible_clause(user: User):
+    """SQL condition for the issues ``user`` may see (staff by scope, anyone their reports)."""
+    if user.is_admin:
+        return sa.true()
+    conds = [Issue.reporter_id == user.id]
+    grid_ids = user.grid_ids(*GRID_ROLES)
+    if grid_ids:
+        conds.append(Issue.grid_id.in_(grid_ids))
+    if user.village_ids():
+        conds.append(Issue.village_id.in_(user.village_ids()))
+    if user.department_ids():
+        conds.append(sa.and_(Issue.tier == "department",
+                             Issue.department_id.in_(user.department_ids())))
+    return sa.or_(*conds)
+
+
+def can_view(user: User, issue: Issue) -> bool:
+    from volunteer.issues.workflow import roles_for
+
+    return bool(user.is_authenticated and roles_for(user, issue))
+
+
+QUEUES = ("grid", "village", "department", "mine")
+
+
+def default_queue(user: User) -> str:
+    if user.is_admin or user.village_ids():
+        return "village"
+    if user.department_ids():
+        return "department"
+    if user.grid_ids(*GRID_ROLES):
+        return "grid"
+    return "mine"
+
+
+def queue_clause(user: User, queue: str):
+    """The issues of one queue: my grids, my 村居, my department, my reports."""
+    if queue == "grid":
+        return Issue.grid_id.in_(user.grid_ids(*GRID_ROLES) or {-1}) if not user.is_admin \
+            else sa.true()
+    if queue == "village":
+        return Issue.village_id.in_(user.village_ids() or {-1}) if not user.is_admin \
+            else sa.true()
+    if queue == "department":
+        if user.is_admin:
+            return Issue.tier == "department"
+        return sa.and_(Issue.tier == "department",
+                       Issue.department_id.in_(user.department_ids() or {-1}))
+    return Issue.reporter_id == user.id
+
+
+def available_queues(user: User) -> list[str]:
+    out = []
+    if user.is_admin or user.grid_ids(*GRID_ROLES):
+        out.append("grid")
+    if user.is_admin or user.village_ids():
+        out.append("village")
+    if user.is_admin or user.department_ids():
+        out.append("department")
+    out.append("mine")
+    return out
+
+
+@dataclass
+class IssueFilters:
+    status: str = ""
+    tier: str = ""
+    category: str = ""
+    overdue: bool = False
+
+
+def issue_query(user: User, queue: str, f: IssueFilters, now=None):
+    """Issues of ``queue`` visible to ``user`` matching ``f``, newest first, eager-loaded."""
+    q = (db.select(Issue).where(visible_clause(user), queue_clause(user, queue))
+         .options(selectinload(Issue.category), selectinload(Issue.grid).selectinload(Grid.village),
+                  selectinload(Issue.department))
+         .order_by(Issue.created_at.desc(), Issue.id.desc()))
+    return _filtered(q, f, now)
+
+
+def _filtered(q, f: IssueFilters, now=None):
+    if f.status == "open":
+        q = q.where(Issue.status.in_(OPEN_STATUSES))
+    elif f.status:
+        q = q.where(Issue.status == f.status)
+    if f.tier:
+        q = q.where(Issue.tier == f.tier)
+    if f.category:
+        q = q.where(Issue.category_id.in_(
+            db.select(IssueCategory.id).where(IssueCategory.code == f.category)))
+    if f.overdue:
+        q = q.where(overdue_clause(now))
+    return q
+
+
+def queue_counts(user: User, queue: str, now=None) -> dict:
+    """Counts by tier and by status of a queue, and how many are overdue."""
+    base = sa.and_(visible_clause(user), queue_clause(user, queue))
+    by_tier = dict(db.session.execute(db.select(Issue.tier, sa.func.count(Issue.id))
+                                      .where(base).group_by(Issue.tier)).tuples().all())
+    by_status = dict(db.session.execute(db.select(Issue.status, sa.func.count(Issue.id))
+                                        .where(base).group_by(Issue.status)).tuples().all())
+    overdue = db.session.scalar(db.select(sa.func.count(Issue.id))
+                                .where(base, overdue_clause(now)))
+    return {"tier": by_tier, "status": by_status, "overdue": overdue,
+            "total": sum(by_tier.values())}
+
+
+def tick(now: datetime | None = None) -> int:
+    """Put an "overdue" event on each open issue that passed its deadline, once. Idempotent."""
+    now = now or utcnow()
+    flagged = db.select(IssueEvent.issue_id).where(IssueEvent.action == "overdue")
+    ids = db.session.scalars(db.select(Issue.id).where(overdue_clause(now),
+                                                       Issue.id.not_in(flagged))).all()
+    for issue_id in ids:
+        db.session.add(IssueEvent(issue_id=issue_id, action="overdue", created_at=now))
+    return len(ids)

@@ -1,0 +1,125 @@
+"""The issue lifecycle: which action moves an issue from which state, and who may do it.
+
+``RULES`` is the one table of the workflow. For every action it gives the statuses it starts
+from, the status it leads to, and for each role the tiers at which that role may do it ("*" for
+any tier). The pseudo-role ``reporter`` is whoever filed the issue. Scope comes on top: a role
+only counts for an issue inside its grid, 村居 or department (``roles_for``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from volunteer.auth.models import Role, User
+from volunteer.common import utcnow
+
+ANY = "*"
+REOPEN_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Rule:
+    sources: tuple[str, ...]
+    target: str | None  # None: the status stays (escalations change the tier, comments nothing)
+    roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+HANDLERS = {Role.grid_member: ("grid",), Role.grid_leader: ("grid",),
+            Role.village_admin: ("grid", "village"), Role.department_staff: ("department",),
+            Role.admin: (ANY,)}
+VERIFIERS = {Role.grid_leader: (ANY,), Role.grid_instructor: (ANY,),
+             Role.village_admin: (ANY,), Role.admin: (ANY,)}
+EVERYONE = {**{r: (ANY,) for r in (Role.grid_member, Role.grid_leader, Role.grid_instructor,
+                                   Role.village_admin, Role.department_staff, Role.admin)},
+            "reporter": (ANY,)}
+
+RULES: dict[str, Rule] = {
+    "accept": Rule(("reported",), "accepted", HANDLERS),
+    "start": Rule(("accepted",), "in_progress", HANDLERS),
+    "resolve": Rule(("accepted", "in_progress"), "resolved", HANDLERS),
+    "verify": Rule(("resolved",), "closed", VERIFIERS),  # 核查 passed: never by the handler
+    "fail_verification": Rule(("resolved",), "in_progress", VERIFIERS),  # 返工
+    "reject": Rule(("reported", "accepted"), "rejected",
+                   {Role.grid_leader: ("grid",), Role.village_admin: ("grid", "village"),
+                    Role.admin: (ANY,)}),
+    "escalate": Rule(("reported", "accepted", "in_progress"), "reported",
+                     {Role.grid_member: ("grid",), Role.grid_leader: ("grid",),
+                      Role.village_admin: ("grid", "village"), Role.admin: ("grid", "village")}),
+    "return": Rule(("reported", "accepted", "in_progress"), "reported",
+                   {Role.department_staff: ("department",), Role.admin: ("department",)}),
+    "reopen": Rule(("closed",), "reported", {"reporter": (ANY,)}),
+    "rate": Rule(("closed",), None, {"reporter": (ANY,)}),
+    "comment": Rule(tuple(("reported", "accepted", "in_progress", "resolved", "closed",
+                           "rejected")), None, EVERYONE),
+}
+NEXT_TIER = {"grid": "village", "village": "department"}
+PREVIOUS_TIER = {"department": "village"}
+
+
+class WorkflowError(ValueError):
+    """The action is not possible now; ``code`` says why (for messages and the API)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def roles_for(user: User | None, issue) -> set[str]:
+    """The roles ``user`` holds *for this issue*: only roles whose scope covers it."""
+    if user is None or not user.is_authenticated:
+        return set()
+    roles: set[str] = set()
+    for a in user.roles:
+        if a.role == Role.admin:
+            roles.add(a.role)
+        elif a.role in (Role.grid_member, Role.grid_leader, Role.grid_instructor) \
+                and a.grid_id == issue.grid_id:
+            roles.add(a.role)
+        elif a.role == Role.village_admin and a.village_id == issue.village_id:
+            roles.add(a.role)
+        elif a.role == Role.department_staff and issue.tier == "department" \
+                and a.department_id == issue.department_id:
+            roles.add(a.role)
+    if issue.reporter_id is not None and issue.reporter_id == user.id:
+        roles.add("reporter")
+    return roles
+
+
+def role_allows(action: str, role: str, tier: str) -> bool:
+    """The table lookup alone: may ``role`` do ``action`` on an issue at ``tier``?"""
+    tiers = RULES[action].roles.get(role, ())
+    return ANY in tiers or tier in tiers
+
+
+def check(action: str, user: User, issue, now=None) -> None:
+    """Raise WorkflowError unless ``user`` may do ``action`` on ``issue`` now."""
+    rule = RULES.get(action)
+    if rule is None:
+        raise WorkflowError("unknown_action")
+    if issue.status not in rule.sources:
+        raise WorkflowError("wrong_status")
+    if not any(role_allows(action, r, issue.tier) for r in roles_for(user, issue)):
+        raise WorkflowError("not_allowed")
+    if action in ("verify", "fail_verification") and issue.handler_id == user.id:
+        raise WorkflowError("own_work")
+    if action == "escalate" and issue.tier not in NEXT_TIER:
+        raise WorkflowError("top_tier")
+    if action == "return" and issue.tier not in PREVIOUS_TIER:
+        raise WorkflowError("bottom_tier")
+    if action == "reopen" and (issue.closed_at is None or (now or utcnow()) - issue.closed_at
+                               > timedelta(days=REOPEN_DAYS)):
+        raise WorkflowError("reopen_expired")
+    if action == "rate" and issue.rating is not None:
+        raise WorkflowError("already_rated")
+
+
+def allowed_actions(user: User, issue) -> list[str]:
+    """Every action ``user`` may take on ``issue`` now (for buttons and the API)."""
+    out = []
+    for action in RULES:
+        try:
+            check(action, user, issue)
+        except WorkflowError:
+            continue
+        out.append(action)
+    return out
