@@ -14,7 +14,8 @@ SCREENS = ["/admin/", "/admin/a_village/", "/admin/a_grid/", "/admin/a_gridpoint
            "/admin/a_skill/", "/admin/a_skillcategory/", "/admin/a_village/new/",
            "/admin/a_grid/new/", "/admin/a_gridpoint/new/", "/admin/a_department/new/",
            "/admin/a_user/new/", "/admin/a_role/new/", "/admin/a_serviceitem/new/",
-           "/admin/a_skill/new/"]
+           "/admin/a_skill/new/", "/admin/a_issuecategory/", "/admin/a_issuecategory/new/",
+           "/admin/a_urgency/", "/admin/a_workunit/", "/admin/a_contactview/"]
 
 
 @pytest.mark.parametrize("path", SCREENS)
@@ -126,3 +127,18 @@ def test_grid_with_out_of_range_centroid(client, auth, factory):
                                                    "households": "10", "boundary": ""})
     assert resp.status_code == 200
     assert db.session.scalar(db.select(Grid).where(Grid.code == "X-1")) is None
+
+
+def test_admin_edits_deadline_hours(client, auth):
+    from volunteer.issues.models import UrgencyLevel
+
+    auth.login("admin")
+    level = db.session.scalar(db.select(UrgencyLevel).where(UrgencyLevel.code == "high"))
+    resp = client.post(f"/admin/a_urgency/edit/?id={level.id}",
+                       data={"name_zh": "紧急", "name_en": "High", "hours": "12"})
+    assert resp.status_code == 302
+    assert db.session.get(UrgencyLevel, level.id).hours == 12
+    resp = client.post(f"/admin/a_urgency/edit/?id={level.id}",
+                       data={"name_zh": "紧急", "name_en": "High", "hours": "-5"})
+    assert resp.status_code == 200
+    assert db.session.get(UrgencyLevel, level.id).hours == 12

@@ -6,8 +6,14 @@ import pytest
 from volunteer.common import utcnow
 from volunteer.extensions import db
 from volunteer.issues.models import Issue, IssueCategory
-from volunteer.issues.services import (Details, IssueError, IssueInput, file_issue, queue_counts,
-                                       tick, transition)
+from volunteer.issues.services import (
+    Details,
+    IssueError,
+    IssueInput,
+    file_issue,
+    queue_counts,
+    transition,
+)
 from volunteer.issues.workflow import ANY, RULES, WorkflowError, check, role_allows, roles_for
 
 ROLES = ["grid_member", "grid_leader", "grid_instructor", "village_admin", "department_staff",

@@ -3,8 +3,8 @@ handles it and the grid leader verifies and closes it."""
 import pytest
 from playwright.sync_api import expect
 
-from volunteer.issues.models import Issue
 from volunteer.extensions import db
+from volunteer.issues.models import Issue
 
 from ..conftest import PASSWORD
 

@@ -13,11 +13,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
-from wtforms.validators import Email, Length, Optional, ValidationError
+from wtforms.validators import Email, Length, NumberRange, Optional, ValidationError
 
 from volunteer.auth.models import ROLE_LABELS, SCOPE_KIND, Role, RoleAssignment, User
 from volunteer.extensions import db
 from volunteer.i18n import localtime
+from volunteer.issues.models import IssueCategory, UrgencyLevel
 from volunteer.org.models import Department, Grid, GridPoint, ServiceItem, Village
 from volunteer.skills.models import Skill, SkillCategory
 from volunteer.validators import NoMarkup, Password, PersonName, Phone, phone_filter, strip
@@ -270,6 +271,32 @@ class ContactViewLog(BaseAdminView):
                      "viewer.name": _l("Who looked"), "subject.name": _l("Whose number")}
 
 
+class IssueCategoryView(BaseAdminView):
+    """Issue categories and the department an escalation proposes for each."""
+
+    column_list = ["code", "name_zh", "name_en", "default_department", "active"]
+    column_editable_list = ["active"]
+    column_labels = {"code": _l("Code"), "name_zh": _l("Chinese name"),
+                     "name_en": _l("English name"), "default_department": _l("Default department"),
+                     "active": _l("Active")}
+    form_columns = ["code", "name_zh", "name_en", "default_department", "active"]
+    form_args = {"code": {"filters": TEXT, "validators": [NoMarkup(), Length(min=1, max=40)]},
+                 "name_zh": {"filters": TEXT, "validators": [NoMarkup(), Length(min=1, max=50)]},
+                 "name_en": {"filters": TEXT, "validators": [NoMarkup(), Length(min=1, max=80)]}}
+
+
+class UrgencyLevelView(BaseAdminView):
+    """Urgency levels and the hours allowed before an issue is overdue."""
+
+    can_create = can_delete = False
+    column_list = ["code", "name_zh", "name_en", "hours"]
+    column_editable_list = ["hours"]
+    column_labels = {"code": _l("Code"), "name_zh": _l("Chinese name"),
+                     "name_en": _l("English name"), "hours": _l("Hours to resolve")}
+    form_columns = ["name_zh", "name_en", "hours"]
+    form_args = {"hours": {"validators": [NumberRange(1, 24 * 90)]}}
+
+
 def init_admin(app) -> None:
     """Create the admin for ``app`` (a fresh one per app, so tests can build many)."""
     admin = Admin(app, name=str(_l("Town admin")), url="/admin", index_view=HomeView(url="/admin"),
@@ -290,6 +317,11 @@ def init_admin(app) -> None:
                                 endpoint="a_workunit"))
     admin.add_view(ContactViewLog(ContactView, s, name=_l("Contact view log"), category=people,
                                   endpoint="a_contactview"))
+    issues = _l("Issues")
+    admin.add_view(IssueCategoryView(IssueCategory, s, name=_l("Issue categories"),
+                                     category=issues, endpoint="a_issuecategory"))
+    admin.add_view(UrgencyLevelView(UrgencyLevel, s, name=_l("Urgency and deadlines"),
+                                    category=issues, endpoint="a_urgency"))
     admin.add_view(ServiceItemView(ServiceItem, s, name=_l("Service items"), category=ref,
                                    endpoint="a_serviceitem"))
     admin.add_view(SkillView(Skill, s, name=_l("Skills"), category=ref, endpoint="a_skill"))
