@@ -41,3 +41,4 @@ clean:
 
 bench: install-dev
 	$(BIN)/python -m tests.benchmarks.bench_import
+	$(BIN)/python -m tests.benchmarks.bench_match

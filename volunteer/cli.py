@@ -24,6 +24,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(translate)
     app.cli.add_command(import_volunteers_command)
     app.cli.add_command(tick_command)
+    app.cli.add_command(matching)
 
 
 @click.command("setup")
@@ -174,6 +175,22 @@ def tick_command():
     flagged = tick()
     db.session.commit()
     click.echo(f"tick: {flagged} issue(s) newly overdue")
+
+
+@click.group()
+def matching():
+    """The matcher's skill model."""
+
+
+@matching.command("train")
+def matching_train():
+    """Fit the skill model on the corpus and the taxonomy; save it in the instance folder."""
+    from volunteer.matching.store import model_path, train_model
+
+    started = time.perf_counter()
+    model = train_model()
+    click.echo(f"trained on {len(model.skills)} skills in {time.perf_counter() - started:.1f} s:"
+               f" {model_path()}")
 
 
 @click.group()

@@ -49,7 +49,7 @@ def load_reference_data() -> dict[str, int]:
             category=categories[row["category"]], synonyms_zh=row.get("synonyms_zh", []),
             synonyms_en=row.get("synonyms_en", []),
             needs_certificate=bool(row.get("needs_certificate")),
-            certificate_name=row.get("certificate")))
+            certificate_name=row.get("certificate"), related=row.get("related") or []))
         added["skills"] += 1
     added.update(_load_issue_reference())
     db.session.flush()

@@ -88,6 +88,8 @@ class Issue(db.Model):
     rework_count: Mapped[int] = mapped_column(default=0)
     reopen_count: Mapped[int] = mapped_column(default=0)
     version: Mapped[int] = mapped_column(default=1)
+    # Skills the issue needs, as the grid leader set them; None: inferred from the text.
+    skill_codes: Mapped[list[str] | None] = mapped_column(sa.JSON)
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
+from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.models import GRID_ROLES
 from volunteer.common import SHANGHAI, utcnow
 from volunteer.extensions import db
@@ -36,6 +37,7 @@ from volunteer.issues.services import (
 )
 from volunteer.issues.workflow import WorkflowError, allowed_actions
 from volunteer.org.models import Department, Grid, Village
+from volunteer.skills.models import Skill
 
 PER_PAGE = 25
 
@@ -166,14 +168,34 @@ def detail(issue_id: int):
     return _render_detail(issue, ActionForm(formdata=None))
 
 
+def _suggestions(issue: Issue):
+    """Inferred skills and ranked volunteers, for grid leaders, instructors and admins."""
+    from volunteer.issues.suggestions import SUGGESTION_ROLES, describe, for_issue, skill_names
+    from volunteer.issues.workflow import roles_for
+
+    if not (roles_for(current_user, issue) & {r.value for r in SUGGESTION_ROLES}):
+        return None
+    if not issue.is_open and issue.status != "resolved":
+        return None
+    result = for_issue(issue)
+    names = skill_names([c for c, _p in result.skills])
+    return {"skills": [(c, names.get(c, c), p) for c, p in result.skills],
+            "items": describe(current_user, result), "chosen": bool(issue.skill_codes),
+            "team": [uid for uid, _c in result.team]}
+
+
 def _render_detail(issue: Issue, form: ActionForm, status: int = 200):
     actions = allowed_actions(current_user, issue)
+    suggestions = _suggestions(issue)
+    all_skills = db.session.scalars(db.select(Skill).where(Skill.active).order_by(Skill.id)).all() \
+        if suggestions is not None else []
     departments = db.session.scalars(db.select(Department).order_by(Department.code)).all()
     form.department_id.choices = [(str(d.id), d.name) for d in departments]
     if issue.category.default_department_id and not form.department_id.data:
         form.department_id.data = str(issue.category.default_department_id)
     return render_template("issues/detail.html", issue=issue, form=form, actions=actions,
-                           now=utcnow(), STATUS_LABELS=STATUS_LABELS, TIER_LABELS=TIER_LABELS,
+                           suggestions=suggestions, all_skills=all_skills,
+                           skills_form=ConfirmForm(), now=utcnow(), STATUS_LABELS=STATUS_LABELS, TIER_LABELS=TIER_LABELS,
                            ACTION_LABELS=ACTION_LABELS, SOURCE_LABELS=SOURCE_LABELS,
                            loc=_loc()), status
 
@@ -210,6 +232,30 @@ def act(issue_id: int):
         return redirect(url_for("issues.detail", issue_id=issue_id))
     flash(_("Done: %(action)s.", action=ACTION_LABELS.get(form.action.data, "")), "success")
     return redirect(url_for("issues.detail", issue_id=issue_id))
+
+
+@bp.route("/<int:issue_id>/skills", methods=["POST"])
+@login_required
+def set_skills(issue_id: int):
+    """The grid leader corrects the skills the issue needs (empty: infer from the text)."""
+    from volunteer.issues.suggestions import SUGGESTION_ROLES
+    from volunteer.issues.workflow import roles_for
+
+    issue = _issue_or_404(issue_id)
+    if not (roles_for(current_user, issue) & {r.value for r in SUGGESTION_ROLES}):
+        abort(403)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    wanted = request.form.getlist("skills")[:10]
+    known = set(db.session.scalars(db.select(Skill.code).where(Skill.code.in_(wanted))))
+    if any(code not in known for code in wanted):
+        flash(_("Unknown skill."), "danger")
+    else:
+        issue.skill_codes = wanted or None
+        db.session.commit()
+        flash(_("Skills saved; the suggestions follow them.") if wanted
+              else _("The skills are inferred from the text again."), "success")
+    return redirect(url_for("issues.detail", issue_id=issue_id) + "#suggestions")
 
 
 QUEUE_LABELS = {"grid": _l("My grids"), "village": _l("My village"),

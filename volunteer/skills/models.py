@@ -33,6 +33,8 @@ class Skill(db.Model):
     synonyms_en: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     needs_certificate: Mapped[bool] = mapped_column(default=False)
     certificate_name: Mapped[str | None] = mapped_column(sa.String(100))
+    # Codes of skills that can stand in when nobody nearby has this one (手机教学 → 电脑维修).
+    related: Mapped[list[str] | None] = mapped_column(sa.JSON)
     active: Mapped[bool] = mapped_column(default=True)
 
     category: Mapped[SkillCategory] = relationship(back_populates="skills")

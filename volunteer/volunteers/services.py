@@ -162,6 +162,7 @@ def save_profile(user: User, data: ProfileData) -> VolunteerProfile:
         profile.work_unit = None
         profile.party_branch = profile.party_registered_on = profile.party_status = None
     _replace_skills(profile, data.skill_ids, data.free_skills, data.certificates)
+    profile.updated_at = utcnow()  # the matcher follows profiles by this stamp
     grant_role(user, Role.volunteer)
     return profile
 
@@ -309,11 +310,13 @@ def log_contact_view(viewer: User, subject: User | None, context: str, count: in
 def verify_skill(staff: User, vs: VolunteerSkill) -> None:
     vs.status, vs.verified_by_id, vs.verified_at, vs.reject_reason = \
         "verified", staff.id, utcnow(), None
+    vs.profile.updated_at = utcnow()
 
 
 def reject_skill(staff: User, vs: VolunteerSkill, reason: str) -> None:
     vs.status, vs.verified_by_id, vs.verified_at, vs.reject_reason = \
         "rejected", staff.id, utcnow(), reason
+    vs.profile.updated_at = utcnow()
 
 
 def confirm_party(staff: User, profile: VolunteerProfile, confirmed: bool = True) -> None:

@@ -1,0 +1,135 @@
+"""Suggestions for an issue (and for free text): the matcher's result for the web and the API.
+
+The matcher returns reasons as codes; here they become short text in the user's language
+("电工（已认证）· 350 米 · 同网格 · 周六上午有空 · 当前 1 项任务").
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from volunteer.auth.models import Role, User
+from volunteer.common import SHANGHAI
+from volunteer.extensions import db
+from volunteer.matching.matcher import MatchResult, Query
+from volunteer.matching.store import get_matcher
+from volunteer.org.models import Grid
+from volunteer.skills.models import Skill
+from volunteer.volunteers import availability
+from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill
+
+SUGGESTION_ROLES = (Role.grid_leader, Role.grid_instructor, Role.village_admin, Role.admin)
+
+
+def skill_names(codes) -> dict[str, str]:
+    en = str(get_locale()).startswith("en")
+    rows = db.session.execute(db.select(Skill.code, Skill.name_en if en else Skill.name_zh)
+                              .where(Skill.code.in_(list(codes)))).tuples().all()
+    return dict(rows)
+
+
+def _distance(m: int) -> str:
+    return _("%(m)s m", m=m) if m < 1000 else _("%(km).1f km", km=m / 1000)
+
+
+def render_reasons(reasons: list[tuple], names: dict[str, str]) -> list[str]:
+    """The matcher's (code, params) reasons as short translated phrases."""
+    out = []
+    for code, p in reasons:
+        if code == "skill":
+            name = names.get(p["code"], p["code"])
+            out.append(_("%(skill)s (verified)", skill=name) if p.get("verified") else name)
+        elif code == "skill_unverified":
+            out.append(_("%(skill)s (unverified)", skill=names.get(p["code"], p["code"])))
+        elif code == "skill_related":
+            out.append(_("related skill: %(skill)s", skill=names.get(p["code"], p["code"])))
+        elif code == "skill_similar":
+            out.append(_("close to %(skill)s", skill=names.get(p["code"], p["code"])))
+        elif code == "distance":
+            out.append(_distance(p["m"]))
+        elif code == "same_grid":
+            out.append(_("same grid"))
+        elif code == "same_village":
+            out.append(_("same village"))
+        elif code == "available":
+            out.append(_("free %(when)s", when="、".join(availability.labels(p["mask"]))))
+        elif code == "busy":
+            out.append(_("usually busy then"))
+        elif code == "load":
+            out.append(_("%(n)s open tasks", n=p["n"]))
+    return out
+
+
+def window_mask(start: datetime | None, end: datetime | None) -> int:
+    """Availability slots (weekday/weekend × morning/afternoon/evening) a UTC window touches."""
+    if start is None:
+        return 0
+    end = end or start
+    mask = 0
+    t = start.replace(tzinfo=UTC).astimezone(SHANGHAI)
+    stop = end.replace(tzinfo=UTC).astimezone(SHANGHAI)
+    steps = 0
+    while t <= stop and steps < 24 * 14:
+        weekend = t.weekday() >= 5
+        part = 0 if t.hour < 12 else 1 if t.hour < 18 else 2
+        mask |= 1 << (part + (3 if weekend else 0))
+        t = t.replace(minute=0) + timedelta(hours=1)
+        steps += 1
+    return mask
+
+
+def for_issue(issue, limit: int = 10, exclude=frozenset()) -> MatchResult:
+    """Suggestions for an issue: its skills (set or inferred), place, window, helpers."""
+    q = Query(lat=issue.lat, lon=issue.lon, text=f"{issue.title}\n{issue.description}",
+              skills=issue.skill_codes or None, limit=limit, helpers_needed=issue.helpers_needed,
+              window_mask=window_mask(issue.needed_from, issue.needed_until),
+              grid_id=issue.grid_id, village_id=issue.village_id, exclude=frozenset(exclude))
+    return get_matcher().match(q)
+
+
+def phone_visible(viewer: User, profile: VolunteerProfile | None) -> bool:
+    """Town admins see every phone; other staff those of volunteers in their own 村居."""
+    if viewer.is_admin:
+        return True
+    if profile is None or profile.home_grid is None:
+        return False
+    from volunteer.volunteers.services import scope_village_ids
+
+    villages = scope_village_ids(viewer)
+    return villages is None or profile.home_grid.village_id in villages
+
+
+def describe(viewer: User, result: MatchResult) -> list[dict]:
+    """The suggestions as dicts: volunteer (id, name, phone when allowed, skills), score …"""
+    ids = [s.user_id for s in result.suggestions]
+    users = {u.id: u for u in db.session.scalars(
+        db.select(User).where(User.id.in_(ids or [-1]))
+        .options(selectinload(User.profile).selectinload(VolunteerProfile.skills)
+                 .selectinload(VolunteerSkill.skill),
+                 selectinload(User.profile).selectinload(VolunteerProfile.home_grid)
+                 .selectinload(Grid.village)))}
+    codes = {c for c, _p in result.skills}
+    for s in result.suggestions:
+        codes.update(p.get("code") for code, p in s.reasons if "code" in p)
+    names = skill_names(codes)
+    en = str(get_locale()).startswith("en")
+    out = []
+    for s in result.suggestions:
+        user = users.get(s.user_id)
+        if user is None:
+            continue
+        profile = user.profile
+        skills = [vs.skill.name_en if en and vs.skill else vs.label()
+                  for vs in (profile.skills if profile else [])]
+        out.append({
+            "volunteer": {"id": user.id, "name": user.name,
+                          "phone": user.phone if phone_visible(viewer, profile) else None,
+                          "skills": skills},
+            "score": s.score, "distance_m": s.distance_m, "tier": s.tier,
+            "reasons": render_reasons(s.reasons, names),
+            "lat": profile.lat if profile else None, "lon": profile.lon if profile else None,
+        })
+    return out

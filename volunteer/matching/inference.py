@@ -1,0 +1,127 @@
+"""Skill inference: from an issue's text (Chinese or English) to the skills it needs.
+
+Character n-gram TF-IDF needs no word segmentation and works for English too; a one-vs-rest
+logistic regression gives each skill a probability. Training data: the labelled corpus that ships
+in ``volunteer/data/skill_corpus.jsonl`` plus the taxonomy's own names and synonyms. A name or
+synonym written literally in the text lifts that skill's probability.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import MultiLabelBinarizer
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+CORPUS = DATA_DIR / "skill_corpus.jsonl"
+LITERAL_P = 0.85  # probability given to a skill named literally in the text
+MAX_TEXT = 5000
+
+
+@dataclass(frozen=True)
+class TaxonomySkill:
+    code: str
+    name_zh: str
+    name_en: str
+    synonyms: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+
+
+def normalize(text: str) -> str:
+    return re.sub(r"\s+", " ", (text or "")[:MAX_TEXT]).strip().lower()
+
+
+def load_corpus(path: Path = CORPUS) -> list[tuple[str, list[str]]]:
+    """The labelled examples: (text, [skill codes])."""
+    rows: list[tuple[str, list[str]]] = []
+    if not path.exists():
+        return rows
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                item = json.loads(line)
+                rows.append((item["text"], list(item["skills"])))
+    return rows
+
+
+class SkillModel:
+    """Fitted vectorizer + classifier over the taxonomy's skill codes."""
+
+    def __init__(self, skills: list[TaxonomySkill], corpus: list[tuple[str, list[str]]]):
+        self.skills = skills
+        codes = [s.code for s in skills]
+        known = set(codes)
+        texts, labels = [], []
+        for text, tags in corpus:
+            tags = [t for t in tags if t in known]
+            if tags:
+                texts.append(normalize(text))
+                labels.append(tags)
+        for s in skills:  # the taxonomy's own words are examples too
+            for term in (s.name_zh, s.name_en, *s.synonyms):
+                if term:
+                    texts.append(normalize(term))
+                    labels.append([s.code])
+        self.binarizer = MultiLabelBinarizer(classes=codes)
+        y = self.binarizer.fit_transform(labels)
+        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3),
+                                          sublinear_tf=True, min_df=1)
+        x = self.vectorizer.fit_transform(texts)
+        # Skills with no example at all get no classifier column; guard so fit never fails.
+        present = y.sum(axis=0) > 0
+        self._cols = np.flatnonzero(present)
+        self.classifier = OneVsRestClassifier(
+            LogisticRegression(C=8.0, class_weight="balanced", max_iter=2000), n_jobs=1)
+        self.classifier.fit(x, y[:, self._cols])
+        # One matrix product instead of 55 estimators' predict_proba (each validates its
+        # input, which costs ~1 ms): the same numbers, a hundred times faster.
+        self._coef = np.ascontiguousarray(
+            np.vstack([e.coef_[0] for e in self.classifier.estimators_]).T)
+        self._intercept = np.array([e.intercept_[0] for e in self.classifier.estimators_])
+        self._literal = self._literal_terms(skills)
+
+    @staticmethod
+    def _literal_terms(skills):
+        """(term, skill index, word-boundary pattern for English terms) for literal mentions."""
+        terms: list[tuple[str, int, re.Pattern | None]] = []
+        for i, s in enumerate(skills):
+            for term in (s.name_zh, s.name_en, *s.synonyms):
+                t = normalize(term)
+                if t.isascii() and len(t) >= 4:
+                    terms.append((t, i, re.compile(rf"\b{re.escape(t)}\b")))
+                elif not t.isascii() and len(t) >= 2:
+                    terms.append((t, i, None))
+        return terms
+
+    def probabilities(self, text: str) -> np.ndarray:
+        """Probability of each taxonomy skill (in ``self.skills`` order)."""
+        t = normalize(text)
+        out = np.zeros(len(self.skills))
+        if not t:
+            return out
+        z = self.vectorizer.transform([t]) @ self._coef + self._intercept
+        out[self._cols] = 1.0 / (1.0 + np.exp(-np.asarray(z).ravel()))
+        for term, i, pattern in self._literal:
+            if term in t and (pattern is None or pattern.search(t)):
+                out[i] = max(out[i], LITERAL_P)
+        return out
+
+    def predict(self, text: str, threshold: float = 0.3, relative: float = 0.35,
+                top: int = 4) -> list[tuple[str, float]]:
+        """The skills the text needs: above ``threshold`` (or the best one when it is clear)."""
+        p = self.probabilities(text)
+        if not p.any():
+            return []
+        order = np.argsort(-p)
+        best = p[order[0]]
+        picked = [(self.skills[i].code, float(p[i])) for i in order[:top]
+                  if p[i] >= threshold and p[i] >= relative * best]
+        if not picked and best >= 0.12:
+            picked = [(self.skills[order[0]].code, float(best))]
+        return picked
