@@ -121,3 +121,10 @@ def test_api_rate_limit_is_generous_for_tokens(make_app, factory):
     client = app.test_client()
     codes = {client.get("/api/v1/me", headers=bearer(value)).status_code for _ in range(650)}
     assert codes == {200}
+
+
+def test_ids_beyond_the_database_range_are_404(client, token):
+    huge = 2**40
+    assert client.get(f"/api/v1/issues/{huge}", headers=bearer(token)).status_code == 404
+    assert client.get(f"/issues/{huge}").status_code in (302, 404)
+    assert client.get(f"/volunteers/{huge}").status_code in (302, 404)

@@ -13,6 +13,16 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the app. ``config`` overrides settings (tests pass ``TESTING`` and a database URL)."""
     app = Flask(__name__, template_folder=str(PROJECT_DIR / "templates"),
                 instance_relative_config=True)
+    from werkzeug.routing import IntegerConverter
+
+    class DatabaseId(IntegerConverter):
+        """<int:…> in every route stops at the largest id the database holds (else 404)."""
+
+        def __init__(self, map, *args, **kwargs):
+            kwargs.setdefault("max", 2**31 - 1)
+            super().__init__(map, *args, **kwargs)
+
+    app.url_map.converters["int"] = DatabaseId
     from volunteer.config import load_config
 
     load_config(app, config)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from volunteer.extensions import db
@@ -33,6 +34,14 @@ def register_error_handlers(app) -> None:
         if status in (400, 403, 404, 405):
             return render_template(f"errors/{status if status != 405 else 404}.html"), status
         return render_template("errors/generic.html", status=status, message=exc.name), status
+
+    @app.errorhandler(DataError)
+    def data_error(exc: DataError):
+        """A value the database cannot hold (a number too large …): bad input, not a crash."""
+        db.session.rollback()
+        if wants_json():
+            return _json_error(400, "bad_request", "A value is out of range.")
+        return render_template("errors/400.html"), 400
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception):

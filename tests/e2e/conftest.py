@@ -42,6 +42,9 @@ def page(browser):
     """A phone-sized page (360 px wide)."""
     context = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN")
     page = context.new_page()
-    page.set_default_timeout(10000)
+    page.set_default_timeout(20000)  # CI machines are slow and busy
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=20000)
     yield page
     context.close()

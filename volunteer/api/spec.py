@@ -120,7 +120,8 @@ def build_openapi(base_path: str, title: str, version: str) -> dict[str, Any]:
     for op in OPERATIONS:
         entry: dict[str, Any] = {"summary": op.summary, "operationId": _op_id(op),
                                  "tags": op.tags, "responses": {}}
-        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
+        params = [{"name": n, "in": "path", "required": True,
+                   "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}
                   for n in _path_params(op.path)]
         if op.query is not None:
             qs = op.query.model_json_schema()
