@@ -88,3 +88,11 @@ def test_500_page_rolls_back(make_app):
                                   "/auth/reset", "/terms"])
 def test_public_pages_render(client, path):
     assert client.get(path).status_code == 200
+
+
+def test_match_weights_from_environment(monkeypatch):
+    monkeypatch.setenv("MATCH_WEIGHTS", '{"distance": 0.7}')
+    assert create_app().config["MATCH_WEIGHTS"] == {"distance": 0.7}
+    monkeypatch.setenv("MATCH_WEIGHTS", "not json")
+    with pytest.raises(RuntimeError):
+        create_app()

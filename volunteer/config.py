@@ -5,6 +5,7 @@ tests and scripts can set the environment before building an app.
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -48,6 +49,7 @@ class Config:
     MAIL_SENDER = "noreply@localhost"
 
     TERMS_VERSION = "2026-11"
+    MATCH_WEIGHTS: dict = {}  # overrides of volunteer.matching.matcher.Weights
     RESET_CODE_HOURS = 24
     TOWN_CODE = "SY"
     TOWN_NAME = "山阳镇"
@@ -87,6 +89,12 @@ def load_config(app, overrides: dict | None = None) -> None:
     for key in _ENV_INTS:
         if env.get(key, "").strip().isdigit():
             app.config[key] = int(env[key])
+    if env.get("MATCH_WEIGHTS"):
+        try:
+            app.config["MATCH_WEIGHTS"] = json.loads(env["MATCH_WEIGHTS"])
+        except ValueError:
+            raise RuntimeError("MATCH_WEIGHTS must be a JSON object, e.g. "
+                               '{"distance": 0.5}') from None
     app.config["MAP_TILE_DATUM"] = app.config["MAP_TILE_DATUM"].upper().replace("-", "")
     if app.config["SESSION_COOKIE_SECURE"]:
         app.config["REMEMBER_COOKIE_SECURE"] = True
