@@ -11,6 +11,9 @@ CHROMIUM = "/usr/bin/chromium"
 @pytest.fixture
 def live_server(app):
     """Serve ``app`` on a free local port for the duration of a test."""
+    from volunteer.matching.store import get_matcher
+
+    get_matcher()  # fit the skill model now, not inside a page load with a browser timeout
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import pickle
 import threading
 import time
@@ -101,7 +102,7 @@ def train_model(skills: list[TaxonomySkill] | None = None) -> SkillModel:
     model = SkillModel(skills, load_corpus())
     path = model_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # several workers may train at once
     with tmp.open("wb") as fh:
         pickle.dump({"key": _taxonomy_key(skills), "model": model}, fh)
     tmp.replace(path)
