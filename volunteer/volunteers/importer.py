@@ -14,7 +14,6 @@ import io
 import unicodedata
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
@@ -465,9 +464,5 @@ def import_file(data: bytes, filename: str, *, attested_by: User | None, method:
     if report.ok and not dry_run:
         apply(report, attested_by, method)
     return report
-
-
-def read_path(path: str | Path) -> bytes:
-    return Path(path).read_bytes()
 
 
