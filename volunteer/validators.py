@@ -71,3 +71,16 @@ class Password:
 
 def password_rule():
     return _l("Use 8 to 128 characters with at least one letter and one digit.")
+
+
+def map_pin(form, field):
+    """Validator for a pin's hidden ``lat`` field: empty with ``lon``, or a point on the map."""
+    lon = form.lon.data
+    if not field.data and not lon:
+        return
+    try:
+        lat_v, lon_v = float(field.data), float(lon)
+    except (TypeError, ValueError):
+        raise ValidationError(_l("The map pin is not a valid location.")) from None
+    if not (-90 <= lat_v <= 90 and -180 <= lon_v <= 180):
+        raise ValidationError(_l("The map pin is not a valid location."))

@@ -13,9 +13,9 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from volunteer.validators import NoMarkup, strip
+from volunteer.validators import NoMarkup, map_pin, strip
 
 SOURCE_LABELS = {
     "patrol": _l("Found on patrol"), "resident_report": _l("Reported by a resident"),
@@ -46,7 +46,7 @@ class IssueForm(FlaskForm):
     urgency = SelectField(_l("Urgency"), validate_choice=False, default="normal")
     source = SelectField(_l("Source"), choices=list(SOURCE_LABELS.items()), default="patrol")
     grid = SelectField(_l("Grid"), validate_choice=False)
-    lat = HiddenField()
+    lat = HiddenField(validators=[map_pin])
     lon = HiddenField()
     helpers_needed = IntegerField(_l("Helpers needed"), default=1, validators=[
         Optional(), NumberRange(1, 50, _l("Between 1 and 50."))])
@@ -55,16 +55,6 @@ class IssueForm(FlaskForm):
     needed_until = DateTimeLocalField(_l("Help needed until (optional)"), validators=[Optional()],
                                       format="%Y-%m-%dT%H:%M")
     submit = SubmitField(_l("File the issue"))
-
-    def validate_lat(self, field):
-        if not field.data and not self.lon.data:
-            return
-        try:
-            lat, lon = float(field.data), float(self.lon.data)
-        except (TypeError, ValueError):
-            raise ValidationError(_l("The map pin is not a valid location.")) from None
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ValidationError(_l("The map pin is not a valid location."))
 
 
 class ActionForm(FlaskForm):

@@ -33,6 +33,7 @@ from volunteer.validators import (
     Password,
     PersonName,
     Phone,
+    map_pin,
     password_rule,
     phone_filter,
     strip,
@@ -56,7 +57,7 @@ class ProfileForm(FlaskForm):
 
     village = SelectField(_l("Village"), coerce=str, validate_choice=False)
     grid = SelectField(_l("Home grid"), coerce=str, validate_choice=False)
-    lat = HiddenField()
+    lat = HiddenField(validators=[map_pin])
     lon = HiddenField()
     skills = MultiCheckboxField(_l("Skills"), coerce=str, validate_choice=False)
     free_skills = StringField(_l("Other skills (free text)"), filters=[strip], validators=[
@@ -85,16 +86,6 @@ class ProfileForm(FlaskForm):
     def validate_skills(self, field):
         if not field.data and not self.free_skill_list():
             raise ValidationError(_l("Choose at least one skill or write one."))
-
-    def validate_lat(self, field):
-        if not field.data and not self.lon.data:
-            return
-        try:
-            lat, lon = float(field.data), float(self.lon.data)
-        except (TypeError, ValueError):
-            raise ValidationError(_l("The map pin is not a valid location.")) from None
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ValidationError(_l("The map pin is not a valid location."))
 
 
 class PartyFields:
