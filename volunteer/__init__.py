@@ -43,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     from volunteer.admin import init_admin
     from volunteer.api import bp as api_bp
     from volunteer.auth import bp as auth_bp
+    from volunteer.board import bp as board_bp
     from volunteer.issues import bp as issues_bp
     from volunteer.main import bp as main_bp
     from volunteer.org import bp as org_bp
@@ -53,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(org_bp)
     app.register_blueprint(volunteers_bp)
     app.register_blueprint(issues_bp)
+    app.register_blueprint(board_bp)
     app.register_blueprint(api_bp)
     ext.csrf.exempt(api_bp)
     init_admin(app)

@@ -25,7 +25,8 @@ def nav_items() -> list[tuple[str, str, str]]:
     """(label, endpoint, icon) for the navigation, by the visitor's roles."""
     items: list[tuple[str, str, str]] = [
         (_l("Home"), "main.index", "house"),
-        (_l("Skills near you"), "volunteers.available", "stars")]
+        (_l("Skills near you"), "volunteers.available", "stars"),
+        (_l("Public board"), "board.index", "megaphone")]
     if not current_user.is_authenticated:
         return items
     items.append((_l("Issues"), "issues.index", "clipboard-check"))

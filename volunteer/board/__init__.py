@@ -1,0 +1,6 @@
+"""The public board: what the grids are working on, for residents without an account."""
+from flask import Blueprint
+
+bp = Blueprint("board", __name__, url_prefix="/board")
+
+from volunteer.board import routes  # noqa: E402,F401
