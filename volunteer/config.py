@@ -47,6 +47,7 @@ class Config:
     MAIL_PASSWORD = ""
     MAIL_USE_TLS = True
     MAIL_SENDER = "noreply@localhost"
+    SITE_URL = "http://127.0.0.1:5000"  # for links in e-mails sent outside a request (tick)
 
     TERMS_VERSION = "2026-11"
     MATCH_WEIGHTS: dict = {}  # overrides of volunteer.matching.matcher.Weights
@@ -69,7 +70,7 @@ class TestConfig(Config):
 # Environment variables read as strings, with the config key they set.
 _ENV_KEYS = [
     "MAP_TILE_URL", "MAP_TILE_ATTRIBUTION", "MAP_TILE_DATUM", "MAIL_SERVER", "MAIL_USERNAME",
-    "MAIL_PASSWORD", "MAIL_SENDER", "RATELIMIT_STORAGE_URI", "TERMS_VERSION", "PASSWORD_HASH_METHOD",
+    "MAIL_PASSWORD", "MAIL_SENDER", "SITE_URL", "RATELIMIT_STORAGE_URI", "TERMS_VERSION", "PASSWORD_HASH_METHOD",
 ]
 _ENV_BOOLS = ["SESSION_COOKIE_SECURE", "MAIL_USE_TLS"]
 _ENV_INTS = ["MAIL_PORT"]

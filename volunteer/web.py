@@ -66,7 +66,10 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def inject():
+        from volunteer.inbox.routes import unread_count
+
         return {
+            "unread": unread_count(current_user) if current_user.is_authenticated else 0,
             "current_locale": str(get_locale()),
             "languages": current_app.config["LANGUAGES"],
             "large_text": large_text_on(),

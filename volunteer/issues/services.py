@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from volunteer.auth.models import GRID_ROLES, User
 from volunteer.common import utcnow
 from volunteer.extensions import db
+from volunteer.inbox import services as inbox
 from volunteer.issues.models import (
     OPEN_STATUSES,
     Issue,
@@ -114,6 +115,8 @@ def file_issue(reporter: User, data: IssueInput) -> Issue:
     db.session.add(issue)
     issue.events.append(IssueEvent(actor=reporter, action="report", to_status="reported",
                                    to_tier="grid", created_at=now))
+    db.session.flush()  # the notification needs the issue's id
+    inbox.issue_event(issue, "report", reporter.id)
     return issue
 
 
@@ -194,6 +197,7 @@ def transition(user: User, issue: Issue, action: str, details: Details | None = 
     event.to_status, event.to_tier = issue.status, issue.tier
     issue.updated_at = now
     issue.events.append(event)
+    inbox.issue_event(issue, action, user.id)
     return event
 
 
@@ -315,4 +319,5 @@ def tick(now: datetime | None = None) -> int:
                                                        Issue.id.not_in(flagged))).all()
     for issue_id in ids:
         db.session.add(IssueEvent(issue_id=issue_id, action="overdue", created_at=now))
+        inbox.issue_overdue(db.session.get(Issue, issue_id))
     return len(ids)

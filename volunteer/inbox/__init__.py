@@ -1,0 +1,6 @@
+"""The inbox: in-app notifications (and e-mail when SMTP is configured), by the user's choice."""
+from flask import Blueprint
+
+bp = Blueprint("inbox", __name__, url_prefix="/inbox")
+
+from volunteer.inbox import routes  # noqa: E402,F401

@@ -1,0 +1,88 @@
+"""The inbox page, marking read, and what to receive."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from volunteer.auth.forms import ConfirmForm
+from volunteer.common import utcnow
+from volunteer.extensions import db
+from volunteer.inbox import bp
+from volunteer.inbox.models import KINDS, Notification, NotificationSetting
+from volunteer.inbox.services import describe, settings_of
+
+KIND_LABELS = {"my_report": _l("Changes to issues I reported"),
+               "queue": _l("Issues reaching my queue"),
+               "overdue": _l("Issues in my queue running overdue")}
+
+
+def unread_count(user) -> int:
+    """Unread notifications (0 when the database cannot answer, e.g. on an error page)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return db.session.scalar(db.select(db.func.count(Notification.id)).where(
+            Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+    except SQLAlchemyError:
+        db.session.rollback()
+        return 0
+
+
+@bp.route("/")
+@login_required
+def index():
+    """My notifications, newest first."""
+    page = db.paginate(db.select(Notification).where(Notification.user_id == current_user.id)
+                       .options(selectinload(Notification.issue))
+                       .order_by(Notification.id.desc()), per_page=30, max_per_page=30,
+                       error_out=False)
+    return render_template("inbox/index.html", page=page, describe=describe, form=ConfirmForm())
+
+
+@bp.route("/read", methods=["POST"])
+@login_required
+def read_all():
+    """Mark every notification read."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    db.session.execute(db.update(Notification).where(
+        Notification.user_id == current_user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow()))
+    db.session.commit()
+    return redirect(url_for("inbox.index"))
+
+
+@bp.route("/<int:notification_id>", methods=["POST"])
+@login_required
+def open_one(notification_id: int):
+    """Mark one read and go to its issue."""
+    n = db.session.get(Notification, notification_id)
+    if n is None or n.user_id != current_user.id or not ConfirmForm().validate_on_submit():
+        abort(404)
+    n.read_at = n.read_at or utcnow()
+    db.session.commit()
+    return redirect(url_for("issues.detail", issue_id=n.issue_id) if n.issue_id
+                    else url_for("inbox.index"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    """Choose, per kind, in-app and e-mail notifications."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        have = {s.kind: s for s in db.session.scalars(db.select(NotificationSetting).where(
+            NotificationSetting.user_id == current_user.id))}
+        for kind in KINDS:
+            row = have.get(kind) or NotificationSetting(user_id=current_user.id, kind=kind)
+            row.in_app = f"{kind}_app" in request.form
+            row.email = f"{kind}_email" in request.form
+            db.session.add(row)
+        db.session.commit()
+        flash(_("Your choices are saved."), "success")
+        return redirect(url_for("inbox.settings"))
+    return render_template("inbox/settings.html", form=form, current=settings_of(current_user.id),
+                           KIND_LABELS=KIND_LABELS)

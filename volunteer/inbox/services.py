@@ -1,0 +1,111 @@
+"""Who hears about what: the reporter of each change, staff when an issue reaches their queue or
+runs overdue. Services never commit."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from volunteer.auth.models import Role, RoleAssignment, User
+from volunteer.extensions import db
+from volunteer.inbox.models import KINDS, Notification, NotificationSetting
+from volunteer.mail import send_mail
+from volunteer.privacy import eraser, exporter
+
+
+def settings_of(user_id: int) -> dict[str, tuple[bool, bool]]:
+    """(in_app, email) per kind; everything on unless switched off."""
+    out = {k: (True, True) for k in KINDS}
+    for s in db.session.scalars(db.select(NotificationSetting)
+                                .where(NotificationSetting.user_id == user_id)):
+        out[s.kind] = (s.in_app, s.email)
+    return out
+
+
+def notify(user_ids, kind: str, event: str, issue=None, actor_id: int | None = None) -> int:
+    """Put a notification in each person's inbox (and e-mail them) as they chose."""
+    sent = 0
+    for uid in dict.fromkeys(u for u in user_ids if u and u != actor_id):
+        in_app, email = settings_of(uid)[kind]
+        if in_app:
+            db.session.add(Notification(user_id=uid, kind=kind, event=event,
+                                        issue_id=issue.id if issue else None))
+            sent += 1
+        if email:
+            user = db.session.get(User, uid)
+            if user is not None and user.email:
+                with force_locale(user.locale or "zh_CN"):
+                    text = describe(event, issue)
+                    send_mail(user.email, _("Grid Volunteers: %(what)s", what=text),
+                              text + "\n" + (_link(issue) if issue else ""))
+    return sent
+
+
+def _link(issue) -> str:
+    """The issue's address: absolute in a request, else from SITE_URL (cron, CLI)."""
+    if has_request_context():
+        return url_for("issues.detail", issue_id=issue.id, _external=True)
+    return current_app.config.get("SITE_URL", "").rstrip("/") + f"/issues/{issue.id}"
+
+
+def describe(event: str, issue) -> str:
+    """One line about an event, in the current language."""
+    ref = f"#{issue.id} {issue.title}" if issue else ""
+    texts = {
+        "report": _("New issue in your queue: %(ref)s", ref=ref),
+        "escalate": _("Issue escalated to your queue: %(ref)s", ref=ref),
+        "return": _("Issue returned to your village: %(ref)s", ref=ref),
+        "overdue": _("Issue overdue: %(ref)s", ref=ref),
+        "accept": _("Your report was accepted: %(ref)s", ref=ref),
+        "start": _("Work started on your report: %(ref)s", ref=ref),
+        "resolve": _("Your report was resolved and awaits verification: %(ref)s", ref=ref),
+        "verify": _("Your report is closed. Please rate the result: %(ref)s", ref=ref),
+        "fail_verification": _("Your report went back for rework: %(ref)s", ref=ref),
+        "reject": _("Your report was not taken up: %(ref)s", ref=ref),
+        "reopen": _("Issue reopened: %(ref)s", ref=ref),
+    }
+    return texts.get(event, ref)
+
+
+def _queue_staff(issue) -> list[int]:
+    """The people whose queue the issue is in now."""
+    ra = RoleAssignment
+    if issue.tier == "grid":
+        cond = sa.and_(ra.role == Role.grid_leader.value, ra.grid_id == issue.grid_id)
+    elif issue.tier == "village":
+        cond = sa.and_(ra.role == Role.village_admin.value, ra.village_id == issue.village_id)
+    else:
+        cond = sa.and_(ra.role == Role.department_staff.value,
+                       ra.department_id == issue.department_id)
+    return list(db.session.scalars(db.select(ra.user_id).where(cond)))
+
+
+def issue_event(issue, event, actor_id: int | None) -> None:
+    """Tell the reporter about a change, and staff when the issue reaches their queue."""
+    if event in ("report", "escalate", "return", "reopen"):
+        notify(_queue_staff(issue), "queue", event, issue, actor_id)
+    if event not in ("report", "comment", "rate") and issue.reporter_id:
+        notify([issue.reporter_id], "my_report", event, issue, actor_id)
+
+
+def issue_overdue(issue) -> None:
+    notify(_queue_staff(issue), "overdue", "overdue", issue)
+
+
+@exporter("notifications")
+def _export(user: User):
+    rows = db.session.scalars(db.select(Notification).where(Notification.user_id == user.id)
+                              .order_by(Notification.id)).all()
+    return {"items": [{"kind": n.kind, "event": n.event, "issue": n.issue_id,
+                       "at": n.created_at.isoformat() + "Z",
+                       "read_at": n.read_at.isoformat() + "Z" if n.read_at else None}
+                      for n in rows],
+            "settings": {k: {"in_app": a, "email": e} for k, (a, e) in
+                         settings_of(user.id).items()}}
+
+
+@eraser
+def _erase(user: User) -> None:
+    for model in (Notification, NotificationSetting):
+        db.session.execute(sa.delete(model).where(model.user_id == user.id))
