@@ -24,6 +24,20 @@ def to_local(value: datetime | None) -> datetime | None:
     return value.astimezone(SHANGHAI)
 
 
+def to_utc(value: datetime | None) -> datetime | None:
+    """A time as stored (naive UTC); naive input is taken as Asia/Shanghai local time."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=SHANGHAI)
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """A stored time as ISO 8601 with a Z, for JSON."""
+    return value.isoformat() + "Z" if value else None
+
+
 def normalize_phone(raw: str | None) -> str:
     """Strip spaces, dashes and a +86 / 86 prefix from a mobile number."""
     digits = re.sub(r"[\s\-()（）]", "", raw or "")

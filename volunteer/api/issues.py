@@ -1,7 +1,7 @@
 """Issues in the JSON API: list (filters, pagination), create, get, transition."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from flask import g, jsonify
@@ -10,7 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from volunteer.api import bp
 from volunteer.api.spec import operation, validation_error
-from volunteer.common import SHANGHAI, has_markup, utcnow
+from volunteer.common import has_markup, iso_utc, to_utc, utcnow
 from volunteer.extensions import db
 from volunteer.issues.models import SOURCES, STATUSES, TIERS, Issue
 from volunteer.issues.services import (
@@ -29,19 +29,6 @@ from volunteer.issues.workflow import RULES, WorkflowError, allowed_actions
 
 Status = Literal["reported", "accepted", "in_progress", "resolved", "closed", "rejected", "open"]
 Action = Literal[tuple(RULES)]  # type: ignore[valid-type]
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """Aware times to naive UTC; naive ones are taken as Asia/Shanghai local time."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=SHANGHAI)
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 def _text(value: str) -> str:
@@ -166,9 +153,9 @@ def issue_out(issue: Issue, now=None, detail: bool = False):
         grid=issue.grid.code, village=issue.grid.village.code, urgency=issue.urgency,
         tier=issue.tier, status=issue.status,
         department=issue.department.code if issue.department else None,
-        helpers_needed=issue.helpers_needed, needed_from=_iso(issue.needed_from),
-        needed_until=_iso(issue.needed_until), deadline_at=_iso(issue.deadline_at),
-        overdue=issue.is_overdue(now), created_at=_iso(issue.created_at),
+        helpers_needed=issue.helpers_needed, needed_from=iso_utc(issue.needed_from),
+        needed_until=iso_utc(issue.needed_until), deadline_at=iso_utc(issue.deadline_at),
+        overdue=issue.is_overdue(now), created_at=iso_utc(issue.created_at),
         resolution=issue.resolution, hours_spent=issue.hours_spent,
         cost_saved_yuan=issue.cost_saved_yuan, rating=issue.rating,
         rework_count=issue.rework_count, reopen_count=issue.reopen_count, version=issue.version)
@@ -177,7 +164,7 @@ def issue_out(issue: Issue, now=None, detail: bool = False):
     return IssueDetailOut(**data, allowed_actions=allowed_actions(g.api_user, issue), events=[
         EventOut(action=e.action, actor=e.actor.name if e.actor else None,
                  from_status=e.from_status, to_status=e.to_status, from_tier=e.from_tier,
-                 to_tier=e.to_tier, comment=e.comment, at=_iso(e.created_at))
+                 to_tier=e.to_tier, comment=e.comment, at=iso_utc(e.created_at))
         for e in issue.events])
 
 
@@ -226,7 +213,7 @@ def create_issue(body: IssueIn):
     data = IssueInput(title=body.title, description=body.description, category=body.category,
                       lat=body.lat, lon=body.lon, grid_code=body.grid, urgency=body.urgency,
                       source=body.source, helpers_needed=body.helpers_needed,
-                      needed_from=_utc(body.needed_from), needed_until=_utc(body.needed_until))
+                      needed_from=to_utc(body.needed_from), needed_until=to_utc(body.needed_until))
     if (body.lat is None) != (body.lon is None):
         return validation_error({"lon" if body.lon is None else "lat": "give both lat and lon"})
     try:

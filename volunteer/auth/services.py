@@ -10,7 +10,7 @@ from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from volunteer.auth.models import SCOPE_KIND, ApiToken, OneTimeCode, Role, RoleAssignment, User
-from volunteer.common import is_phone, normalize_phone, utcnow
+from volunteer.common import is_phone, iso_utc, normalize_phone, utcnow
 from volunteer.extensions import db
 from volunteer.privacy import erase_user, exporter
 
@@ -197,23 +197,19 @@ def redeem_code(user: User | None, code: str, purpose: str) -> bool:
 
 # --- privacy ------------------------------------------------------------------------------------
 
-def _iso(value) -> str | None:
-    return value.isoformat() + "Z" if value else None
-
-
 @exporter("account")
 def _export_account(user: User) -> dict:
     return {
         "name": user.name, "phone": user.phone, "email": user.email,
-        "created_at": _iso(user.created_at), "last_login_at": _iso(user.last_login_at),
+        "created_at": iso_utc(user.created_at), "last_login_at": iso_utc(user.last_login_at),
         "locale": user.locale, "large_text": user.large_text,
-        "consent": {"version": user.consent_version, "at": _iso(user.consent_at),
+        "consent": {"version": user.consent_version, "at": iso_utc(user.consent_at),
                     "method": user.consent_method,
-                    "confirmed_at": _iso(user.consent_confirmed_at)},
+                    "confirmed_at": iso_utc(user.consent_confirmed_at)},
         "roles": [{"role": a.role, "scope": (a.grid or a.village or a.department).code
                    if (a.grid or a.village or a.department) else None} for a in user.roles],
-        "api_tokens": [{"name": t.name, "starts_with": t.prefix, "created_at": _iso(t.created_at),
-                        "last_used_at": _iso(t.last_used_at), "revoked_at": _iso(t.revoked_at)}
+        "api_tokens": [{"name": t.name, "starts_with": t.prefix, "created_at": iso_utc(t.created_at),
+                        "last_used_at": iso_utc(t.last_used_at), "revoked_at": iso_utc(t.revoked_at)}
                        for t in db.session.scalars(db.select(ApiToken)
                                                    .where(ApiToken.user_id == user.id))],
     }

@@ -8,6 +8,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from volunteer.auth.models import Role, RoleAssignment, User
+from volunteer.common import iso_utc
 from volunteer.extensions import db
 from volunteer.inbox.models import KINDS, Notification, NotificationSetting
 from volunteer.mail import send_mail
@@ -98,8 +99,8 @@ def _export(user: User):
     rows = db.session.scalars(db.select(Notification).where(Notification.user_id == user.id)
                               .order_by(Notification.id)).all()
     return {"items": [{"kind": n.kind, "event": n.event, "issue": n.issue_id,
-                       "at": n.created_at.isoformat() + "Z",
-                       "read_at": n.read_at.isoformat() + "Z" if n.read_at else None}
+                       "at": iso_utc(n.created_at),
+                       "read_at": iso_utc(n.read_at)}
                       for n in rows],
             "settings": {k: {"in_app": a, "email": e} for k, (a, e) in
                          settings_of(user.id).items()}}

@@ -10,7 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.models import GRID_ROLES
-from volunteer.common import SHANGHAI, utcnow
+from volunteer.common import to_utc, utcnow
 from volunteer.extensions import db
 from volunteer.issues import bp
 from volunteer.issues.forms import (
@@ -131,7 +131,7 @@ def new():
             lat=float(form.lat.data) if form.lat.data else None,
             lon=float(form.lon.data) if form.lon.data else None,
             grid_code=form.grid.data or None, helpers_needed=form.helpers_needed.data or 1,
-            needed_from=_to_utc(form.needed_from.data), needed_until=_to_utc(form.needed_until.data))
+            needed_from=to_utc(form.needed_from.data), needed_until=to_utc(form.needed_until.data))
         try:
             issue = file_issue(current_user, data)
         except IssueError as exc:
@@ -142,15 +142,6 @@ def new():
             flash(_("Issue no. %(id)s filed. You can follow it here.", id=issue.id), "success")
             return redirect(url_for("issues.detail", issue_id=issue.id))
     return render_template("issues/new.html", form=form, staff=staff)
-
-
-def _to_utc(value):
-    """A local (Asia/Shanghai) form time as naive UTC."""
-    from datetime import UTC
-
-    if value is None:
-        return None
-    return value.replace(tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)
 
 
 def _issue_or_404(issue_id: int) -> Issue:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from volunteer.auth.models import GRID_ROLES, Role, User
 from volunteer.auth.services import grant_role
-from volunteer.common import mask_phone, utcnow
+from volunteer.common import iso_utc, mask_phone, utcnow
 from volunteer.extensions import db
 from volunteer.org.models import Grid, Village
 from volunteer.privacy import eraser, exporter
@@ -341,11 +341,11 @@ def _export_profile(user: User):
         "party_branch": p.party_branch,
         "party_registered_on": p.party_registered_on.isoformat() if p.party_registered_on else None,
         "party_status": p.party_status,
-        "created_at": p.created_at.isoformat() + "Z",
+        "created_at": iso_utc(p.created_at),
         "skills": [{"skill": vs.skill.code if vs.skill else None, "free_text": vs.free_text,
                     "certificate_no": vs.certificate_no,
                     "certificate_file": bool(vs.certificate_file), "status": vs.status,
-                    "verified_at": vs.verified_at.isoformat() + "Z" if vs.verified_at else None,
+                    "verified_at": iso_utc(vs.verified_at),
                     "reject_reason": vs.reject_reason} for vs in p.skills],
     }
 
@@ -355,7 +355,7 @@ def _export_views(user: User):
     rows = db.session.scalars(db.select(ContactView).where(ContactView.subject_id == user.id)
                               .order_by(ContactView.id)).all()
     return [{"viewer": v.viewer.name if v.viewer else None, "context": v.context,
-             "at": v.created_at.isoformat() + "Z"} for v in rows]
+             "at": iso_utc(v.created_at)} for v in rows]
 
 
 @eraser
