@@ -75,13 +75,14 @@ class FreshContextClient(FlaskClient):
 
 
 @pytest.fixture
-def make_app(database_url):
-    """Build apps on this worker's database with config overrides; empties the tables after."""
+def make_app(database_url, tmp_path):
+    """Build apps on this worker's database with config overrides; empties the tables after.
+    Uploaded files go to the test's own temporary folder."""
     apps = []
 
     def make(**overrides):
         built = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
-                            **overrides})
+                            "UPLOAD_FOLDER": str(tmp_path / "uploads"), **overrides})
         built.test_client_class = FreshContextClient
         apps.append(built)
         return built

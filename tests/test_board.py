@@ -9,7 +9,8 @@ PUBLIC = ["/", "/board/", "/board/?status=open", "/board/?status=closed&page=2",
           "/board/?village=VA", "/board/?village=<script>&status=x&page=-1",
           "/volunteers/available", "/volunteers/available?village=VA", "/volunteers/join",
           "/terms", "/auth/login", "/auth/register", "/auth/forgot", "/auth/reset",
-          "/volunteers/register/party", "/volunteers/register/skilled"]
+          "/volunteers/register/party", "/volunteers/register/skilled", "/board/map.json",
+          "/board/map.json?village=VA&status=open", "/board/map.json?village=x&status=<b>"]
 
 
 def setup_town(factory):

@@ -17,7 +17,7 @@ from volunteer.issues.services import (
 from volunteer.issues.workflow import ANY, RULES, WorkflowError, check, role_allows, roles_for
 
 ROLES = ["grid_member", "grid_leader", "grid_instructor", "village_admin", "department_staff",
-         "admin", "reporter", "resident", "volunteer"]
+         "admin", "reporter", "follower", "resident", "volunteer"]
 TIERS = ["grid", "village", "department"]
 
 # The expected table, written out: action -> role -> tiers where the role may do it.

@@ -101,6 +101,7 @@ def load_config(app, overrides: dict | None = None) -> None:
         app.config["REMEMBER_COOKIE_SECURE"] = True
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config["UPLOAD_FOLDER"] = env.get("UPLOAD_FOLDER") or app.instance_path
     default_db = "sqlite:///" + str(Path(app.instance_path) / "volunteer.sqlite3")
     app.config["SQLALCHEMY_DATABASE_URI"] = env.get("DATABASE_URL") or default_db
     if not testing:
@@ -124,6 +125,15 @@ def _instance_secret(instance_path: str) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def upload_folder(kind: str) -> Path:
+    """The folder for one kind of uploaded file (certificates, issue photos …), created."""
+    from flask import current_app
+
+    path = Path(current_app.config["UPLOAD_FOLDER"]) / kind
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def mail_configured(config) -> bool:

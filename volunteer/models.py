@@ -1,7 +1,14 @@
 """Imports every model so that Alembic and the mapper registry see them all."""
 from volunteer.auth.models import ApiToken, OneTimeCode, RoleAssignment, User  # noqa: F401
 from volunteer.inbox.models import Notification, NotificationSetting  # noqa: F401,E402
-from volunteer.issues.models import Issue, IssueCategory, IssueEvent, UrgencyLevel  # noqa: F401
+from volunteer.issues.models import (  # noqa: F401
+    Issue,
+    IssueCategory,
+    IssueEvent,
+    IssueFollower,
+    IssuePhoto,
+    UrgencyLevel,
+)
 from volunteer.org.models import (  # noqa: F401
                                   Department,
                                   Grid,

@@ -1,5 +1,6 @@
 """In a real browser at phone width: register, log out, log in, switch language."""
 import pytest
+from playwright.sync_api import expect
 
 from volunteer.auth.models import User
 from volunteer.extensions import db
@@ -32,7 +33,7 @@ def test_register_login_and_switch_language(live_server, page):
     page.fill("#login", "13912345678")
     page.fill("#password", "wrong-password1")
     page.get_by_role("button", name="登录").click()
-    assert page.locator(".invalid-feedback").is_visible()
+    expect(page.locator(".invalid-feedback")).to_be_visible()
     page.fill("#password", "abc12345")
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(live_server + "/")
@@ -40,8 +41,7 @@ def test_register_login_and_switch_language(live_server, page):
     # Switch to English; it persists across pages.
     page.locator(".navbar-toggler").click()
     page.get_by_test_id("lang-switch").click()
-    page.wait_for_load_state()
-    assert page.locator("html").get_attribute("lang") == "en"
+    expect(page.locator("html")).to_have_attribute("lang", "en")  # waits for the new page
     page.goto(live_server + "/auth/tokens")
     assert page.get_by_role("heading", name="API tokens").is_visible()
     # The page fits a phone: nothing wider than the viewport.

@@ -1,20 +1,23 @@
 """Public board: issues with status, category, 村居 and a location rounded to ~100 m; no names,
-no phones, no descriptions (they often name people); how fast issues close; counts per 村居."""
+no phones, no descriptions (they often name people), no photos but those staff made public (and
+only their metadata-free copies); how fast issues close; counts per 村居."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import render_template, request
+from flask import abort, jsonify, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from sqlalchemy.orm import selectinload
 
 from volunteer.board import bp
 from volunteer.extensions import db
 from volunteer.issues.forms import STATUS_LABELS, TIER_LABELS
-from volunteer.issues.models import OPEN_STATUSES, STATUSES, Issue
+from volunteer.issues.models import OPEN_STATUSES, STATUSES, Issue, IssueCategory, IssuePhoto
+from volunteer.issues.photos import web_path
 from volunteer.org.models import Village
 
 PER_PAGE = 30
 ROUND = 3  # decimal places of a degree: ~110 m north–south, ~95 m east–west here
+MAP_LIMIT = 5000
 
 
 def average_days_to_close(last: int = 100) -> float | None:
@@ -27,29 +30,43 @@ def average_days_to_close(last: int = 100) -> float | None:
     return sum((c - r).total_seconds() for r, c in rows) / len(rows) / 86400
 
 
-@bp.route("/")
-def index():
-    """The board: public facts of recent issues, filterable by 村居 and status."""
+def _selection():
+    """The 村居 and status asked for, and the matching query (newest first)."""
     villages = db.session.scalars(db.select(Village).order_by(Village.code)).all()
     code = request.args.get("village") or ""
     chosen = next((v for v in villages if v.code == code), None)
     status = request.args.get("status") if request.args.get("status") in (*STATUSES, "open") \
         else ""
-    q = (db.select(Issue).options(selectinload(Issue.category), selectinload(Issue.village))
-         .order_by(Issue.created_at.desc(), Issue.id.desc()))
+    conds = []
     if chosen:
-        q = q.where(Issue.village_id == chosen.id)
+        conds.append(Issue.village_id == chosen.id)
     if status == "open":
-        q = q.where(Issue.status.in_(OPEN_STATUSES))
+        conds.append(Issue.status.in_(OPEN_STATUSES))
     elif status:
-        q = q.where(Issue.status == status)
+        conds.append(Issue.status == status)
+    return villages, chosen, status, conds
+
+
+@bp.route("/")
+def index():
+    """The board: public facts of recent issues, filterable by 村居 and status."""
+    villages, chosen, status, conds = _selection()
+    q = (db.select(Issue).where(*conds)
+         .options(selectinload(Issue.category), selectinload(Issue.village))
+         .order_by(Issue.created_at.desc(), Issue.id.desc()))
     page = db.paginate(q, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
     en = str(get_locale()).startswith("en")
+    photos: dict[int, list[int]] = {}
+    for pid, iid in db.session.execute(
+            db.select(IssuePhoto.id, IssuePhoto.issue_id).where(
+                IssuePhoto.public, IssuePhoto.issue_id.in_([r.id for r in page.items]))
+            .order_by(IssuePhoto.id)):
+        photos.setdefault(iid, []).append(pid)
     # Only public facts leave this function: no title, description, reporter or exact place.
     items = [{"id": r.id, "status": r.status, "tier": r.tier, "created_at": r.created_at,
               "closed_at": r.closed_at, "lat": round(r.lat, ROUND), "lon": round(r.lon, ROUND),
               "category": r.category.display_name("en" if en else "zh"),
-              "village": r.village.name} for r in page.items]
+              "village": r.village.name, "photos": photos.get(r.id, [])} for r in page.items]
     counts = db.session.execute(
         db.select(Village.code, Village.name,
                   sa.func.count(Issue.id).filter(Issue.status.in_(OPEN_STATUSES)),
@@ -57,7 +74,37 @@ def index():
                   sa.func.count(Issue.id))
         .select_from(Village).outerjoin(Issue, Issue.village_id == Village.id)
         .group_by(Village.id, Village.code, Village.name).order_by(Village.code)).all()
+    points_url = url_for("board.map_points", village=chosen.code if chosen else None,
+                         status=status or None)
     return render_template("board/index.html", page=page, items=items, villages=villages,
                            chosen=chosen, status=status, counts=counts,
                            avg_days=average_days_to_close(), STATUS_LABELS=STATUS_LABELS,
-                           TIER_LABELS=TIER_LABELS)
+                           TIER_LABELS=TIER_LABELS, points_url=points_url)
+
+
+@bp.route("/map.json")
+def map_points():
+    """The board's selection as rounded points with category and status, for its map."""
+    _villages, _chosen, _status, conds = _selection()
+    en = str(get_locale()).startswith("en")
+    name = IssueCategory.name_en if en else IssueCategory.name_zh
+    rows = db.session.execute(
+        db.select(Issue.id, Issue.lat, Issue.lon, name, Issue.status)
+        .join(IssueCategory, Issue.category_id == IssueCategory.id).where(*conds)
+        .order_by(Issue.created_at.desc(), Issue.id.desc()).limit(MAP_LIMIT)).all()
+    points = [[r[0], round(r[1], ROUND), round(r[2], ROUND), f"#{r[0]} {r[3]}", r[4], False]
+              for r in rows]
+    return jsonify({"points": points, "shown": len(points),
+                    "statuses": {k: str(v) for k, v in STATUS_LABELS.items()}})
+
+
+@bp.route("/photos/<int:photo_id>")
+def photo(photo_id: int):
+    """A photo that staff made public, without any metadata."""
+    p = db.session.get(IssuePhoto, photo_id)
+    if p is None or not p.public:
+        abort(404)
+    path = web_path(p)
+    if not path.exists():
+        abort(404)
+    return send_file(path, mimetype="image/jpeg", max_age=300)

@@ -62,6 +62,7 @@ def describe(event: str, issue) -> str:
         "start": _("Work started on your report: %(ref)s", ref=ref),
         "resolve": _("Your report was resolved and awaits verification: %(ref)s", ref=ref),
         "verify": _("Your report is closed. Please rate the result: %(ref)s", ref=ref),
+        "closed": _("An issue you also reported is closed: %(ref)s", ref=ref),
         "fail_verification": _("Your report went back for rework: %(ref)s", ref=ref),
         "reject": _("Your report was not taken up: %(ref)s", ref=ref),
         "reopen": _("Issue reopened: %(ref)s", ref=ref),
@@ -83,11 +84,15 @@ def _queue_staff(issue) -> list[int]:
 
 
 def issue_event(issue, event, actor_id: int | None) -> None:
-    """Tell the reporter about a change, and staff when the issue reaches their queue."""
+    """Tell the reporter (and whoever said "me too") about a change, and staff when the issue
+    reaches their queue."""
     if event in ("report", "escalate", "return", "reopen"):
         notify(_queue_staff(issue), "queue", event, issue, actor_id)
-    if event not in ("report", "comment", "rate") and issue.reporter_id:
+    if event not in ("report", "comment", "rate", "me_too"):
         notify([issue.reporter_id], "my_report", event, issue, actor_id)
+        # Those who said "me too" hear the same, but only the reporter is asked for a rating.
+        notify([f.user_id for f in issue.followers], "my_report",
+               "closed" if event == "verify" else event, issue, actor_id)
 
 
 def issue_overdue(issue) -> None:

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("issues", __name__, url_prefix="/issues")
 
-from volunteer.issues import routes  # noqa: E402,F401
+from volunteer.issues import photo_routes, routes  # noqa: E402,F401

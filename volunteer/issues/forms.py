@@ -8,6 +8,7 @@ from wtforms import (
     DecimalField,
     HiddenField,
     IntegerField,
+    MultipleFileField,
     SelectField,
     StringField,
     SubmitField,
@@ -34,6 +35,8 @@ ACTION_LABELS = {
     "fail_verification": _l("Send back for rework"), "reject": _l("Reject"),
     "escalate": _l("Escalate"), "return": _l("Return to the village"), "reopen": _l("Reopen"),
     "rate": _l("Rate the result"), "comment": _l("Comment"), "overdue": _l("Overdue"),
+    "me_too": _l("Me too"), "photo": _l("Photo added"), "photo_public": _l("Photo made public"),
+    "photo_private": _l("Photo made private"),
 }
 
 
@@ -54,7 +57,15 @@ class IssueForm(FlaskForm):
                                      format="%Y-%m-%dT%H:%M")
     needed_until = DateTimeLocalField(_l("Help needed until (optional)"), validators=[Optional()],
                                       format="%Y-%m-%dT%H:%M")
+    photos = MultipleFileField(_l("Photos (up to 3; JPEG or PNG, at most 5 MB each)"))
     submit = SubmitField(_l("File the issue"))
+
+
+class PhotoForm(FlaskForm):
+    """Add photos to an issue that is already filed."""
+
+    photos = MultipleFileField(_l("Add photos (JPEG or PNG, at most 5 MB each)"))
+    submit = SubmitField(_l("Upload"))
 
 
 class ActionForm(FlaskForm):

@@ -92,6 +92,7 @@ class Issue(db.Model):
     skill_codes: Mapped[list[str] | None] = mapped_column(sa.JSON)
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (sa.Index("ix_issue_lat_lon", "lat", "lon"),)
 
     category: Mapped[IssueCategory] = relationship()
     grid: Mapped[Grid] = relationship()
@@ -102,6 +103,10 @@ class Issue(db.Model):
     duplicate_of: Mapped[Issue | None] = relationship(remote_side=[id])
     events: Mapped[list[IssueEvent]] = relationship(
         back_populates="issue", order_by="IssueEvent.id", cascade="all, delete-orphan")
+    photos: Mapped[list[IssuePhoto]] = relationship(
+        back_populates="issue", order_by="IssuePhoto.id", cascade="all, delete-orphan")
+    followers: Mapped[list[IssueFollower]] = relationship(
+        back_populates="issue", order_by="IssueFollower.id", cascade="all, delete-orphan")
 
     @property
     def is_open(self) -> bool:
@@ -134,3 +139,41 @@ class IssueEvent(db.Model):
 
     issue: Mapped[Issue] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+
+class IssuePhoto(db.Model):
+    """A photo of an issue. The file as uploaded is for staff only (it may carry the phone's GPS
+    position in its EXIF data); everyone else gets a re-encoded copy without any metadata.
+    Staff may mark a photo public, and only then does it appear on the public board."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issue.id", ondelete="CASCADE"),
+                                          index=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    token: Mapped[str] = mapped_column(sa.String(32), unique=True)  # file names in instance/
+    mime: Mapped[str] = mapped_column(sa.String(20))  # of the original
+    width: Mapped[int]
+    height: Mapped[int]
+    size_bytes: Mapped[int]
+    public: Mapped[bool] = mapped_column(default=False)
+    public_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    issue: Mapped[Issue] = relationship(back_populates="photos")
+    uploaded_by: Mapped[User | None] = relationship(foreign_keys=[uploaded_by_id])
+
+
+class IssueFollower(db.Model):
+    """Someone else who reported the same issue ("me too"); they hear about it as the reporter
+    does and may see it."""
+
+    __table_args__ = (sa.UniqueConstraint("issue_id", "user_id", name="uq_issue_follower"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issue.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    issue: Mapped[Issue] = relationship(back_populates="followers")
+    user: Mapped[User] = relationship()

@@ -1,17 +1,18 @@
 """Issue pages: file an issue, the queues, an issue with its timeline and actions."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.models import GRID_ROLES
 from volunteer.common import to_utc, utcnow
-from volunteer.extensions import db
+from volunteer.extensions import db, limiter
 from volunteer.issues import bp
 from volunteer.issues.forms import (
     ACTION_LABELS,
@@ -20,8 +21,19 @@ from volunteer.issues.forms import (
     TIER_LABELS,
     ActionForm,
     IssueForm,
+    PhotoForm,
 )
-from volunteer.issues.models import STATUSES, TIERS, Issue, IssueCategory, UrgencyLevel
+from volunteer.issues.models import (
+    OPEN_STATUSES,
+    STATUSES,
+    TIERS,
+    Issue,
+    IssueCategory,
+    UrgencyLevel,
+)
+from volunteer.issues.nearby import RADIUS_M, similar_open_issues
+from volunteer.issues.photo_routes import can_add_photos, can_publish_photos, photo_message
+from volunteer.issues.photos import PhotoBatch, PhotoError, read_uploads
 from volunteer.issues.services import (
     Details,
     IssueError,
@@ -31,11 +43,19 @@ from volunteer.issues.services import (
     can_view,
     default_queue,
     file_issue,
+    issue_points,
     issue_query,
+    me_too,
     queue_counts,
     transition,
 )
-from volunteer.issues.workflow import WorkflowError, allowed_actions
+from volunteer.issues.workflow import (
+    PSEUDO_ROLES,
+    WorkflowError,
+    allowed_actions,
+    is_staff_for,
+    roles_for,
+)
 from volunteer.org.models import Department, Grid, Village
 from volunteer.skills.models import Skill
 
@@ -64,7 +84,11 @@ ERRORS = {
     "bottom_tier": _l("This issue is not with a department."),
     "reopen_expired": _l("An issue can be reopened only within 14 days of its closure."),
     "already_rated": _l("You have already rated this result."),
+    "me_too_closed": _l("This issue is no longer open. If the problem is back, please file a "
+                        "new report."),
+    "me_too_already": _l("You already follow this issue."),
 }
+MAP_LIMIT = 5000
 
 
 def _loc() -> str:
@@ -76,6 +100,15 @@ def _category_choices():
     cats = db.session.scalars(db.select(IssueCategory).where(IssueCategory.active)
                               .order_by(IssueCategory.id)).all()
     return [(c.code, c.display_name(loc)) for c in cats]
+
+
+def _queue() -> tuple[list[str], str]:
+    """The queues open to the current user and the one asked for (else their default)."""
+    queues = available_queues(current_user)
+    queue = request.args.get("queue")
+    if queue not in queues:
+        queue = default_queue(current_user) if default_queue(current_user) in queues else "mine"
+    return queues, queue
 
 
 def _filters() -> IssueFilters:
@@ -90,10 +123,7 @@ def _filters() -> IssueFilters:
 @login_required
 def index():
     """The queues: my grids, my 村居, my department, my reports; filters and counts."""
-    queues = available_queues(current_user)
-    queue = request.args.get("queue")
-    if queue not in queues:
-        queue = default_queue(current_user) if default_queue(current_user) in queues else "mine"
+    queues, queue = _queue()
     f = _filters()
     now = utcnow()
     page = db.paginate(issue_query(current_user, queue, f, now), per_page=PER_PAGE,
@@ -124,6 +154,11 @@ def new():
         if own:
             form.grid.data = db.session.get(Grid, own[0]).code
     if form.validate_on_submit():
+        try:
+            photos = read_uploads(request.files.getlist(form.photos.name))
+        except PhotoError as exc:
+            form.photos.errors.append(photo_message(exc))
+            return render_template("issues/new.html", form=form, staff=staff)
         source = form.source.data if staff else "resident_report"
         data = IssueInput(
             title=form.title.data, description=form.description.data,
@@ -132,15 +167,24 @@ def new():
             lon=float(form.lon.data) if form.lon.data else None,
             grid_code=form.grid.data or None, helpers_needed=form.helpers_needed.data or 1,
             needed_from=to_utc(form.needed_from.data), needed_until=to_utc(form.needed_until.data))
+        batch = PhotoBatch()
         try:
             issue = file_issue(current_user, data)
+            batch.add(issue, photos, current_user)
+            db.session.commit()
         except IssueError as exc:
             db.session.rollback()
+            batch.discard()
             getattr(form, exc.field or "title").errors.append(str(ERRORS[exc.code]))
+        except Exception:
+            db.session.rollback()
+            batch.discard()
+            raise
         else:
-            db.session.commit()
             flash(_("Issue no. %(id)s filed. You can follow it here.", id=issue.id), "success")
             return redirect(url_for("issues.detail", issue_id=issue.id))
+    if request.method == "POST" and any(f.filename for f in request.files.getlist("photos")):
+        form.photos.errors.append(_("Please choose the photos again."))
     return render_template("issues/new.html", form=form, staff=staff)
 
 
@@ -186,9 +230,11 @@ def _render_detail(issue: Issue, form: ActionForm, status: int = 200):
         form.department_id.data = str(issue.category.default_department_id)
     return render_template("issues/detail.html", issue=issue, form=form, actions=actions,
                            suggestions=suggestions, all_skills=all_skills,
-                           skills_form=ConfirmForm(), now=utcnow(), STATUS_LABELS=STATUS_LABELS, TIER_LABELS=TIER_LABELS,
-                           ACTION_LABELS=ACTION_LABELS, SOURCE_LABELS=SOURCE_LABELS,
-                           loc=_loc()), status
+                           skills_form=ConfirmForm(), now=utcnow(), STATUS_LABELS=STATUS_LABELS,
+                           TIER_LABELS=TIER_LABELS, ACTION_LABELS=ACTION_LABELS,
+                           SOURCE_LABELS=SOURCE_LABELS, loc=_loc(), staff_view=is_staff_for(current_user, issue),
+                           photo_form=PhotoForm() if can_add_photos(current_user, issue) else None,
+                           can_publish=can_publish_photos(current_user, issue)), status
 
 
 @bp.route("/<int:issue_id>/act", methods=["POST"])
@@ -247,6 +293,93 @@ def set_skills(issue_id: int):
         flash(_("Skills saved; the suggestions follow them.") if wanted
               else _("The skills are inferred from the text again."), "success")
     return redirect(url_for("issues.detail", issue_id=issue_id) + "#suggestions")
+
+
+@bp.route("/similar")
+@login_required
+def similar():
+    """Open issues within 300 m that look like the one being typed (JSON, for the form)."""
+    try:
+        lat, lon = float(request.args["lat"]), float(request.args["lon"])
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValueError
+    except (KeyError, ValueError):
+        return jsonify({"error": "bad_location", "message": _("Not a valid location.")}), 400
+    text = (request.args.get("text") or "")[:2000]
+    category = (request.args.get("category") or "")[:40] or None
+    now, loc = utcnow(), _loc()
+    items = []
+    for n in similar_open_issues(lat, lon, text, category):
+        issue = n.issue
+        roles = roles_for(current_user, issue)
+        item = {"id": issue.id, "category": issue.category.display_name(loc),
+                "status": str(STATUS_LABELS[issue.status]), "village": issue.village.name,
+                "distance_m": int(round(n.distance_m, -1)), "likely": n.likely,
+                "reported": format_timedelta(issue.created_at - now, add_direction=True),
+                "me_too": None if roles & PSEUDO_ROLES
+                else url_for("issues.me_too_view", issue_id=issue.id)}
+        if roles:  # the title only for those who may open the issue anyway
+            item["title"] = issue.title
+            item["url"] = url_for("issues.detail", issue_id=issue.id)
+        items.append(item)
+    return jsonify({"radius_m": RADIUS_M, "items": items})
+
+
+@bp.route("/<int:issue_id>/me-too", methods=["POST"])
+@login_required
+@limiter.limit("20 per day", key_func=lambda: f"me-too:{current_user.get_id()}")
+def me_too_view(issue_id: int):
+    """I have the same problem: follow this issue instead of filing a new one."""
+    issue = db.session.get(Issue, issue_id)
+    if issue is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        me_too(current_user, issue)
+        db.session.commit()
+    except IssueError as exc:
+        db.session.rollback()
+        flash(str(ERRORS[exc.code]), "warning")
+        if can_view(current_user, issue):
+            return redirect(url_for("issues.detail", issue_id=issue_id))
+        return redirect(url_for("issues.new"))
+    except IntegrityError:  # the same person twice at once
+        db.session.rollback()
+        flash(str(ERRORS["me_too_already"]), "warning")
+        return redirect(url_for("issues.detail", issue_id=issue_id))
+    flash(_("Thank you. You were added to issue no. %(id)s and will hear how it goes.",
+            id=issue.id), "success")
+    return redirect(url_for("issues.detail", issue_id=issue_id))
+
+
+@bp.route("/map")
+@login_required
+def map_view():
+    """The same queue and filters as the list, on a map with clustered markers."""
+    queues, queue = _queue()
+    f = _filters()
+    args = {"queue": queue, "status": f.status or None, "tier": f.tier or None,
+            "category": f.category or None, "overdue": 1 if f.overdue else None}
+    return render_template("issues/map.html", f=f, queue=queue, queues=queues,
+                           QUEUE_LABELS=QUEUE_LABELS, categories=_category_choices(),
+                           STATUS_LABELS=STATUS_LABELS, TIER_LABELS=TIER_LABELS,
+                           points_url=url_for("issues.map_points", **args))
+
+
+@bp.route("/map.json")
+@login_required
+def map_points():
+    """Points of a queue's filtered issues (newest first, at most 5,000) for the map."""
+    queue = _queue()[1]
+    now = utcnow()
+    total, rows = issue_points(current_user, queue, _filters(), now, MAP_LIMIT)
+    # Compact rows [id, lat, lon, label, status, overdue]; a queue can hold thousands.
+    points = [[r.id, round(r.lat, 6), round(r.lon, 6), f"#{r.id} {r.title}", r.status,
+               r.status in OPEN_STATUSES and r.deadline_at < now] for r in rows]
+    return jsonify({"points": points, "total": total, "shown": len(points),
+                    "statuses": {k: str(v) for k, v in STATUS_LABELS.items()},
+                    "link": url_for("issues.index")})
 
 
 QUEUE_LABELS = {"grid": _l("My grids"), "village": _l("My village"),

@@ -9,19 +9,23 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from volunteer.auth.models import GRID_ROLES, User
-from volunteer.common import utcnow
+from volunteer.common import iso_utc, utcnow
 from volunteer.extensions import db
+from volunteer.geo import in_polygon
 from volunteer.inbox import services as inbox
 from volunteer.issues.models import (
     OPEN_STATUSES,
     Issue,
     IssueCategory,
     IssueEvent,
+    IssueFollower,
+    IssuePhoto,
     UrgencyLevel,
     overdue_clause,
 )
 from volunteer.issues.workflow import NEXT_TIER, PREVIOUS_TIER, RULES, check
 from volunteer.org.models import Department, Grid
+from volunteer.privacy import eraser, exporter
 from volunteer.volunteers.services import GridLocator
 
 TOWN_RADIUS_KM = 3.0  # an issue must lie within this distance of some grid's centre
@@ -36,19 +40,6 @@ class IssueError(ValueError):
         self.field = field
 
 
-def _in_polygon(lat: float, lon: float, ring: list[list[float]]) -> bool:
-    """Ray casting on a GeoJSON ring of [lon, lat] points."""
-    inside = False
-    j = len(ring) - 1
-    for i in range(len(ring)):
-        xi, yi = ring[i][0], ring[i][1]
-        xj, yj = ring[j][0], ring[j][1]
-        if (yi > lat) != (yj > lat) and lon < (xj - xi) * (lat - yi) / ((yj - yi) or 1e-12) + xi:
-            inside = not inside
-        j = i
-    return inside
-
-
 def locate_grid(lat: float, lon: float) -> Grid | None:
     """The grid whose boundary holds the point, else the one with the nearest centre (≤ 3 km)."""
     for grid in db.session.scalars(db.select(Grid).where(Grid.boundary.is_not(None))):
@@ -59,7 +50,7 @@ def locate_grid(lat: float, lon: float) -> Grid | None:
             polygons = rings if geometry.get("type") == "MultiPolygon" else [rings]
         except (ValueError, KeyError, TypeError, AttributeError):
             continue
-        if any(_in_polygon(lat, lon, poly[0]) for poly in polygons if poly):
+        if any(in_polygon(lat, lon, poly[0]) for poly in polygons if poly):
             return grid
     gid = GridLocator.load().nearest(lat, lon, TOWN_RADIUS_KM)
     return db.session.get(Grid, gid) if gid else None
@@ -201,13 +192,31 @@ def transition(user: User, issue: Issue, action: str, details: Details | None = 
     return event
 
 
+def me_too(user: User, issue: Issue, now: datetime | None = None) -> IssueFollower:
+    """``user`` reports the same open issue: they follow it instead of filing a duplicate."""
+    if not issue.is_open:
+        raise IssueError("me_too_closed")
+    if issue.reporter_id == user.id or any(f.user_id == user.id for f in issue.followers):
+        raise IssueError("me_too_already")
+    now = now or utcnow()
+    follower = IssueFollower(user_id=user.id, created_at=now)
+    issue.followers.append(follower)
+    issue.events.append(IssueEvent(actor_id=user.id, action="me_too", from_status=issue.status,
+                                   to_status=issue.status, created_at=now))
+    return follower
+
+
 # --- who sees what ----------------------------------------------------------------------------
+
+def _followed_by(user: User):
+    return Issue.id.in_(db.select(IssueFollower.issue_id).where(IssueFollower.user_id == user.id))
+
 
 def visible_clause(user: User):
     """SQL condition for the issues ``user`` may see (staff by scope, anyone their reports)."""
     if user.is_admin:
         return sa.true()
-    conds = [Issue.reporter_id == user.id]
+    conds = [Issue.reporter_id == user.id, _followed_by(user)]
     grid_ids = user.grid_ids(*GRID_ROLES)
     if grid_ids:
         conds.append(Issue.grid_id.in_(grid_ids))
@@ -251,7 +260,7 @@ def queue_clause(user: User, queue: str):
             return Issue.tier == "department"
         return sa.and_(Issue.tier == "department",
                        Issue.department_id.in_(user.department_ids() or {-1}))
-    return Issue.reporter_id == user.id
+    return sa.or_(Issue.reporter_id == user.id, _followed_by(user))
 
 
 def available_queues(user: User) -> list[str]:
@@ -276,26 +285,38 @@ class IssueFilters:
 
 def issue_query(user: User, queue: str, f: IssueFilters, now=None):
     """Issues of ``queue`` visible to ``user`` matching ``f``, newest first, eager-loaded."""
-    q = (db.select(Issue).where(visible_clause(user), queue_clause(user, queue))
+    q = (db.select(Issue).where(*queue_conditions(user, queue, f, now))
          .options(selectinload(Issue.category), selectinload(Issue.grid).selectinload(Grid.village),
                   selectinload(Issue.department))
          .order_by(Issue.created_at.desc(), Issue.id.desc()))
-    return _filtered(q, f, now)
+    return q
 
 
-def _filtered(q, f: IssueFilters, now=None):
+def queue_conditions(user: User, queue: str, f: IssueFilters, now=None) -> list:
+    """The WHERE conditions of a queue's filtered list (for lists, maps and counts)."""
+    conds = [visible_clause(user), queue_clause(user, queue)]
     if f.status == "open":
-        q = q.where(Issue.status.in_(OPEN_STATUSES))
+        conds.append(Issue.status.in_(OPEN_STATUSES))
     elif f.status:
-        q = q.where(Issue.status == f.status)
+        conds.append(Issue.status == f.status)
     if f.tier:
-        q = q.where(Issue.tier == f.tier)
+        conds.append(Issue.tier == f.tier)
     if f.category:
-        q = q.where(Issue.category_id.in_(
+        conds.append(Issue.category_id.in_(
             db.select(IssueCategory.id).where(IssueCategory.code == f.category)))
     if f.overdue:
-        q = q.where(overdue_clause(now))
-    return q
+        conds.append(overdue_clause(now))
+    return conds
+
+
+def issue_points(user: User, queue: str, f: IssueFilters, now=None, limit: int = 5000):
+    """(total, rows of id, lat, lon, title, status, deadline) of a queue's filtered issues."""
+    conds = queue_conditions(user, queue, f, now)
+    total = db.session.scalar(db.select(sa.func.count(Issue.id)).where(*conds))
+    rows = db.session.execute(
+        db.select(Issue.id, Issue.lat, Issue.lon, Issue.title, Issue.status, Issue.deadline_at)
+        .where(*conds).order_by(Issue.created_at.desc(), Issue.id.desc()).limit(limit)).all()
+    return total, rows
 
 
 def queue_counts(user: User, queue: str, now=None) -> dict:
@@ -321,3 +342,50 @@ def tick(now: datetime | None = None) -> int:
         db.session.add(IssueEvent(issue_id=issue_id, action="overdue", created_at=now))
         inbox.issue_overdue(db.session.get(Issue, issue_id))
     return len(ids)
+
+
+# --- privacy: download my data, delete my account ---------------------------------------------
+
+@exporter("reports")
+def _export_reports(user: User):
+    """The issues I reported (with my photos and rating), those I said "me too" to, my comments."""
+    mine = db.session.scalars(db.select(Issue).where(Issue.reporter_id == user.id)
+                              .options(selectinload(Issue.category), selectinload(Issue.photos))
+                              .order_by(Issue.id)).all()
+    followed = db.session.execute(db.select(IssueFollower.issue_id, IssueFollower.created_at)
+                                  .where(IssueFollower.user_id == user.id)
+                                  .order_by(IssueFollower.id)).all()
+    comments = db.session.execute(db.select(IssueEvent.issue_id, IssueEvent.action,
+                                            IssueEvent.comment, IssueEvent.created_at)
+                                  .where(IssueEvent.actor_id == user.id,
+                                         IssueEvent.comment.is_not(None))
+                                  .order_by(IssueEvent.id)).all()
+    photos = db.session.execute(db.select(IssuePhoto.id, IssuePhoto.issue_id,
+                                          IssuePhoto.created_at)
+                                .where(IssuePhoto.uploaded_by_id == user.id)
+                                .order_by(IssuePhoto.id)).all()
+    return {
+        "reported": [{"id": i.id, "title": i.title, "description": i.description,
+                      "category": i.category.code, "source": i.source, "status": i.status,
+                      "lat": i.lat, "lon": i.lon, "reported_at": iso_utc(i.created_at),
+                      "closed_at": iso_utc(i.closed_at), "rating": i.rating,
+                      "rating_comment": i.rating_comment} for i in mine],
+        "me_too": [{"issue": iid, "at": iso_utc(at)} for iid, at in followed],
+        "comments": [{"issue": iid, "action": action, "comment": text, "at": iso_utc(at)}
+                     for iid, action, text, at in comments],
+        "photos": [{"id": pid, "issue": iid, "at": iso_utc(at)} for pid, iid, at in photos],
+    }
+
+
+@eraser
+def _erase_reports(user: User) -> None:
+    """My reports stay as anonymous records of the grid's work; my photos and "me too"s go."""
+    from volunteer.issues.photos import delete_photo
+
+    for photo in db.session.scalars(db.select(IssuePhoto)
+                                    .where(IssuePhoto.uploaded_by_id == user.id)):
+        delete_photo(photo)
+    db.session.execute(sa.delete(IssueFollower).where(IssueFollower.user_id == user.id))
+    db.session.execute(sa.update(Issue).where(Issue.reporter_id == user.id)
+                       .values(reporter_id=None, rating_comment=None)
+                       .execution_options(synchronize_session=False))

@@ -2,8 +2,9 @@
 
 ``RULES`` is the one table of the workflow. For every action it gives the statuses it starts
 from, the status it leads to, and for each role the tiers at which that role may do it ("*" for
-any tier). The pseudo-role ``reporter`` is whoever filed the issue. Scope comes on top: a role
-only counts for an issue inside its grid, 村居 or department (``roles_for``).
+any tier). The pseudo-role ``reporter`` is whoever filed the issue, ``follower`` whoever said
+"me too" to it. Scope comes on top: a role only counts for an issue inside its grid, 村居 or
+department (``roles_for``).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ VERIFIERS = {Role.grid_leader: (ANY,), Role.grid_instructor: (ANY,),
              Role.village_admin: (ANY,), Role.admin: (ANY,)}
 EVERYONE = {**{r: (ANY,) for r in (Role.grid_member, Role.grid_leader, Role.grid_instructor,
                                    Role.village_admin, Role.department_staff, Role.admin)},
-            "reporter": (ANY,)}
+            "reporter": (ANY,), "follower": (ANY,)}
 
 RULES: dict[str, Rule] = {
     "accept": Rule(("reported",), "accepted", HANDLERS),
@@ -82,7 +83,17 @@ def roles_for(user: User | None, issue) -> set[str]:
             roles.add(a.role)
     if issue.reporter_id is not None and issue.reporter_id == user.id:
         roles.add("reporter")
+    elif any(f.user_id == user.id for f in issue.followers):
+        roles.add("follower")  # reported the same thing ("me too")
     return roles
+
+
+PSEUDO_ROLES = {"reporter", "follower"}
+
+
+def is_staff_for(user: User | None, issue) -> bool:
+    """Whether ``user`` holds a staff role for this issue (not only reporter or follower)."""
+    return bool(roles_for(user, issue) - PSEUDO_ROLES)
 
 
 def role_allows(action: str, role: str, tier: str) -> bool:

@@ -12,7 +12,6 @@ import numpy as np
 from scipy import sparse
 from sklearn.neighbors import BallTree
 
-EARTH_KM = 6371.0088
 VERIFIED = 1.0  # a verified skill, or one that needs no certificate
 UNVERIFIED = 0.6  # a regulated skill without a verified certificate
 
@@ -33,13 +32,6 @@ class VolunteerRecord:
     invited: int = 0
     accepted: int = 0
     completed: int = 0
-
-
-def haversine_km(lat1, lon1, lat2, lon2):
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_KM * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
 
 
 class VolunteerIndex:

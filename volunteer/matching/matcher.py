@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from volunteer.matching.index import VERIFIED, VolunteerIndex, haversine_km
+from volunteer.geo import haversine_km
+from volunteer.matching.index import VERIFIED, VolunteerIndex
 from volunteer.matching.inference import SkillModel, TaxonomySkill
 
 

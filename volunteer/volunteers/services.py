@@ -8,13 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from volunteer.auth.models import GRID_ROLES, Role, User
 from volunteer.auth.services import grant_role
 from volunteer.common import iso_utc, mask_phone, utcnow
+from volunteer.config import upload_folder
 from volunteer.extensions import db
+from volunteer.geo import haversine_km
 from volunteer.org.models import Grid, Village
 from volunteer.privacy import eraser, exporter
 from volunteer.skills.lookup import SkillIndex
@@ -22,7 +23,6 @@ from volunteer.skills.models import Skill
 from volunteer.volunteers import availability
 from volunteer.volunteers.models import ContactView, VolunteerProfile, VolunteerSkill, WorkUnit
 
-EARTH_KM = 6371.0088
 GRID_SNAP_KM = 3.0
 MAX_CERT_BYTES = 5 * 1024 * 1024
 # Accepted certificate types, recognised by their first bytes (never by name or header).
@@ -41,14 +41,6 @@ class RegistryError(ValueError):
 def skill_index() -> SkillIndex:
     """The taxonomy as a lookup (active skills only)."""
     return SkillIndex.from_models(db.session.scalars(db.select(Skill).where(Skill.active)))
-
-
-def haversine_km(lat1, lon1, lat2, lon2):
-    """Great-circle distance in km; works on numpy arrays."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_KM * np.arcsin(np.sqrt(a))
 
 
 class GridLocator:
@@ -98,15 +90,14 @@ def store_certificate(storage) -> tuple[str, str]:
     if kind is None:
         raise RegistryError("bad_type")
     mime, ext = kind
-    folder = Path(current_app.instance_path) / "certificates"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = upload_folder("certificates")
     name = f"{secrets.token_hex(16)}.{ext}"
     (folder / name).write_bytes(head)
     return name, mime
 
 
 def certificate_path(name: str) -> Path:
-    return Path(current_app.instance_path) / "certificates" / name
+    return upload_folder("certificates") / name
 
 
 @dataclass

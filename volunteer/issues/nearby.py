@@ -1,0 +1,74 @@
+"""Open issues near a place that look like the one being typed, so duplicates are not filed.
+
+Similarity is the overlap of character bigrams, which needs no word segmentation and
+works for Chinese and English alike; distance and the category add to it.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy.orm import selectinload
+
+from volunteer.extensions import db
+from volunteer.geo import bounding_box, haversine_km
+from volunteer.issues.models import OPEN_STATUSES, Issue
+
+RADIUS_M = 300
+SHOWN = 5
+LIKELY = 0.5  # score from which an issue is flagged as probably the same
+_NOISE = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def _bigrams(text: str) -> set[str]:
+    text = _NOISE.sub("", unicodedata.normalize("NFKC", text or "").lower())
+    if len(text) < 2:
+        return {text} if text else set()
+    return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
+def text_similarity(a: str, b: str) -> float:
+    """Character-bigram overlap of two texts, 0–1: the mean of the Dice coefficient and the
+    share of the shorter text found in the longer (a short title inside a long description)."""
+    ga, gb = _bigrams(a), _bigrams(b)
+    if not ga or not gb:
+        return 0.0
+    common = len(ga & gb)
+    return (2 * common / (len(ga) + len(gb)) + common / min(len(ga), len(gb))) / 2
+
+
+@dataclass
+class Nearby:
+    issue: Issue
+    distance_m: float
+    similarity: float
+    score: float
+
+    @property
+    def likely(self) -> bool:
+        return self.score >= LIKELY
+
+
+def similar_open_issues(lat: float, lon: float, text: str = "", category: str | None = None,
+                        radius_m: float = RADIUS_M, limit: int = SHOWN) -> list[Nearby]:
+    """Open issues within ``radius_m`` of the point, most alike first."""
+    south, north, west, east = bounding_box(lat, lon, radius_m / 1000)
+    rows = db.session.scalars(
+        db.select(Issue).where(Issue.status.in_(OPEN_STATUSES), Issue.lat.between(south, north),
+                               Issue.lon.between(west, east))
+        .options(selectinload(Issue.category), selectinload(Issue.village))
+        .order_by(Issue.created_at.desc()).limit(500)).all()
+    out = []
+    for issue in rows:
+        d = float(haversine_km(lat, lon, issue.lat, issue.lon)) * 1000
+        if d > radius_m:
+            continue
+        sim = text_similarity(text, f"{issue.title} {issue.description}") if text.strip() else 0.0
+        same_category = category is not None and issue.category.code == category
+        score = sim + 0.25 * (1 - d / radius_m) + (0.2 if same_category else 0.0)
+        out.append(Nearby(issue, d, sim, score))
+    out.sort(key=lambda n: (-n.score, n.distance_m))
+    return out[:limit]
+
+

@@ -1,0 +1,126 @@
+"""Photos of an issue: add, view (staff may see the file as uploaded), make public."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from volunteer.auth.forms import ConfirmForm
+from volunteer.auth.models import Role
+from volunteer.extensions import db
+from volunteer.issues import bp
+from volunteer.issues.forms import PhotoForm
+from volunteer.issues.models import Issue, IssueEvent, IssuePhoto
+from volunteer.issues.photos import PhotoBatch, PhotoError, original_path, read_uploads, web_path
+from volunteer.issues.services import can_view
+from volunteer.issues.workflow import is_staff_for, roles_for
+
+# Who may put a photo on the public board: those who also decide whether an issue stands.
+PUBLISHERS = {Role.grid_leader.value, Role.village_admin.value, Role.admin.value}
+PHOTO_ERRORS = {
+    "too_large": _l("%(name)s is larger than 5 MB."),
+    "bad_type": _l("%(name)s is not a JPEG or PNG photo."),
+    "unreadable": _l("%(name)s cannot be read as a photo; the file may be damaged."),
+    "too_many_pixels": _l("%(name)s has too many pixels (at most 50 megapixels, 12,000 px a "
+                          "side)."),
+    "too_many": _l("Please choose at most 3 photos at a time."),
+    "too_many_for_issue": _l("An issue can have at most 6 photos."),
+}
+
+
+def photo_message(exc: PhotoError) -> str:
+    """A PhotoError as a sentence naming the file."""
+    return str(PHOTO_ERRORS[exc.code]) % {"name": exc.name or _("The photo")}
+
+
+def can_publish_photos(user, issue: Issue) -> bool:
+    return bool(roles_for(user, issue) & PUBLISHERS)
+
+
+def can_add_photos(user, issue: Issue) -> bool:
+    """The reporter and staff of the issue's scope, until it is closed or rejected."""
+    roles = roles_for(user, issue) - {"follower"}
+    return bool(roles) and issue.status not in ("closed", "rejected")
+
+
+def _photo_or_404(issue_id: int, photo_id: int) -> tuple[Issue, IssuePhoto]:
+    photo = db.session.get(IssuePhoto, photo_id)
+    if photo is None or photo.issue_id != issue_id or not can_view(current_user, photo.issue):
+        abort(404)
+    return photo.issue, photo
+
+
+@bp.route("/<int:issue_id>/photos/<int:photo_id>")
+@login_required
+def photo(issue_id: int, photo_id: int):
+    """A photo without metadata; ``?original=1`` gives staff the file as uploaded."""
+    issue, p = _photo_or_404(issue_id, photo_id)
+    if request.args.get("original") == "1":
+        if not is_staff_for(current_user, issue):
+            abort(404)
+        path, mime = original_path(p), p.mime
+    else:
+        path, mime = web_path(p), "image/jpeg"
+    if not path.exists():
+        abort(404)
+    resp = send_file(path, mimetype=mime, max_age=0)
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+@bp.route("/<int:issue_id>/photos", methods=["POST"])
+@login_required
+def add_photos(issue_id: int):
+    """Add photos to an issue (before and after, for example)."""
+    issue = db.session.get(Issue, issue_id)
+    if issue is None or not can_view(current_user, issue):
+        abort(404)
+    if not can_add_photos(current_user, issue):
+        abort(403)
+    form = PhotoForm()
+    if not form.validate_on_submit():
+        abort(400)
+    batch = PhotoBatch()
+    try:
+        photos = read_uploads(request.files.getlist(form.photos.name))
+        if not photos:
+            flash(_("Please choose a photo."), "warning")
+            return redirect(url_for("issues.detail", issue_id=issue_id))
+        batch.add(issue, photos, current_user)
+        issue.events.append(IssueEvent(actor_id=current_user.id, action="photo",
+                                       from_status=issue.status, to_status=issue.status))
+        db.session.commit()
+    except PhotoError as exc:
+        db.session.rollback()
+        batch.discard()
+        flash(photo_message(exc), "danger")
+        return redirect(url_for("issues.detail", issue_id=issue_id))
+    except Exception:
+        db.session.rollback()
+        batch.discard()
+        raise
+    flash(_("Photos added."), "success")
+    return redirect(url_for("issues.detail", issue_id=issue_id) + "#photos")
+
+
+@bp.route("/<int:issue_id>/photos/<int:photo_id>/public", methods=["POST"])
+@login_required
+def photo_public(issue_id: int, photo_id: int):
+    """Show a photo on the public board, or take it off again."""
+    issue, p = _photo_or_404(issue_id, photo_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if not can_publish_photos(current_user, issue):
+        flash(_("Only the grid leader, the village admin or the town admin can make a photo "
+                "public."), "danger")
+        return redirect(url_for("issues.detail", issue_id=issue_id) + "#photos")
+    p.public = not p.public
+    p.public_by_id = current_user.id if p.public else None
+    issue.events.append(IssueEvent(actor_id=current_user.id,
+                                   action="photo_public" if p.public else "photo_private",
+                                   from_status=issue.status, to_status=issue.status))
+    db.session.commit()
+    flash(_("The photo is shown on the public board now.") if p.public
+          else _("The photo is no longer shown on the public board."), "success")
+    return redirect(url_for("issues.detail", issue_id=issue_id) + "#photos")
