@@ -16,6 +16,17 @@ def haversine_km(lat1, lon1, lat2, lon2):
     return 2 * EARTH_KM * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
 
 
+def parse_point(lat, lon) -> tuple[float, float] | None:
+    """(lat, lon) as floats when both are numbers on the globe, else None."""
+    try:
+        lat_f, lon_f = float(lat), float(lon)
+    except (TypeError, ValueError):
+        return None
+    if not (-90 <= lat_f <= 90 and -180 <= lon_f <= 180):  # also refuses nan
+        return None
+    return lat_f, lon_f
+
+
 def bounding_box(lat: float, lon: float, km: float) -> tuple[float, float, float, float]:
     """(south, north, west, east) of a box holding every point within ``km`` of (lat, lon)."""
     dlat = math.degrees(km / EARTH_KM)

@@ -13,6 +13,7 @@ from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.models import GRID_ROLES
 from volunteer.common import to_utc, utcnow
 from volunteer.extensions import db, limiter
+from volunteer.geo import parse_point
 from volunteer.issues import bp
 from volunteer.issues.forms import (
     ACTION_LABELS,
@@ -299,12 +300,10 @@ def set_skills(issue_id: int):
 @login_required
 def similar():
     """Open issues within 300 m that look like the one being typed (JSON, for the form)."""
-    try:
-        lat, lon = float(request.args["lat"]), float(request.args["lon"])
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ValueError
-    except (KeyError, ValueError):
+    point = parse_point(request.args.get("lat"), request.args.get("lon"))
+    if point is None:
         return jsonify({"error": "bad_location", "message": _("Not a valid location.")}), 400
+    lat, lon = point
     text = (request.args.get("text") or "")[:2000]
     category = (request.args.get("category") or "")[:40] or None
     now, loc = utcnow(), _loc()

@@ -21,6 +21,7 @@ from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.services import AccountError, create_user
 from volunteer.common import mask_name
 from volunteer.extensions import db, limiter
+from volunteer.geo import parse_point
 from volunteer.org.models import Grid, Village
 from volunteer.skills.models import Skill
 from volunteer.volunteers import availability, bp
@@ -236,12 +237,10 @@ def certificate(vs_id: int):
 @bp.route("/lookup/grid")
 def lookup_grid():
     """The grid nearest to a map pin (within 3 km), for the registration form."""
-    try:
-        lat, lon = float(request.args["lat"]), float(request.args["lon"])
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ValueError
-    except (KeyError, ValueError):
+    point = parse_point(request.args.get("lat"), request.args.get("lon"))
+    if point is None:
         return jsonify({"error": "bad_location", "message": _("Not a valid location.")}), 400
+    lat, lon = point
     grid = grid_at(lat, lon)
     if grid is None:
         return jsonify({"error": "no_grid", "message": _("No grid of this town is near this pin. "
