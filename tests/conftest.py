@@ -160,6 +160,23 @@ class Factory:
         db.session.commit()
         return d
 
+    def volunteer(self, name="志愿者", skills=(), lat=30.757, lon=121.353, grid=None,
+                  travel_km=5.0, monthly_limit=4, verified=True, **kw):
+        """A consenting volunteer with a profile and taxonomy skills (verified by default)."""
+        from volunteer.skills.models import Skill
+        from volunteer.volunteers.services import ProfileData, save_profile, verify_skill
+
+        user = self.user("volunteer", name=name, **kw)
+        ids = [db.session.scalar(db.select(Skill.id).where(Skill.code == c)) for c in skills]
+        profile = save_profile(user, ProfileData(home_grid=grid, lat=lat, lon=lon,
+                                                 travel_km=travel_km, skill_ids=ids,
+                                                 monthly_limit=monthly_limit))
+        if verified:
+            for vs in profile.skills:
+                verify_skill(user, vs)
+        db.session.commit()
+        return user
+
     def user(self, role="resident", scope=None, phone=None, name="张三", password=PASSWORD,
              email=None):
         from volunteer.auth.services import create_user, grant_role

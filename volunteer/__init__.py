@@ -44,7 +44,9 @@ def create_app(config: dict | None = None) -> Flask:
     from volunteer.api import bp as api_bp
     from volunteer.auth import bp as auth_bp
     from volunteer.board import bp as board_bp
+    from volunteer.hours import bp as hours_bp
     from volunteer.inbox import bp as inbox_bp
+    from volunteer.invitations import bp as invitations_bp
     from volunteer.issues import bp as issues_bp
     from volunteer.main import bp as main_bp
     from volunteer.org import bp as org_bp
@@ -57,6 +59,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(issues_bp)
     app.register_blueprint(board_bp)
     app.register_blueprint(inbox_bp)
+    app.register_blueprint(invitations_bp)
+    app.register_blueprint(hours_bp)
     app.register_blueprint(api_bp)
     ext.csrf.exempt(api_bp)
     init_admin(app)

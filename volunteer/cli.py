@@ -170,11 +170,15 @@ def import_volunteers_command(file: str, dry_run: bool):
 @click.command("tick")
 def tick_command():
     """Do the work that falls due with time (cron: every few minutes). Idempotent."""
+    from volunteer.invitations.services import tick as invitations_tick
     from volunteer.issues.services import tick
 
     flagged = tick()
+    sent = invitations_tick()
     db.session.commit()
-    click.echo(f"tick: {flagged} issue(s) newly overdue")
+    click.echo(f"tick: {flagged} issue(s) newly overdue; reminders: {sent['expiring']} "
+               f"invitation(s) about to expire, {sent['tomorrow']} task(s) starting within a "
+               f"day; {sent['expired']} expired invitation(s) reported to organisers")
 
 
 @click.group()

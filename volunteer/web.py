@@ -17,6 +17,7 @@ _CSP = ("default-src 'self'; img-src 'self' data: https: http:; script-src 'self
 
 STAFF_VOLUNTEER_ROLES = [Role.grid_leader.value, Role.grid_instructor.value,
                          Role.village_admin.value, Role.admin.value]
+ORGANISER_ROLES = [Role.grid_leader.value, Role.village_admin.value, Role.admin.value]
 _CONSENT_FREE = {"auth.consent", "auth.logout", "static", "main.terms", "main.set_language",
                  "main.toggle_large_text"}
 
@@ -32,10 +33,13 @@ def nav_items() -> list[tuple[str, str, str]]:
     items.append((_l("Issues"), "issues.index", "clipboard-check"))
     if current_user.has_role("volunteer") or current_user.profile is not None:
         items.append((_l("My volunteering"), "volunteers.me", "person-raised-hand"))
+        items.append((_l("My tasks"), "invitations.index", "calendar-check"))
     if current_user.is_staff:
         items.append((_l("My grids"), "org.overview", "diagram-3"))
     if current_user.has_role(*STAFF_VOLUNTEER_ROLES):
         items.append((_l("Volunteers"), "volunteers.staff_list", "people"))
+    if current_user.has_role(*ORGANISER_ROLES):
+        items.append((_l("Hours to confirm"), "hours.review", "hourglass-split"))
     if current_user.is_admin:
         items.append((_l("Town admin"), "admin.index", "gear"))
     return items

@@ -10,8 +10,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from volunteer.api import bp
 from volunteer.api.spec import operation, validation_error
-from volunteer.common import has_markup, iso_utc, to_utc, utcnow
+from volunteer.common import has_markup, iso_utc, mask_name, to_utc, utcnow
 from volunteer.extensions import db
+from volunteer.issues.forms import HELPER_ACTIONS
 from volunteer.issues.models import SOURCES, STATUSES, TIERS, Issue
 from volunteer.issues.services import (
     Details,
@@ -25,7 +26,7 @@ from volunteer.issues.services import (
     issue_query,
     transition,
 )
-from volunteer.issues.workflow import RULES, WorkflowError, allowed_actions
+from volunteer.issues.workflow import RULES, WorkflowError, allowed_actions, is_staff_for
 
 Status = Literal["reported", "accepted", "in_progress", "resolved", "closed", "rejected", "open"]
 Action = Literal[tuple(RULES)]  # type: ignore[valid-type]
@@ -161,11 +162,18 @@ def issue_out(issue: Issue, now=None, detail: bool = False):
         rework_count=issue.rework_count, reopen_count=issue.reopen_count, version=issue.version)
     if not detail:
         return IssueOut(**data)
+    staff = is_staff_for(g.api_user, issue)
+
+    def actor(e):  # reporters and followers see staff by masked name, as on the page
+        if e.actor is None:
+            return None
+        return e.actor.name if staff or e.actor_id == g.api_user.id else mask_name(e.actor.name)
+
     return IssueDetailOut(**data, allowed_actions=allowed_actions(g.api_user, issue), events=[
-        EventOut(action=e.action, actor=e.actor.name if e.actor else None,
-                 from_status=e.from_status, to_status=e.to_status, from_tier=e.from_tier,
-                 to_tier=e.to_tier, comment=e.comment, at=iso_utc(e.created_at))
-        for e in issue.events])
+        EventOut(action=e.action, actor=actor(e), from_status=e.from_status,
+                 to_status=e.to_status, from_tier=e.from_tier, to_tier=e.to_tier,
+                 comment=e.comment, at=iso_utc(e.created_at))
+        for e in issue.events if staff or e.action not in HELPER_ACTIONS])
 
 
 def _not_found():

@@ -153,10 +153,13 @@ def seed_demo() -> dict[str, int]:
     from volunteer.demo.issues import seed_issues
 
     n_issues = seed_issues(rnd)
+    from volunteer.demo.invitations import seed_invitations
+
+    helping = seed_invitations(rnd)
     return {"villages": len(villages), "grids": len(grids), "grid_points": len(points),
             "departments": len(departments), "service_items": len(data["service_items"]),
             "users": len(users), "role_assignments": len(roles),
-            "volunteer_profiles": n_profiles, "issues": n_issues}
+            "volunteer_profiles": n_profiles, "issues": n_issues, **helping}
 
 
 # How often each skill turns up among the town's volunteers (relative weights).

@@ -10,7 +10,7 @@ from volunteer.common import utcnow
 from volunteer.extensions import db
 
 # Kinds of notification a person can switch on or off.
-KINDS = ("my_report", "queue", "overdue")
+KINDS = ("my_report", "queue", "overdue", "invitation", "team", "hours")
 
 
 class Notification(db.Model):
@@ -21,12 +21,15 @@ class Notification(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(sa.String(20))
-    event: Mapped[str] = mapped_column(sa.String(24))  # the issue action, or "overdue"
+    event: Mapped[str] = mapped_column(sa.String(24))  # the issue action, "overdue", "invited" …
     issue_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issue.id", ondelete="CASCADE"))
+    invitation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("invitation.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     read_at: Mapped[datetime | None]
 
     issue: Mapped[Issue | None] = relationship()  # noqa: F821
+    invitation: Mapped[Invitation | None] = relationship()  # noqa: F821
 
 
 class NotificationSetting(db.Model):

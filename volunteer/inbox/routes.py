@@ -13,10 +13,14 @@ from volunteer.extensions import db
 from volunteer.inbox import bp
 from volunteer.inbox.models import KINDS, Notification, NotificationSetting
 from volunteer.inbox.services import describe, settings_of
+from volunteer.invitations.models import Invitation
 
 KIND_LABELS = {"my_report": _l("Changes to issues I reported"),
                "queue": _l("Issues reaching my queue"),
-               "overdue": _l("Issues in my queue running overdue")}
+               "overdue": _l("Issues in my queue running overdue"),
+               "invitation": _l("Invitations to help, and reminders"),
+               "team": _l("Answers and offers from volunteers for issues I organise"),
+               "hours": _l("Service hours: proposals, confirmations, corrections")}
 
 
 def unread_count(user) -> int:
@@ -36,7 +40,9 @@ def unread_count(user) -> int:
 def index():
     """My notifications, newest first."""
     page = db.paginate(db.select(Notification).where(Notification.user_id == current_user.id)
-                       .options(selectinload(Notification.issue))
+                       .options(selectinload(Notification.issue),
+                                selectinload(Notification.invitation)
+                                .selectinload(Invitation.volunteer))
                        .order_by(Notification.id.desc()), per_page=30, max_per_page=30,
                        error_out=False)
     return render_template("inbox/index.html", page=page, describe=describe, form=ConfirmForm())
@@ -64,6 +70,8 @@ def open_one(notification_id: int):
         abort(404)
     n.read_at = n.read_at or utcnow()
     db.session.commit()
+    if n.invitation_id and n.invitation and n.invitation.volunteer_id == current_user.id:
+        return redirect(url_for("invitations.detail", invitation_id=n.invitation_id))
     return redirect(url_for("issues.detail", issue_id=n.issue_id) if n.issue_id
                     else url_for("inbox.index"))
 

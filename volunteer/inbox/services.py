@@ -24,35 +24,48 @@ def settings_of(user_id: int) -> dict[str, tuple[bool, bool]]:
     return out
 
 
-def notify(user_ids, kind: str, event: str, issue=None, actor_id: int | None = None) -> int:
+def notify(user_ids, kind: str, event: str, issue=None, actor_id: int | None = None,
+           invitation=None) -> int:
     """Put a notification in each person's inbox (and e-mail them) as they chose."""
     sent = 0
     for uid in dict.fromkeys(u for u in user_ids if u and u != actor_id):
         in_app, email = settings_of(uid)[kind]
         if in_app:
             db.session.add(Notification(user_id=uid, kind=kind, event=event,
-                                        issue_id=issue.id if issue else None))
+                                        issue_id=issue.id if issue else None,
+                                        invitation_id=invitation.id if invitation else None))
             sent += 1
         if email:
             user = db.session.get(User, uid)
             if user is not None and user.email:
                 with force_locale(user.locale or "zh_CN"):
-                    text = describe(event, issue)
+                    text = describe(event, issue, invitation)
+                    link = _link(issue, invitation if invitation is not None
+                                 and invitation.volunteer_id == uid else None)
                     send_mail(user.email, _("Grid Volunteers: %(what)s", what=text),
-                              text + "\n" + (_link(issue) if issue else ""))
+                              text + "\n" + link)
     return sent
 
 
-def _link(issue) -> str:
-    """The issue's address: absolute in a request, else from SITE_URL (cron, CLI)."""
+def _link(issue, invitation=None) -> str:
+    """Where to act: the volunteer's task page, else the issue's page; absolute in a request,
+    else from SITE_URL (cron, CLI)."""
+    if invitation is not None:
+        endpoint, kwargs, path = ("invitations.detail", {"invitation_id": invitation.id},
+                                  f"/tasks/{invitation.id}")
+    elif issue is not None:
+        endpoint, kwargs, path = "issues.detail", {"issue_id": issue.id}, f"/issues/{issue.id}"
+    else:
+        return ""
     if has_request_context():
-        return url_for("issues.detail", issue_id=issue.id, _external=True)
-    return current_app.config.get("SITE_URL", "").rstrip("/") + f"/issues/{issue.id}"
+        return url_for(endpoint, _external=True, **kwargs)
+    return current_app.config.get("SITE_URL", "").rstrip("/") + path
 
 
-def describe(event: str, issue) -> str:
+def describe(event: str, issue, invitation=None) -> str:
     """One line about an event, in the current language."""
     ref = f"#{issue.id} {issue.title}" if issue else ""
+    who = invitation.volunteer.name if invitation is not None and invitation.volunteer else ""
     texts = {
         "report": _("New issue in your queue: %(ref)s", ref=ref),
         "escalate": _("Issue escalated to your queue: %(ref)s", ref=ref),
@@ -66,6 +79,30 @@ def describe(event: str, issue) -> str:
         "fail_verification": _("Your report went back for rework: %(ref)s", ref=ref),
         "reject": _("Your report was not taken up: %(ref)s", ref=ref),
         "reopen": _("Issue reopened: %(ref)s", ref=ref),
+        # to volunteers
+        "invited": _("You are invited to help: %(ref)s", ref=ref),
+        "expiring": _("Your invitation expires soon; please answer: %(ref)s", ref=ref),
+        "tomorrow": _("Your task starts within a day: %(ref)s", ref=ref),
+        "filled": _("The places were filled, thank you all the same: %(ref)s", ref=ref),
+        "withdrawn": _("The organiser withdrew your invitation: %(ref)s", ref=ref),
+        "issue_closed": _("No help is needed any more: %(ref)s", ref=ref),
+        "offer_accepted": _("Your offer to help was taken up: %(ref)s", ref=ref),
+        "offer_declined": _("Your offer to help was not needed: %(ref)s", ref=ref),
+        "hours_confirmed": _("Your service hours were confirmed: %(ref)s", ref=ref),
+        "correction_accepted": _("Your correction of hours was accepted: %(ref)s", ref=ref),
+        "correction_rejected": _("Your correction of hours was rejected: %(ref)s", ref=ref),
+        # to organisers
+        "accepted": _("%(who)s accepted: %(ref)s", who=who, ref=ref),
+        "declined": _("%(who)s declined: %(ref)s", who=who, ref=ref),
+        "expired": _("%(who)s did not answer in time; invite the next ones: %(ref)s", who=who,
+                     ref=ref),
+        "offer": _("%(who)s offers to help: %(ref)s", who=who, ref=ref),
+        "helper_left": _("%(who)s left the platform; a place is free again: %(ref)s", who=who,
+                         ref=ref),
+        "hours_proposed": _("%(who)s proposed service hours to confirm: %(ref)s", who=who,
+                            ref=ref),
+        "correction_requested": _("%(who)s asks for a correction of hours: %(ref)s", who=who,
+                                  ref=ref),
     }
     return texts.get(event, ref)
 

@@ -37,7 +37,15 @@ ACTION_LABELS = {
     "rate": _l("Rate the result"), "comment": _l("Comment"), "overdue": _l("Overdue"),
     "me_too": _l("Me too"), "photo": _l("Photo added"), "photo_public": _l("Photo made public"),
     "photo_private": _l("Photo made private"),
+    "invite": _l("Volunteer invited"), "invitation_accepted": _l("Invitation accepted"),
+    "invitation_declined": _l("Invitation declined"),
+    "invitation_withdrawn": _l("Invitation withdrawn"), "offer": _l("Offer to help"),
+    "offer_accepted": _l("Offer taken up"), "offer_declined": _l("Offer declined"),
+    "no_show": _l("Helper did not come"),
 }
+# Timeline entries about helpers: staff see them, reporters and followers do not (names).
+HELPER_ACTIONS = {"invite", "invitation_accepted", "invitation_declined", "invitation_withdrawn",
+                  "offer", "offer_accepted", "offer_declined", "no_show"}
 
 
 class IssueForm(FlaskForm):

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from volunteer.auth.forms import ConfirmForm
@@ -17,6 +18,7 @@ from volunteer.geo import parse_point
 from volunteer.issues import bp
 from volunteer.issues.forms import (
     ACTION_LABELS,
+    HELPER_ACTIONS,
     SOURCE_LABELS,
     STATUS_LABELS,
     TIER_LABELS,
@@ -220,6 +222,31 @@ def _suggestions(issue: Issue):
             "team": [uid for uid, _c in result.team]}
 
 
+def _helpers(issue: Issue) -> dict | None:
+    """Invitations, offers and hours of the issue, for its staff (organisers act on them)."""
+    from volunteer.hours.forms import DecisionForm, HoursForm
+    from volunteer.hours.models import ServiceHours
+    from volunteer.invitations.forms import NoteForm, ReasonForm
+    from volunteer.invitations.models import Invitation
+    from volunteer.invitations.routes import CLOSED_LABELS, STATE_LABELS
+    from volunteer.invitations.services import can_organise, places_left
+
+    if not is_staff_for(current_user, issue):
+        return None
+    invitations = db.session.scalars(
+        db.select(Invitation).where(Invitation.issue_id == issue.id)
+        .options(selectinload(Invitation.volunteer)).order_by(Invitation.wave, Invitation.id)
+    ).all()
+    entries = {e.invitation_id: e for e in db.session.scalars(
+        db.select(ServiceHours).where(ServiceHours.issue_id == issue.id)
+        .options(selectinload(ServiceHours.corrections)))}
+    return {"invitations": invitations, "entries": entries, "now": utcnow(),
+            "places_left": places_left(issue), "organiser": can_organise(current_user, issue),
+            "STATE_LABELS": STATE_LABELS, "CLOSED_LABELS": CLOSED_LABELS,
+            "note_form": NoteForm(formdata=None), "reason_form": ReasonForm(formdata=None),
+            "hours_form": HoursForm(formdata=None), "decision_form": DecisionForm(formdata=None)}
+
+
 def _render_detail(issue: Issue, form: ActionForm, status: int = 200):
     actions = allowed_actions(current_user, issue)
     suggestions = _suggestions(issue)
@@ -233,9 +260,11 @@ def _render_detail(issue: Issue, form: ActionForm, status: int = 200):
                            suggestions=suggestions, all_skills=all_skills,
                            skills_form=ConfirmForm(), now=utcnow(), STATUS_LABELS=STATUS_LABELS,
                            TIER_LABELS=TIER_LABELS, ACTION_LABELS=ACTION_LABELS,
-                           SOURCE_LABELS=SOURCE_LABELS, loc=_loc(), staff_view=is_staff_for(current_user, issue),
+                           SOURCE_LABELS=SOURCE_LABELS, loc=_loc(), HELPER_ACTIONS=HELPER_ACTIONS,
+                           staff_view=is_staff_for(current_user, issue),
                            photo_form=PhotoForm() if can_add_photos(current_user, issue) else None,
-                           can_publish=can_publish_photos(current_user, issue)), status
+                           can_publish=can_publish_photos(current_user, issue),
+                           helpers=_helpers(issue)), status
 
 
 @bp.route("/<int:issue_id>/act", methods=["POST"])

@@ -188,6 +188,9 @@ def transition(user: User, issue: Issue, action: str, details: Details | None = 
     event.to_status, event.to_tier = issue.status, issue.tier
     issue.updated_at = now
     issue.events.append(event)
+    from volunteer.invitations.services import on_issue_changed  # (invitations import issues)
+
+    on_issue_changed(issue, action, now)  # helpers done at closure, waiting invitations lapse
     inbox.issue_event(issue, action, user.id)
     return event
 

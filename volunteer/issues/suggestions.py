@@ -82,7 +82,11 @@ def window_mask(start: datetime | None, end: datetime | None) -> int:
 
 
 def for_issue(issue, limit: int = 10, exclude=frozenset()) -> MatchResult:
-    """Suggestions for an issue: its skills (set or inferred), place, window, helpers."""
+    """Suggestions for an issue: its skills (set or inferred), place, window, helpers; never
+    anyone already invited to it (or offering to help)."""
+    from volunteer.invitations.services import invited_ids
+
+    exclude = set(exclude) | invited_ids(issue)
     q = Query(lat=issue.lat, lon=issue.lon, text=f"{issue.title}\n{issue.description}",
               skills=issue.skill_codes or None, limit=limit, helpers_needed=issue.helpers_needed,
               window_mask=window_mask(issue.needed_from, issue.needed_until),

@@ -264,6 +264,32 @@ class Matcher:
                 used.add(s.user_id)
         return team
 
+    # -- one volunteer's view ------------------------------------------------------------------
+
+    def _row(self, user_id: int):
+        """(index, row) holding a volunteer now: the overlay's copy when they changed lately."""
+        for ix in (self.overlay, self.base):
+            if ix is None:
+                continue
+            row = ix.row_of.get(user_id)
+            if row is not None and ix.active[row]:
+                return ix, row
+        return None
+
+    def evaluate_one(self, q: Query, user_id: int) -> Suggestion | None:
+        """How one volunteer ranks for a query, by the same rules as ``match``; None when the
+        constraints leave them out (paused, out of their range, at their limit, excluded)."""
+        found = self._row(user_id)
+        if found is None:
+            return None
+        ix, row = found
+        needed = self.needed(q)
+        cols, probs, primary = self._search_skills(q, needed)
+        part = self._evaluate(ix, np.array([row], dtype=np.int64), q, cols, probs, primary)
+        if not len(part["rows"]):
+            return None
+        return self._explain(part, 0, q, cols, primary)
+
     # -- a baseline for the benchmark --------------------------------------------------------
 
     def brute_force(self, q: Query) -> MatchResult:

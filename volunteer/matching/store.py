@@ -132,7 +132,6 @@ def _records(skill_ids: list[int], needs_cert: list[bool], since: datetime | Non
     with ``since``, only profiles changed since then."""
     from volunteer.auth.models import User
     from volunteer.extensions import db
-    from volunteer.issues.models import Issue
     from volunteer.org.models import Grid
     from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill
 
@@ -164,18 +163,43 @@ def _records(skill_ids: list[int], needs_cert: list[bool], since: datetime | Non
             continue
         level = VERIFIED if status == "verified" or not needs_cert[col] else UNVERIFIED
         skills.setdefault(pid, {})[col] = level
-    load = dict(db.session.execute(
-        sa.select(Issue.handler_id, sa.func.count(Issue.id))
-        .where(Issue.status.in_(("accepted", "in_progress")),
-               Issue.updated_at >= utcnow() - timedelta(days=30))
-        .group_by(Issue.handler_id)).tuples().all())
+    load, history = _load_and_history([r.user_id for r in eligible] if since is not None
+                                      else None)
     records = [VolunteerRecord(
         user_id=r.user_id, lat=r.lat, lon=r.lon, travel_km=r.travel_km or 5.0,
         availability=r.availability or 0, monthly_limit=r.monthly_limit or 4,
         grid_id=r.home_grid_id or 0, village_id=r.village_id or 0,
         skills=skills.get(r.id, {}), free_text=" ".join(free.get(r.id, [])),
-        load=int(load.get(r.user_id, 0))) for r in eligible]
+        load=int(load.get(r.user_id, 0)), **history.get(r.user_id, {})) for r in eligible]
     return records, changed
+
+
+def _load_and_history(user_ids: list[int] | None):
+    """Per volunteer: tasks of the last 30 days (open, waiting or done: the load, and what the
+    monthly limit counts), and how they answered invitations so far (for reliability)."""
+    from volunteer.extensions import db
+    from volunteer.invitations.models import Invitation, counted_clause
+    from volunteer.invitations.services import LIMIT_DAYS
+
+    now = utcnow()
+    inv = Invitation
+    where = [inv.volunteer_id.in_(user_ids or [-1])] if user_ids is not None else []
+    load = dict(db.session.execute(
+        sa.select(inv.volunteer_id, sa.func.count(inv.id))
+        .where(*where, counted_clause(now), inv.created_at >= now - timedelta(days=LIMIT_DAYS))
+        .group_by(inv.volunteer_id)).tuples().all())
+    answered = sa.or_(inv.status.in_(("accepted", "declined", "done", "no_show")),
+                      sa.and_(inv.status == "invited", inv.expires_at <= now))
+    history = {}
+    for uid, invited, accepted, completed in db.session.execute(
+            sa.select(inv.volunteer_id,
+                      sa.func.count(inv.id).filter(inv.origin == "invite", answered),
+                      sa.func.count(inv.id).filter(inv.status.in_(("accepted", "done",
+                                                                    "no_show"))),
+                      sa.func.count(inv.id).filter(inv.status == "done"))
+            .where(*where).group_by(inv.volunteer_id)):
+        history[uid] = {"invited": invited, "accepted": accepted, "completed": completed}
+    return load, history
 
 
 def _soft_skills(records: list[VolunteerRecord], skills: list[TaxonomySkill]) -> None:

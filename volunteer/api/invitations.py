@@ -1,0 +1,415 @@
+"""Invitations and service hours in the JSON API: invite, list mine, accept, decline, withdraw;
+propose and confirm hours, ask for and decide corrections."""
+from __future__ import annotations
+
+from typing import Literal
+
+from flask import g, jsonify
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from volunteer.api import bp
+from volunteer.api.spec import operation, validation_error
+from volunteer.common import has_markup, iso_utc, utcnow
+from volunteer.extensions import db
+from volunteer.hours.models import HoursCorrection, ServiceHours
+from volunteer.hours.services import (
+    HoursError,
+    confirm,
+    decide_correction,
+    propose,
+    record_of,
+    request_correction,
+)
+from volunteer.invitations.models import STATUSES, Invitation
+from volunteer.invitations.services import (
+    InvitationError,
+    Pick,
+    can_organise,
+    invite,
+    respond,
+    withdraw,
+)
+from volunteer.issues.models import Issue
+from volunteer.issues.services import can_view
+
+State = Literal[STATUSES]  # type: ignore[valid-type]
+
+
+def _plain(v: str | None) -> str | None:
+    if v is not None and has_markup(v):
+        raise ValueError("must not contain HTML tags")
+    return v.strip() if v else None
+
+
+class InviteIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    volunteer_ids: list[int] = Field(min_length=1, max_length=20)
+
+    @field_validator("volunteer_ids")
+    @classmethod
+    def _ids(cls, v: list[int]) -> list[int]:
+        if any(i < 1 or i > 2**31 - 1 for i in v):
+            raise ValueError("ids are positive integers")
+        if len(set(v)) != len(v):
+            raise ValueError("each volunteer once")
+        return v
+
+
+class NoteIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    reason: str | None = Field(default=None, max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def _clean(cls, v: str | None) -> str | None:
+        return _plain(v)
+
+
+class InvitationOut(BaseModel):
+    id: int
+    issue: int | None
+    issue_title: str | None
+    volunteer: dict
+    origin: Literal["invite", "offer"]
+    status: State
+    wave: int
+    score: float | None
+    distance_m: int | None
+    starts_at: str | None
+    ends_at: str | None
+    expires_at: str | None
+    answered_at: str | None
+    note: str | None
+
+
+class InvitationList(BaseModel):
+    items: list[InvitationOut]
+    page: int
+    pages: int
+    total: int
+
+
+class MineQuery(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    status: State | None = None
+    page: int = Field(default=1, ge=1, le=100000)
+    per_page: int = Field(default=25, ge=1, le=100)
+
+
+class PageQuery(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    page: int = Field(default=1, ge=1, le=100000)
+    per_page: int = Field(default=25, ge=1, le=100)
+
+
+class HoursIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    hours: float = Field(gt=0, le=24)
+    note: str | None = Field(default=None, max_length=500)
+
+    @field_validator("note")
+    @classmethod
+    def _clean(cls, v: str | None) -> str | None:
+        return _plain(v)
+
+
+class ConfirmIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    hours: float | None = Field(default=None, gt=0, le=24)
+
+
+class CorrectionIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    hours: float = Field(gt=0, le=24)
+    reason: str = Field(min_length=1, max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v: str) -> str:
+        v = _plain(v)
+        if not v:
+            raise ValueError("must not be empty")
+        return v
+
+
+class DecisionIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    accept: bool
+    reason: str | None = Field(default=None, max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def _clean(cls, v: str | None) -> str | None:
+        return _plain(v)
+
+
+class CorrectionOut(BaseModel):
+    id: int
+    old_hours: float
+    new_hours: float
+    reason: str
+    status: Literal["pending", "accepted", "rejected"]
+    decision_reason: str | None
+
+
+class HoursOut(BaseModel):
+    id: int
+    invitation: int | None
+    issue: int | None
+    activity: str
+    served_on: str
+    hours: float
+    status: Literal["proposed", "confirmed"]
+    note: str | None
+    confirmed_at: str | None
+    corrections: list[CorrectionOut]
+
+
+class HoursList(BaseModel):
+    items: list[HoursOut]
+    page: int
+    pages: int
+    total: int
+    confirmed_hours: float
+
+
+def invitation_out(inv: Invitation, now=None) -> InvitationOut:
+    user = g.api_user
+    show_phone = inv.volunteer_id == user.id or (inv.issue is not None
+                                                 and can_organise(user, inv.issue))
+    return InvitationOut(
+        id=inv.id, issue=inv.issue_id, issue_title=inv.issue.title if inv.issue else None,
+        volunteer={"id": inv.volunteer_id, "name": inv.volunteer.name,
+                   "phone": inv.volunteer.phone if show_phone else None},
+        origin=inv.origin, status=inv.state(now), wave=inv.wave, score=inv.score,
+        distance_m=inv.distance_m, starts_at=iso_utc(inv.starts_at),
+        ends_at=iso_utc(inv.ends_at), expires_at=iso_utc(inv.expires_at),
+        answered_at=iso_utc(inv.responded_at), note=inv.note)
+
+
+def hours_out(e: ServiceHours) -> HoursOut:
+    return HoursOut(id=e.id, invitation=e.invitation_id, issue=e.issue_id, activity=e.activity,
+                    served_on=e.served_on.isoformat(), hours=float(e.hours), status=e.status,
+                    note=e.note, confirmed_at=iso_utc(e.confirmed_at),
+                    corrections=[CorrectionOut(id=c.id, old_hours=float(c.old_hours),
+                                               new_hours=float(c.new_hours), reason=c.reason,
+                                               status=c.status,
+                                               decision_reason=c.decision_reason)
+                                 for c in e.corrections])
+
+
+ERROR_STATUS = {"not_allowed": 403, "not_yours": 404, "own_hours": 403}
+MESSAGES = {
+    "double_booked": "the volunteer is already busy at that time",
+    "over_limit": "the volunteer reached their monthly limit",
+    "unavailable": "the volunteer is paused or no longer available",
+    "not_a_volunteer": "no volunteer profile",
+    "already_invited": "already asked for this issue",
+    "filled": "all places are filled",
+    "issue_not_open": "the issue is no longer open",
+    "expired": "the invitation expired",
+    "withdrawn": "the invitation was withdrawn",
+    "already_accepted": "already accepted",
+    "already_declined": "already declined",
+    "hours_range": "hours must be more than 0 and at most 24",
+    "not_done": "hours can be recorded once the issue is closed",
+    "already_confirmed": "the hours are confirmed; ask for a correction",
+    "correction_pending": "a correction is already waiting",
+    "reason_needed": "a reason is required",
+}
+
+
+def _refused(exc) -> tuple:
+    status = ERROR_STATUS.get(exc.code, 409)
+    if exc.code in ("hours_range", "reason_needed", "same_hours"):
+        field = getattr(exc, "field", None) or ("hours" if exc.code != "reason_needed"
+                                                 else "reason")
+        return validation_error({field: MESSAGES.get(exc.code, exc.code.replace("_", " "))})
+    who = getattr(exc, "who", "")
+    text = MESSAGES.get(exc.code, exc.code.replace("_", " "))
+    return jsonify({"error": exc.code, "message": f"{who}: {text}" if who else text}), status
+
+
+def _not_found(what="invitation"):
+    return jsonify({"error": "not_found", "message": f"No such {what} of yours."}), 404
+
+
+@operation(bp, "/issues/{issue_id}/invitations", "POST", summary="Invite volunteers to help "
+           "with an issue (one, or a team: all or nothing)", body=InviteIn,
+           response=InvitationList, status=201, tags=["invitations"], errors=[403, 404, 409])
+def create_invitations(issue_id: int, body: InviteIn):
+    """Organisers of the issue only; refused as a whole when any volunteer cannot be asked."""
+    issue = db.session.get(Issue, issue_id)
+    if issue is None or not can_view(g.api_user, issue):
+        return _not_found("issue")
+    try:
+        made = invite(g.api_user, issue, [Pick(v) for v in body.volunteer_ids])
+        db.session.commit()
+    except InvitationError as exc:
+        db.session.rollback()
+        return _refused(exc)
+    except IntegrityError:
+        db.session.rollback()
+        return jsonify({"error": "conflict", "message": "invited at the same moment by "
+                        "someone else; nothing was written"}), 409
+    return InvitationList(items=[invitation_out(i) for i in made], page=1, pages=1,
+                          total=len(made))
+
+
+@operation(bp, "/invitations", "GET", summary="My invitations and offers", query=MineQuery,
+           response=InvitationList, tags=["invitations"])
+def my_invitations(query: MineQuery):
+    """The token's user's invitations, newest first (``status`` as computed now)."""
+    now = utcnow()
+    q = (db.select(Invitation).where(Invitation.volunteer_id == g.api_user.id)
+         .options(selectinload(Invitation.issue), selectinload(Invitation.volunteer))
+         .order_by(Invitation.created_at.desc(), Invitation.id.desc()))
+    if query.status == "expired":
+        q = q.where(Invitation.status == "invited", Invitation.expires_at <= now)
+    elif query.status == "invited":
+        q = q.where(Invitation.status == "invited", Invitation.expires_at > now)
+    elif query.status:
+        q = q.where(Invitation.status == query.status)
+    page = db.paginate(q, page=query.page, per_page=query.per_page, max_per_page=100,
+                       error_out=False, count=True)
+    return InvitationList(items=[invitation_out(i, now) for i in page.items], page=page.page,
+                          pages=page.pages, total=page.total or 0)
+
+
+def _mine(invitation_id: int) -> Invitation | None:
+    inv = db.session.get(Invitation, invitation_id)
+    return inv if inv is not None and inv.volunteer_id == g.api_user.id else None
+
+
+def _answer(invitation_id: int, accept: bool, reason: str | None = None):
+    inv = _mine(invitation_id)
+    if inv is None:
+        return _not_found()
+    try:
+        respond(g.api_user, inv, accept, reason)
+        db.session.commit()
+    except InvitationError as exc:
+        db.session.rollback()
+        return _refused(exc)
+    return invitation_out(inv)
+
+
+@operation(bp, "/invitations/{invitation_id}/accept", "POST", summary="Accept an invitation",
+           response=InvitationOut, tags=["invitations"], errors=[404, 409])
+def accept_invitation(invitation_id: int):
+    """Refused (409) when expired, withdrawn, filled, or clashing with another task."""
+    return _answer(invitation_id, True)
+
+
+@operation(bp, "/invitations/{invitation_id}/decline", "POST", summary="Decline an invitation",
+           body=NoteIn, response=InvitationOut, tags=["invitations"], errors=[404, 409])
+def decline_invitation(invitation_id: int, body: NoteIn):
+    """A reason is optional."""
+    return _answer(invitation_id, False, body.reason)
+
+
+@operation(bp, "/invitations/{invitation_id}/withdraw", "POST", summary="Withdraw an "
+           "invitation (organisers)", body=NoteIn, response=InvitationOut,
+           tags=["invitations"], errors=[403, 404, 409])
+def withdraw_invitation(invitation_id: int, body: NoteIn):
+    """The organiser takes back an invitation or a helper's place."""
+    inv = db.session.get(Invitation, invitation_id)
+    if inv is None or inv.issue is None or not can_view(g.api_user, inv.issue):
+        return _not_found()
+    try:
+        withdraw(g.api_user, inv, body.reason)
+        db.session.commit()
+    except InvitationError as exc:
+        db.session.rollback()
+        return _refused(exc)
+    return invitation_out(inv)
+
+
+@operation(bp, "/hours", "GET", summary="My service hours", query=PageQuery,
+           response=HoursList, tags=["hours"])
+def my_hours(query: PageQuery):
+    """The token's user's service record, newest first."""
+    from volunteer.hours.services import totals
+
+    page = db.paginate(record_of(g.api_user.id).options(selectinload(ServiceHours.corrections)),
+                       page=query.page, per_page=query.per_page, max_per_page=100,
+                       error_out=False, count=True)
+    return HoursList(items=[hours_out(e) for e in page.items], page=page.page,
+                     pages=page.pages, total=page.total or 0,
+                     confirmed_hours=float(totals(g.api_user.id)["confirmed"]))
+
+
+def _task(invitation_id: int) -> Invitation | None:
+    inv = db.session.get(Invitation, invitation_id)
+    if inv is None or not (inv.volunteer_id == g.api_user.id or (
+            inv.issue is not None and can_view(g.api_user, inv.issue))):
+        return None
+    return inv
+
+
+def _hours_call(fn):
+    try:
+        entry = fn()
+        db.session.commit()
+    except HoursError as exc:
+        db.session.rollback()
+        return _refused(exc)
+    except IntegrityError:
+        db.session.rollback()
+        return jsonify({"error": "conflict", "message": "recorded at the same moment by "
+                        "someone else; nothing was written"}), 409
+    return hours_out(entry if isinstance(entry, ServiceHours) else entry.entry)
+
+
+@operation(bp, "/invitations/{invitation_id}/hours", "POST", summary="Propose the hours of a "
+           "finished task (the helper or the organiser)", body=HoursIn, response=HoursOut,
+           tags=["hours"], errors=[403, 404, 409])
+def propose_hours(invitation_id: int, body: HoursIn):
+    """Once the issue is closed; confirmed hours change only by a correction."""
+    inv = _task(invitation_id)
+    if inv is None:
+        return _not_found("task")
+    return _hours_call(lambda: propose(g.api_user, inv, body.hours, body.note))
+
+
+@operation(bp, "/invitations/{invitation_id}/hours/confirm", "POST", summary="Confirm a "
+           "helper's hours (organisers; nobody their own)", body=ConfirmIn, response=HoursOut,
+           tags=["hours"], errors=[403, 404, 409])
+def confirm_hours(invitation_id: int, body: ConfirmIn):
+    """``hours`` sets them in the same step when nobody proposed any."""
+    inv = _task(invitation_id)
+    if inv is None:
+        return _not_found("task")
+    return _hours_call(lambda: confirm(g.api_user, inv, body.hours))
+
+
+@operation(bp, "/hours/{hours_id}/corrections", "POST", summary="Ask for a correction of my "
+           "confirmed hours", body=CorrectionIn, response=HoursOut, tags=["hours"],
+           errors=[404, 409])
+def ask_correction(hours_id: int, body: CorrectionIn):
+    """Only one's own confirmed hours, one pending correction at a time."""
+    entry = db.session.get(ServiceHours, hours_id)
+    if entry is None or entry.volunteer_id != g.api_user.id:
+        return _not_found("hours entry")
+    return _hours_call(lambda: request_correction(g.api_user, entry, body.hours, body.reason))
+
+
+@operation(bp, "/corrections/{correction_id}/decision", "POST", summary="Accept or reject a "
+           "correction (organisers; a reason to reject)", body=DecisionIn, response=HoursOut,
+           tags=["hours"], errors=[403, 404, 409])
+def decide_correction_api(correction_id: int, body: DecisionIn):
+    """The hours change when accepted."""
+    corr = db.session.get(HoursCorrection, correction_id)
+    if corr is None or corr.entry.issue is None or not can_view(g.api_user, corr.entry.issue):
+        return _not_found("correction")
+    return _hours_call(lambda: decide_correction(g.api_user, corr, body.accept, body.reason))

@@ -1,0 +1,7 @@
+"""Service hours (志愿服务时长): proposed by the volunteer or the leader, confirmed by the leader,
+corrected on request; the volunteer's service record."""
+from flask import Blueprint
+
+bp = Blueprint("hours", __name__, url_prefix="/hours")
+
+from volunteer.hours import routes  # noqa: E402,F401

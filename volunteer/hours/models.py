@@ -1,0 +1,76 @@
+"""The service-hours ledger and its corrections (MCA Order No. 67: whoever organises records,
+whoever records certifies, volunteers may ask for corrections)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from volunteer.auth.models import User
+from volunteer.common import utcnow
+from volunteer.extensions import db
+
+HOURS = sa.Numeric(4, 1)
+
+
+class ServiceHours(db.Model):
+    """Hours one volunteer gave in one activity: proposed, then confirmed by the leader."""
+
+    __table_args__ = (sa.UniqueConstraint("invitation_id", name="uq_service_hours_invitation"),
+                      sa.Index("ix_service_hours_volunteer_status", "volunteer_id", "status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    invitation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("invitation.id", ondelete="SET NULL"))
+    issue_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issue.id", ondelete="SET NULL"),
+                                                 index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10), default="issue")  # issue / session
+    activity: Mapped[str] = mapped_column(sa.String(200))  # what was done, as recorded then
+    served_on: Mapped[date] = mapped_column(index=True)
+    hours: Mapped[Decimal] = mapped_column(HOURS)
+    status: Mapped[str] = mapped_column(sa.String(12), default="proposed")  # proposed/confirmed
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    proposed_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"))
+    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"))
+    confirmed_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    volunteer: Mapped[User] = relationship(foreign_keys=[volunteer_id])
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
+    confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])
+    invitation: Mapped[Invitation | None] = relationship()  # noqa: F821
+    issue: Mapped[Issue | None] = relationship()  # noqa: F821
+    corrections: Mapped[list[HoursCorrection]] = relationship(
+        back_populates="entry", order_by="HoursCorrection.id", cascade="all, delete-orphan")
+
+    @property
+    def pending_correction(self) -> HoursCorrection | None:
+        return next((c for c in self.corrections if c.status == "pending"), None)
+
+
+class HoursCorrection(db.Model):
+    """A volunteer asks for confirmed hours to be changed; the leader accepts or rejects."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hours_id: Mapped[int] = mapped_column(sa.ForeignKey("service_hours.id", ondelete="CASCADE"),
+                                          index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"))
+    old_hours: Mapped[Decimal] = mapped_column(HOURS)
+    new_hours: Mapped[Decimal] = mapped_column(HOURS)
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    status: Mapped[str] = mapped_column(sa.String(12), default="pending", index=True)
+    decided_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    entry: Mapped[ServiceHours] = relationship(back_populates="corrections")
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

@@ -1,0 +1,185 @@
+"""Service hours pages: my service record; propose, confirm, correct; the organiser's review."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from volunteer.extensions import db
+from volunteer.hours import bp
+from volunteer.hours.forms import CorrectionForm, DecisionForm, HoursForm
+from volunteer.hours.models import HoursCorrection, ServiceHours
+from volunteer.hours.services import (
+    HoursError,
+    confirm,
+    decide_correction,
+    propose,
+    record_of,
+    request_correction,
+    totals,
+)
+from volunteer.invitations.models import Invitation
+from volunteer.invitations.services import ORGANISERS, can_organise, organised_clause
+from volunteer.issues.models import Issue
+
+ERRORS = {
+    "hours_range": _l("Hours must be more than 0 and at most 24 for one activity."),
+    "not_yours": _l("These hours are not yours."),
+    "not_done": _l("Hours can be recorded once the issue is closed."),
+    "already_confirmed": _l("These hours are confirmed already; ask for a correction instead."),
+    "not_allowed": _l("Only the grid leader, the village admin or the town admin can do this."),
+    "own_hours": _l("Nobody confirms their own hours."),
+    "not_confirmed": _l("Only confirmed hours can be corrected."),
+    "correction_pending": _l("A correction of these hours is already waiting for a decision."),
+    "same_hours": _l("That is the number already recorded."),
+    "reason_needed": _l("Please give a reason."),
+    "already_decided": _l("This correction was already decided."),
+}
+STATUS_LABELS = {"proposed": _l("to confirm"), "confirmed": _l("confirmed")}
+CORRECTION_LABELS = {"pending": _l("waiting"), "accepted": _l("accepted"),
+                     "rejected": _l("rejected")}
+PER_PAGE = 30
+
+
+def message(exc: HoursError) -> str:
+    return str(ERRORS.get(exc.code, exc.code))
+
+
+def _back(inv: Invitation) -> str:
+    if inv.volunteer_id == current_user.id:
+        return url_for("invitations.detail", invitation_id=inv.id)
+    return url_for("issues.detail", issue_id=inv.issue_id) + "#helpers"
+
+
+def _visible_invitation(invitation_id: int) -> Invitation:
+    inv = db.session.get(Invitation, invitation_id)
+    if inv is None or not (inv.volunteer_id == current_user.id
+                           or (inv.issue is not None and can_organise(current_user, inv.issue))):
+        abort(404)
+    return inv
+
+
+@bp.route("/")
+@login_required
+def index():
+    """My service record: confirmed hours and activities, what waits, my corrections."""
+    page = db.paginate(record_of(current_user.id).options(
+        selectinload(ServiceHours.corrections), selectinload(ServiceHours.confirmed_by)),
+        per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    return render_template("hours/index.html", page=page, totals=totals(current_user.id),
+                           form=CorrectionForm(formdata=None), STATUS_LABELS=STATUS_LABELS,
+                           CORRECTION_LABELS=CORRECTION_LABELS)
+
+
+@bp.route("/task/<int:invitation_id>", methods=["POST"])
+@login_required
+def propose_view(invitation_id: int):
+    """Propose the hours of a finished task (the helper or the organiser)."""
+    return _record(invitation_id, lambda inv, f: propose(current_user, inv, f.hours.data,
+                                                         f.note.data),
+                   _("Hours proposed; the organiser will confirm them."))
+
+
+@bp.route("/task/<int:invitation_id>/confirm", methods=["POST"])
+@login_required
+def confirm_view(invitation_id: int):
+    """The organiser confirms a helper's hours (entering them if nobody proposed any)."""
+    return _record(invitation_id, lambda inv, f: confirm(current_user, inv,
+                                                         f.hours.data or None),
+                   _("Hours confirmed; they are on the volunteer's service record."))
+
+
+def _record(invitation_id: int, action, ok_text: str):
+    """Run one hours operation from the HoursForm; commit, or say why not and change nothing."""
+    inv = _visible_invitation(invitation_id)
+    form = HoursForm()
+    if not form.validate_on_submit():
+        flash(_("Please check the form."), "danger")
+        return redirect(_back(inv))
+    try:
+        action(inv, form)
+        db.session.commit()
+    except HoursError as exc:
+        db.session.rollback()
+        flash(message(exc), "warning")
+    except IntegrityError:
+        db.session.rollback()
+        flash(_("Someone recorded these hours at the same moment; please look again."),
+              "warning")
+    else:
+        flash(ok_text, "success")
+    return redirect(_back(inv))
+
+
+@bp.route("/<int:hours_id>/correction", methods=["POST"])
+@login_required
+def correction(hours_id: int):
+    """Ask for confirmed hours to be corrected."""
+    entry = db.session.get(ServiceHours, hours_id)
+    if entry is None or entry.volunteer_id != current_user.id:
+        abort(404)
+    form = CorrectionForm()
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for errs in form.errors.values() for e in errs), "danger")
+        return redirect(url_for("hours.index"))
+    try:
+        request_correction(current_user, entry, form.hours.data, form.reason.data)
+        db.session.commit()
+    except HoursError as exc:
+        db.session.rollback()
+        flash(message(exc), "warning")
+    else:
+        flash(_("Correction requested; the organiser will decide."), "success")
+    return redirect(url_for("hours.index"))
+
+
+@bp.route("/corrections/<int:correction_id>/<any(accept, reject):decision>", methods=["POST"])
+@login_required
+def decide(correction_id: int, decision: str):
+    """Accept or reject (with a reason) a volunteer's correction."""
+    corr = db.session.get(HoursCorrection, correction_id)
+    if corr is None or corr.entry.issue is None or \
+            not can_organise(current_user, corr.entry.issue):
+        abort(404)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        decide_correction(current_user, corr, decision == "accept", form.reason.data)
+        db.session.commit()
+    except HoursError as exc:
+        db.session.rollback()
+        flash(message(exc), "warning")
+    else:
+        flash(_("Decided; the volunteer was told."), "success")
+    target = request.form.get("back")
+    if target == "review":
+        return redirect(url_for("hours.review"))
+    return redirect(url_for("issues.detail", issue_id=corr.entry.issue_id) + "#helpers")
+
+
+@bp.route("/review")
+@login_required
+def review():
+    """For organisers: hours to confirm and corrections to decide in my grids and 村居."""
+    if not (current_user.role_codes() & ORGANISERS):
+        abort(403)
+    mine = ServiceHours.issue_id.in_(db.select(Issue.id).where(organised_clause(current_user)))
+    entries = db.paginate(
+        db.select(ServiceHours).where(ServiceHours.status == "proposed", mine)
+        .options(selectinload(ServiceHours.volunteer), selectinload(ServiceHours.issue),
+                 selectinload(ServiceHours.invitation))
+        .order_by(ServiceHours.proposed_at, ServiceHours.id), per_page=PER_PAGE,
+        max_per_page=PER_PAGE, error_out=False)
+    corrections = db.session.scalars(
+        db.select(HoursCorrection).join(ServiceHours).where(HoursCorrection.status == "pending",
+                                                            mine)
+        .options(selectinload(HoursCorrection.entry).selectinload(ServiceHours.volunteer),
+                 selectinload(HoursCorrection.entry).selectinload(ServiceHours.issue))
+        .order_by(HoursCorrection.id).limit(100)).all()
+    return render_template("hours/review.html", entries=entries, corrections=corrections,
+                           form=HoursForm(formdata=None),
+                           decision_form=DecisionForm(formdata=None))

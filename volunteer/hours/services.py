@@ -1,0 +1,195 @@
+"""Recording service hours: propose, confirm, correct. Services never commit.
+
+After MCA Order No. 67: the organiser records and certifies the hours; a volunteer may propose
+their own and may ask for a correction of confirmed hours, which the organiser accepts or
+rejects with a reason. Nobody confirms their own hours.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+import sqlalchemy as sa
+
+from volunteer.auth.models import User
+from volunteer.common import iso_utc, to_local, utcnow
+from volunteer.extensions import db
+from volunteer.hours.models import HoursCorrection, ServiceHours
+from volunteer.inbox import services as inbox
+from volunteer.invitations.models import Invitation
+from volunteer.invitations.services import can_organise, organisers_of
+from volunteer.privacy import eraser, exporter
+
+MAX_HOURS = Decimal("24")  # one activity, one day
+STEP = Decimal("0.1")
+
+
+class HoursError(ValueError):
+    """The operation is refused; ``code`` says why."""
+
+    def __init__(self, code: str, field: str | None = None):
+        super().__init__(code)
+        self.code = code
+        self.field = field
+
+
+def parse_hours(value) -> Decimal:
+    """Hours as a Decimal with one decimal place, more than 0 and at most 24."""
+    try:
+        hours = Decimal(str(value)).quantize(STEP, rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError, TypeError):
+        raise HoursError("hours_range", "hours") from None
+    if not hours.is_finite() or hours <= 0 or hours > MAX_HOURS:
+        raise HoursError("hours_range", "hours")
+    return hours
+
+
+def _served_on(inv: Invitation) -> date:
+    when = inv.starts_at or (inv.issue.resolved_at if inv.issue else None) or utcnow()
+    return to_local(when).date()
+
+
+def entry_for(inv: Invitation) -> ServiceHours | None:
+    return db.session.scalar(db.select(ServiceHours).where(ServiceHours.invitation_id == inv.id))
+
+
+def propose(user: User, inv: Invitation, hours, note: str | None = None,
+            now: datetime | None = None) -> ServiceHours:
+    """The helper (or the organiser) proposes the hours of a finished task."""
+    now = now or utcnow()
+    organiser = inv.issue is not None and can_organise(user, inv.issue)
+    if inv.volunteer_id != user.id and not organiser:
+        raise HoursError("not_yours")
+    if inv.status != "done":
+        raise HoursError("not_done")
+    value = parse_hours(hours)
+    entry = entry_for(inv)
+    if entry is not None and entry.status == "confirmed":
+        raise HoursError("already_confirmed")
+    if entry is None:
+        entry = ServiceHours(volunteer_id=inv.volunteer_id, invitation_id=inv.id,
+                             issue_id=inv.issue_id, kind=inv.kind,
+                             activity=(f"#{inv.issue.id} {inv.issue.title}" if inv.issue
+                                       else "")[:200], served_on=_served_on(inv), hours=value)
+        db.session.add(entry)
+    entry.hours = value
+    entry.note = note or None
+    entry.proposed_by_id = user.id
+    entry.proposed_at = now
+    db.session.flush()
+    if inv.volunteer_id == user.id:
+        inbox.notify([inv.invited_by_id] if inv.invited_by_id else organisers_of(inv.issue),
+                     "hours", "hours_proposed", inv.issue, user.id, invitation=inv)
+    return entry
+
+
+def confirm(organiser: User, inv: Invitation, hours=None, now: datetime | None = None
+            ) -> ServiceHours:
+    """The organiser confirms the hours (proposing them in the same step when none are)."""
+    now = now or utcnow()
+    if inv.issue is None or not can_organise(organiser, inv.issue):
+        raise HoursError("not_allowed")
+    if inv.volunteer_id == organiser.id:
+        raise HoursError("own_hours")
+    entry = entry_for(inv)
+    if entry is not None and entry.status == "confirmed":
+        raise HoursError("already_confirmed")
+    if hours not in (None, ""):
+        entry = propose(organiser, inv, hours, entry.note if entry else None, now)
+    elif entry is None:
+        raise HoursError("hours_range", "hours")
+    entry.status = "confirmed"
+    entry.confirmed_by_id = organiser.id
+    entry.confirmed_at = now
+    inbox.notify([inv.volunteer_id], "hours", "hours_confirmed", inv.issue, organiser.id,
+                 invitation=inv)
+    return entry
+
+
+def request_correction(volunteer: User, entry: ServiceHours, hours, reason: str,
+                       now: datetime | None = None) -> HoursCorrection:
+    """The volunteer asks for confirmed hours to be changed."""
+    if entry.volunteer_id != volunteer.id:
+        raise HoursError("not_yours")
+    if entry.status != "confirmed":
+        raise HoursError("not_confirmed")
+    if entry.pending_correction is not None:
+        raise HoursError("correction_pending")
+    value = parse_hours(hours)
+    if value == entry.hours:
+        raise HoursError("same_hours", "hours")
+    if not (reason or "").strip():
+        raise HoursError("reason_needed", "reason")
+    corr = HoursCorrection(entry=entry, requested_by_id=volunteer.id, old_hours=entry.hours,
+                           new_hours=value, reason=reason.strip(), created_at=now or utcnow())
+    db.session.add(corr)
+    db.session.flush()
+    inv = entry.invitation
+    who = [entry.confirmed_by_id] if entry.confirmed_by_id else \
+        (organisers_of(inv.issue) if inv and inv.issue else [])
+    inbox.notify(who, "hours", "correction_requested", entry.issue, volunteer.id,
+                 invitation=inv)
+    return corr
+
+
+def decide_correction(organiser: User, corr: HoursCorrection, accept: bool,
+                      reason: str | None = None, now: datetime | None = None) -> HoursCorrection:
+    """The organiser accepts a correction (the hours change) or rejects it with a reason."""
+    entry = corr.entry
+    if entry.issue is None or not can_organise(organiser, entry.issue):
+        raise HoursError("not_allowed")
+    if entry.volunteer_id == organiser.id:
+        raise HoursError("own_hours")
+    if corr.status != "pending":
+        raise HoursError("already_decided")
+    if not accept and not (reason or "").strip():
+        raise HoursError("reason_needed", "reason")
+    corr.status = "accepted" if accept else "rejected"
+    corr.decided_by_id = organiser.id
+    corr.decided_at = now or utcnow()
+    corr.decision_reason = (reason or "").strip() or None
+    if accept:
+        entry.hours = corr.new_hours
+    inbox.notify([entry.volunteer_id], "hours",
+                 "correction_accepted" if accept else "correction_rejected", entry.issue,
+                 organiser.id, invitation=entry.invitation)
+    return corr
+
+
+def record_of(user_id: int):
+    """A volunteer's hours, newest first."""
+    return (db.select(ServiceHours).where(ServiceHours.volunteer_id == user_id)
+            .order_by(ServiceHours.served_on.desc(), ServiceHours.id.desc()))
+
+
+def totals(user_id: int) -> dict[str, Decimal]:
+    """Confirmed and proposed hours of a volunteer, and the number of confirmed activities."""
+    rows = db.session.execute(
+        db.select(ServiceHours.status, sa.func.coalesce(sa.func.sum(ServiceHours.hours), 0),
+                  sa.func.count(ServiceHours.id))
+        .where(ServiceHours.volunteer_id == user_id).group_by(ServiceHours.status)).all()
+    out = {"confirmed": Decimal(0), "proposed": Decimal(0), "activities": 0}
+    for status, total, n in rows:
+        out[status] = Decimal(total)
+        if status == "confirmed":
+            out["activities"] = n
+    return out
+
+
+@exporter("service_hours")
+def _export(user: User):
+    entries = db.session.scalars(record_of(user.id)).all()
+    return [{"activity": e.activity, "served_on": e.served_on.isoformat(),
+             "hours": str(e.hours), "status": e.status, "note": e.note,
+             "confirmed_at": iso_utc(e.confirmed_at),
+             "corrections": [{"from": str(c.old_hours), "to": str(c.new_hours),
+                              "reason": c.reason, "status": c.status,
+                              "decision_reason": c.decision_reason} for c in e.corrections]}
+            for e in entries]
+
+
+@eraser
+def _erase(user: User) -> None:
+    """Hours stay (the organisation's record of work done), detached from notes about me."""
+    db.session.execute(sa.update(ServiceHours).where(ServiceHours.volunteer_id == user.id)
+                       .values(note=None).execution_options(synchronize_session=False))

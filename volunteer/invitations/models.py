@@ -1,0 +1,82 @@
+"""Invitations and offers, with the matcher's score and reasons at the time."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from volunteer.auth.models import User
+from volunteer.common import utcnow
+from volunteer.extensions import db
+
+# invited → accepted / declined / expired (computed) / withdrawn → done / no_show;
+# an offer from the volunteer: offered → accepted / declined (by the leader) / withdrawn.
+STATUSES = ("offered", "invited", "accepted", "declined", "expired", "withdrawn", "done",
+            "no_show")
+# Holding a place on the task and the volunteer's time (an "invited" one until it expires).
+HOLDING = ("offered", "invited", "accepted")
+# Counted against a volunteer's monthly limit and as current load.
+COUNTED = ("offered", "invited", "accepted", "done")
+
+
+class Invitation(db.Model):
+    """A volunteer asked to help (or offering to) with an issue; generic over what it targets."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("issue_id", "volunteer_id", name="uq_invitation_issue_volunteer"),
+        sa.Index("ix_invitation_volunteer_status", "volunteer_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(10), default="issue")  # issue / session
+    issue_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issue.id", ondelete="CASCADE"),
+                                                 index=True)
+    volunteer_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    invited_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"))
+    origin: Mapped[str] = mapped_column(sa.String(10), default="invite")  # invite / offer
+    status: Mapped[str] = mapped_column(sa.String(12), default="invited", index=True)
+    wave: Mapped[int] = mapped_column(default=1)
+    score: Mapped[float | None] = mapped_column(sa.Float)
+    distance_m: Mapped[int | None]
+    reasons: Mapped[list | None] = mapped_column(sa.JSON)  # the matcher's (code, params) pairs
+    starts_at: Mapped[datetime | None] = mapped_column(index=True)  # the task's time (UTC)
+    ends_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    responded_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(sa.String(500))  # offer note, decline reason …
+    closed_reason: Mapped[str | None] = mapped_column(sa.String(20))  # filled, issue_closed …
+    feedback: Mapped[str | None] = mapped_column(sa.Text)
+    reminded_at: Mapped[datetime | None]  # "about to expire" sent
+    start_reminded_at: Mapped[datetime | None]  # "starts tomorrow" sent
+    expired_noticed_at: Mapped[datetime | None]  # the inviter told it expired
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    issue: Mapped[Issue | None] = relationship()  # noqa: F821
+    volunteer: Mapped[User] = relationship(foreign_keys=[volunteer_id])
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+    def state(self, now: datetime | None = None) -> str:
+        """The status as it is now: an unanswered invitation past its time has expired."""
+        if self.status == "invited" and self.expires_at is not None \
+                and (now or utcnow()) >= self.expires_at:
+            return "expired"
+        return self.status
+
+    def is_holding(self, now: datetime | None = None) -> bool:
+        return self.state(now) in HOLDING
+
+
+def holding_clause(now: datetime | None = None):
+    """SQL: invitations that hold a place and the volunteer's time right now."""
+    now = now or utcnow()
+    return sa.or_(Invitation.status.in_(("offered", "accepted")),
+                  sa.and_(Invitation.status == "invited",
+                          sa.or_(Invitation.expires_at.is_(None), Invitation.expires_at > now)))
+
+
+def counted_clause(now: datetime | None = None):
+    """SQL: invitations that count as the volunteer's tasks (limit and load)."""
+    return sa.or_(holding_clause(now), Invitation.status == "done")

@@ -1,0 +1,334 @@
+"""Pages: my tasks, one invitation (answer in one tap), its calendar file, needs near me and
+offers; the organiser's invite, withdraw, offer and no-show actions (from the issue page)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from volunteer.auth.forms import ConfirmForm
+from volunteer.common import utcnow
+from volunteer.extensions import db, limiter
+from volunteer.invitations import bp
+from volunteer.invitations.forms import NoteForm, ReasonForm
+from volunteer.invitations.models import HOLDING, Invitation
+from volunteer.invitations.services import (
+    InvitationError,
+    Pick,
+    can_organise,
+    decide_offer,
+    invite,
+    mark_no_show,
+    offer,
+    open_places_to_invite,
+    respond,
+    withdraw,
+)
+from volunteer.issues.models import Issue
+
+ERRORS = {
+    "not_allowed": _l("Only the grid leader, the village admin or the town admin can do this."),
+    "issue_not_open": _l("This issue is no longer open."),
+    "nobody": _l("Please choose whom to invite."),
+    "filled": _l("All places on this task are filled."),
+    "already_invited": _l("%(who)s was already asked for this issue."),
+    "self": _l("You cannot invite yourself."),
+    "not_a_volunteer": _l("%(who)s has no volunteer profile."),
+    "unavailable": _l("%(who)s is paused or no longer available."),
+    "over_limit": _l("%(who)s has reached their monthly limit of tasks."),
+    "double_booked": _l("%(who)s is already busy at that time."),
+    "not_yours": _l("This invitation is not yours."),
+    "expired": _l("This invitation has expired."),
+    "withdrawn": _l("This invitation was withdrawn."),
+    "already_accepted": _l("You have already accepted this invitation."),
+    "already_declined": _l("You have already declined this invitation."),
+    "not_invited": _l("This is your offer; the organiser decides on it."),
+    "not_open": _l("This invitation is no longer open."),
+    "out_of_range": _l("This issue is beyond your travel range."),
+    "not_an_offer": _l("This offer was already decided."),
+    "reason_needed": _l("Please give a reason."),
+    "not_a_helper": _l("Only someone who accepted can be marked as not having come."),
+    "hours_confirmed": _l("Their hours are confirmed already; change them by a correction."),
+}
+STATE_LABELS = {
+    "offered": _l("Offered"), "invited": _l("Invited"), "accepted": _l("Taking part"),
+    "declined": _l("Declined"), "expired": _l("Expired"), "withdrawn": _l("Withdrawn"),
+    "done": _l("Done"), "no_show": _l("Did not come"),
+}
+CLOSED_LABELS = {"filled": _l("places filled"), "issue_closed": _l("no longer needed"),
+                 "organiser": _l("by the organiser"), "account_deleted": _l("account deleted")}
+PER_PAGE = 30
+
+
+def message(exc: InvitationError) -> str:
+    return str(ERRORS.get(exc.code, exc.code)) % {"who": exc.who or _("The volunteer")}
+
+
+def _mine_or_404(invitation_id: int) -> Invitation:
+    inv = db.session.get(Invitation, invitation_id)
+    if inv is None or inv.volunteer_id != current_user.id:
+        abort(404)
+    return inv
+
+
+def _organised_or_404(invitation_id: int) -> Invitation:
+    inv = db.session.get(Invitation, invitation_id)
+    if inv is None or inv.issue is None or not can_organise(current_user, inv.issue):
+        abort(404)
+    return inv
+
+
+def _back_to_issue(inv_or_issue_id) -> str:
+    issue_id = inv_or_issue_id if isinstance(inv_or_issue_id, int) else inv_or_issue_id.issue_id
+    return url_for("issues.detail", issue_id=issue_id) + "#helpers"
+
+
+# --- the volunteer's side ---------------------------------------------------------------------
+
+@bp.route("/")
+@login_required
+def index():
+    """My tasks: invitations to answer, offers, what I accepted, and what is past."""
+    now = utcnow()
+    q = (db.select(Invitation).where(Invitation.volunteer_id == current_user.id)
+         .options(selectinload(Invitation.issue).selectinload(Issue.village)))
+    current = [i for i in db.session.scalars(q.where(Invitation.status.in_(HOLDING))
+                                             .order_by(Invitation.starts_at, Invitation.id))
+               if i.is_holding(now)]
+    past = db.paginate(q.where(Invitation.id.not_in([i.id for i in current] or [-1]))
+                       .order_by(Invitation.created_at.desc(), Invitation.id.desc()),
+                       per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    return render_template("invitations/index.html", now=now, past=past,
+                           waiting=[i for i in current if i.status == "invited"],
+                           offers=[i for i in current if i.status == "offered"],
+                           accepted=[i for i in current if i.status == "accepted"],
+                           STATE_LABELS=STATE_LABELS, CLOSED_LABELS=CLOSED_LABELS,
+                           profile=current_user.profile)
+
+
+@bp.route("/<int:invitation_id>")
+@login_required
+def detail(invitation_id: int):
+    """One invitation: what, where, when; answer it; after accepting, contact and exact place."""
+    inv = db.session.get(Invitation, invitation_id)
+    if inv is not None and inv.volunteer_id != current_user.id and inv.issue is not None \
+            and can_organise(current_user, inv.issue):
+        return redirect(_back_to_issue(inv))
+    inv = _mine_or_404(invitation_id)
+    from volunteer.hours.forms import CorrectionForm, HoursForm
+    from volunteer.hours.services import entry_for
+    from volunteer.issues.suggestions import render_reasons, skill_names
+
+    now = utcnow()
+    names = skill_names({p.get("code") for _c, p in (inv.reasons or []) if "code" in p})
+    organiser = inv.invited_by
+    return render_template("invitations/detail.html", inv=inv, state=inv.state(now), now=now,
+                           reasons=render_reasons([tuple(r) for r in inv.reasons or []], names),
+                           organiser=organiser, form=NoteForm(formdata=None),
+                           accept_form=ConfirmForm(), hours_form=HoursForm(formdata=None),
+                           correction_form=CorrectionForm(formdata=None),
+                           entry=entry_for(inv), STATE_LABELS=STATE_LABELS,
+                           CLOSED_LABELS=CLOSED_LABELS, loc=str(get_locale()))
+
+
+def _answer(invitation_id: int, accept: bool):
+    inv = _mine_or_404(invitation_id)
+    form = ConfirmForm() if accept else NoteForm()
+    if not form.validate_on_submit():
+        flash(_("Please check the note (at most 500 characters, no HTML)."), "danger")
+        return redirect(url_for("invitations.detail", invitation_id=invitation_id))
+    try:
+        respond(current_user, inv, accept, None if accept else form.note.data)
+        db.session.commit()
+    except InvitationError as exc:
+        db.session.rollback()
+        flash(message(exc), "warning")
+    else:
+        flash(_("Thank you! You are on the team; the organiser's contact and the exact place are "
+                "below.") if accept else _("Declined. Thank you for answering."), "success")
+    return redirect(url_for("invitations.detail", invitation_id=invitation_id))
+
+
+@bp.route("/<int:invitation_id>/accept", methods=["POST"])
+@login_required
+def accept(invitation_id: int):
+    """Accept in one tap."""
+    return _answer(invitation_id, True)
+
+
+@bp.route("/<int:invitation_id>/decline", methods=["POST"])
+@login_required
+def decline(invitation_id: int):
+    """Decline, with an optional reason."""
+    return _answer(invitation_id, False)
+
+
+@bp.route("/<int:invitation_id>/calendar.ics")
+@login_required
+def calendar(invitation_id: int):
+    """The task's time as an iCalendar file, for the phone's calendar."""
+    from volunteer.invitations.ics import task_calendar
+
+    inv = _mine_or_404(invitation_id)
+    if inv.starts_at is None or inv.state() not in ("invited", "accepted", "done"):
+        abort(404)
+    resp = make_response(task_calendar(inv, url_for("invitations.detail",
+                                                     invitation_id=inv.id, _external=True)))
+    resp.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    resp.headers["Content-Disposition"] = f'attachment; filename="task-{inv.id}.ics"'
+    return resp
+
+
+@bp.route("/near")
+@login_required
+def near():
+    """Needs near me: open issues in my range that need my skills, best fit first."""
+    from volunteer.invitations.needs import needs_near
+    from volunteer.issues.suggestions import render_reasons, skill_names
+
+    profile = current_user.profile
+    items = needs_near(current_user) if profile is not None else []
+    codes = set()
+    for n in items:
+        codes.update(p.get("code") for _c, p in n.suggestion.reasons if "code" in p)
+    names = skill_names(codes)
+    return render_template("invitations/near.html", profile=profile, form=NoteForm(formdata=None),
+                           items=[(n, render_reasons(n.suggestion.reasons, names))
+                                  for n in items], loc=str(get_locale()))
+
+
+@bp.route("/offer/<int:issue_id>", methods=["POST"])
+@login_required
+@limiter.limit("30 per day", key_func=lambda: f"offer:{current_user.get_id()}")
+def offer_help(issue_id: int):
+    """Offer to help with an open issue near me; the organiser takes it up or declines."""
+    issue = db.session.get(Issue, issue_id)
+    if issue is None:
+        abort(404)
+    form = NoteForm()
+    if not form.validate_on_submit():
+        flash(_("Please check the note (at most 500 characters, no HTML)."), "danger")
+        return redirect(url_for("invitations.near"))
+    try:
+        inv = offer(current_user, issue, form.note.data)
+        db.session.commit()
+    except InvitationError as exc:
+        db.session.rollback()
+        flash(message(exc), "warning")
+        return redirect(url_for("invitations.near"))
+    except IntegrityError:
+        db.session.rollback()
+        flash(str(ERRORS["already_invited"]) % {"who": current_user.name}, "warning")
+        return redirect(url_for("invitations.near"))
+    flash(_("Thank you. The organiser will answer your offer."), "success")
+    return redirect(url_for("invitations.detail", invitation_id=inv.id))
+
+
+# --- the organiser's side (buttons on the issue page) -----------------------------------------
+
+@bp.route("/invite/<int:issue_id>", methods=["POST"])
+@login_required
+def invite_view(issue_id: int):
+    """Invite one volunteer, the suggested team, or the next ones for the places still open."""
+    from volunteer.issues.suggestions import for_issue
+
+    issue = db.session.get(Issue, issue_id)
+    if issue is None or not can_organise(current_user, issue):
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    mode = request.form.get("mode", "one")
+    result = for_issue(issue, limit=50)
+    by_id = {s.user_id: s for s in result.suggestions}
+    if mode == "team":
+        ids = [uid for uid, _c in result.team]
+    elif mode == "next":
+        n = open_places_to_invite(issue)
+        if n <= 0:
+            flash(_("Nobody more to invite: the places are filled or invitations are still "
+                    "waiting for an answer."), "info")
+            return redirect(_back_to_issue(issue_id))
+        ids = [s.user_id for s in result.suggestions if s.tier > 0][:n] or \
+            [s.user_id for s in result.suggestions][:n]
+    else:
+        ids = [int(v) for v in request.form.getlist("volunteer")[:20] if v.isdigit()]
+    picks = [Pick(uid, by_id[uid].score, by_id[uid].distance_m,
+                  [list(r) for r in by_id[uid].reasons]) if uid in by_id else Pick(uid)
+             for uid in ids]
+    try:
+        made = invite(current_user, issue, picks)
+        db.session.commit()
+    except InvitationError as exc:
+        db.session.rollback()
+        flash(message(exc) + " " + _("Nobody was invited."), "warning")
+    except IntegrityError:  # the same person invited twice at once
+        db.session.rollback()
+        flash(_("Someone invited the same volunteer at the same moment; nobody was invited. "
+                "Please look again."), "warning")
+    else:
+        flash(_("Invited: %(names)s.", names="、".join(i.volunteer.name for i in made)),
+              "success")
+    return redirect(_back_to_issue(issue_id))
+
+
+def _organiser_action(invitation_id: int, action, ok_text: str, form_class=ConfirmForm):
+    inv = _organised_or_404(invitation_id)
+    form = form_class()
+    if not form.validate_on_submit():
+        flash(str(next(iter(form.errors.values()), [_("Please check the form.")])[0]), "danger")
+        return redirect(_back_to_issue(inv))
+    try:
+        action(inv, form)
+        db.session.commit()
+    except InvitationError as exc:
+        db.session.rollback()
+        flash(message(exc), "warning")
+    else:
+        flash(ok_text, "success")
+    return redirect(_back_to_issue(inv))
+
+
+@bp.route("/<int:invitation_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw_view(invitation_id: int):
+    """Take an invitation back."""
+    return _organiser_action(invitation_id, lambda inv, f: withdraw(current_user, inv,
+                                                                     f.note.data),
+                             _("Withdrawn; the volunteer was told."), NoteForm)
+
+
+@bp.route("/<int:invitation_id>/take-offer", methods=["POST"])
+@login_required
+def take_offer(invitation_id: int):
+    """Take up a volunteer's offer."""
+    return _organiser_action(invitation_id, lambda inv, f: decide_offer(current_user, inv, True),
+                             _("Offer taken up; the volunteer was told."))
+
+
+@bp.route("/<int:invitation_id>/decline-offer", methods=["POST"])
+@login_required
+def decline_offer(invitation_id: int):
+    """Decline a volunteer's offer, with a reason they will see."""
+    return _organiser_action(invitation_id, lambda inv, f: decide_offer(
+        current_user, inv, False, f.note.data), _("Offer declined; the volunteer was told."),
+        ReasonForm)
+
+
+@bp.route("/<int:invitation_id>/no-show", methods=["POST"])
+@login_required
+def no_show(invitation_id: int):
+    """The helper did not come."""
+    return _organiser_action(invitation_id, lambda inv, f: mark_no_show(current_user, inv),
+                             _("Marked as not having come."))
+
+
+def upcoming_soon(inv: Invitation, now=None) -> bool:
+    """True when an accepted task starts within a day (for the reminder badge)."""
+    now = now or utcnow()
+    return inv.starts_at is not None and now <= inv.starts_at <= now + timedelta(days=1)

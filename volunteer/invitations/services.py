@@ -1,0 +1,457 @@
+"""Inviting volunteers, their answers, offers, waves, no-shows, reminders. Services never commit.
+
+Two rules must hold even when two people act at the same moment: a volunteer is never holding
+two tasks whose times overlap (nor more tasks than their monthly limit), and a task never has
+more helpers than it needs. Every operation that could break them first *locks* the rows it
+depends on — the issue, then the volunteers in id order — with an UPDATE that changes nothing
+visible (PostgreSQL: a row lock; SQLite: the database's write lock), then checks, then writes.
+The second of two simultaneous operations waits for the first to commit and then sees its
+result; exactly one wins.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from volunteer.auth.models import Role, RoleAssignment, User
+from volunteer.common import iso_utc, utcnow
+from volunteer.extensions import db
+from volunteer.inbox import services as inbox
+from volunteer.invitations.models import Invitation, counted_clause, holding_clause
+from volunteer.issues.models import OPEN_STATUSES, Issue, IssueEvent
+from volunteer.issues.workflow import roles_for
+from volunteer.privacy import eraser, exporter
+from volunteer.volunteers.models import VolunteerProfile
+
+INVITATION_HOURS = 24  # an unanswered invitation expires after this (or when the task starts)
+MIN_HOURS = 1
+LIMIT_DAYS = 30  # the monthly limit counts tasks of the last 30 days
+# Who may invite, accept offers, withdraw, mark no-shows and confirm hours for an issue.
+ORGANISERS = {Role.grid_leader.value, Role.village_admin.value, Role.admin.value}
+
+
+class InvitationError(ValueError):
+    """The operation is refused; ``code`` says why, ``who`` names the volunteer concerned."""
+
+    def __init__(self, code: str, who: str = ""):
+        super().__init__(code)
+        self.code = code
+        self.who = who
+
+
+def can_organise(user: User | None, issue: Issue) -> bool:
+    """Grid leaders of the issue's grid, admins of its 村居 and the town admin."""
+    return bool(roles_for(user, issue) & ORGANISERS)
+
+
+def organised_clause(user: User):
+    """SQL: the issues ``user`` organises help for (the SQL form of ``can_organise``)."""
+    if user.is_admin:
+        return sa.true()
+    return sa.or_(Issue.grid_id.in_(user.grid_ids(Role.grid_leader) or {-1}),
+                  Issue.village_id.in_(user.village_ids() or {-1}))
+
+
+def organisers_of(issue: Issue) -> list[int]:
+    """The people who organise help for an issue (its grid's leaders, its 村居's admins)."""
+    ra = RoleAssignment
+    return list(db.session.scalars(db.select(ra.user_id).where(sa.or_(
+        sa.and_(ra.role == Role.grid_leader.value, ra.grid_id == issue.grid_id),
+        sa.and_(ra.role == Role.village_admin.value, ra.village_id == issue.village_id)))
+        .distinct()))
+
+
+# --- locks and checks -------------------------------------------------------------------------
+
+def _lock_issue(issue: Issue) -> None:
+    db.session.execute(sa.update(Issue).where(Issue.id == issue.id)
+                       .values(updated_at=Issue.updated_at)
+                       .execution_options(synchronize_session=False))
+
+
+def _lock_volunteers(user_ids) -> dict[int, VolunteerProfile]:
+    """Lock the volunteers' profiles (and mark them changed, so the matcher re-reads their load)."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    db.session.execute(sa.update(VolunteerProfile).where(VolunteerProfile.user_id.in_(ids))
+                       .values(updated_at=utcnow())
+                       .execution_options(synchronize_session=False))
+    profiles = db.session.scalars(db.select(VolunteerProfile)
+                                  .where(VolunteerProfile.user_id.in_(ids))
+                                  .execution_options(populate_existing=True)).all()
+    return {p.user_id: p for p in profiles}
+
+
+def places_left(issue: Issue) -> int:
+    """Helpers still needed: the issue's number less those who accepted."""
+    taken = db.session.scalar(db.select(sa.func.count(Invitation.id)).where(
+        Invitation.issue_id == issue.id, Invitation.status.in_(("accepted", "done"))))
+    return max(0, issue.helpers_needed - (taken or 0))
+
+
+def _check_free(user: User, profile: VolunteerProfile | None, starts: datetime | None,
+                ends: datetime | None, now: datetime, ignore_id: int | None = None) -> None:
+    """Refuse a volunteer who is paused, gone, at their limit, or busy at that time."""
+    name = user.name
+    if profile is None:
+        raise InvitationError("not_a_volunteer", name)
+    if profile.paused or not user.active or user.deleted_at is not None \
+            or user.consent_at is None:
+        raise InvitationError("unavailable", name)
+    mine = [Invitation.volunteer_id == user.id]
+    if ignore_id is not None:
+        mine.append(Invitation.id != ignore_id)
+    recent = db.session.scalar(db.select(sa.func.count(Invitation.id)).where(
+        *mine, counted_clause(now), Invitation.created_at >= now - timedelta(days=LIMIT_DAYS)))
+    if recent >= (profile.monthly_limit or 0):
+        raise InvitationError("over_limit", name)
+    if starts is not None:
+        end = ends or starts + timedelta(hours=2)
+        clash = db.session.scalar(db.select(Invitation.id).where(
+            *mine, holding_clause(now), Invitation.starts_at.is_not(None),
+            Invitation.starts_at < end,
+            sa.func.coalesce(Invitation.ends_at, Invitation.starts_at) > starts).limit(1))
+        if clash is not None:
+            raise InvitationError("double_booked", name)
+
+
+def _expiry(now: datetime, starts: datetime | None) -> datetime:
+    expires = now + timedelta(hours=INVITATION_HOURS)
+    if starts is not None and starts > now + timedelta(hours=MIN_HOURS):
+        expires = min(expires, starts)
+    return expires
+
+
+def _event(issue: Issue, actor_id: int | None, action: str, comment: str | None = None,
+           now: datetime | None = None) -> None:
+    issue.events.append(IssueEvent(actor_id=actor_id, action=action, from_status=issue.status,
+                                   to_status=issue.status, comment=comment,
+                                   created_at=now or utcnow()))
+
+
+# --- inviting ---------------------------------------------------------------------------------
+
+@dataclass
+class Pick:
+    """A volunteer to invite, with the matcher's view of them at that moment."""
+
+    user_id: int
+    score: float | None = None
+    distance_m: int | None = None
+    reasons: list | None = None
+
+
+def invite(organiser: User, issue: Issue, picks: list[Pick], now: datetime | None = None
+           ) -> list[Invitation]:
+    """Invite one volunteer or a team to help with ``issue``. All or nothing."""
+    now = now or utcnow()
+    if not can_organise(organiser, issue):
+        raise InvitationError("not_allowed")
+    if issue.status not in OPEN_STATUSES:
+        raise InvitationError("issue_not_open")
+    if not picks:
+        raise InvitationError("nobody")
+    _lock_issue(issue)
+    if places_left(issue) <= 0:
+        raise InvitationError("filled")
+    profiles = _lock_volunteers(p.user_id for p in picks)
+    already = set(db.session.scalars(db.select(Invitation.volunteer_id).where(
+        Invitation.issue_id == issue.id)))
+    wave = (db.session.scalar(db.select(sa.func.max(Invitation.wave))
+                              .where(Invitation.issue_id == issue.id)) or 0) + 1
+    out = []
+    for pick in picks:
+        user = db.session.get(User, pick.user_id)
+        if user is None:
+            raise InvitationError("not_a_volunteer")
+        if pick.user_id in already:
+            raise InvitationError("already_invited", user.name)
+        if user.id == organiser.id:
+            raise InvitationError("self", user.name)
+        _check_free(user, profiles.get(user.id), issue.needed_from, issue.needed_until, now)
+        inv = Invitation(kind="issue", issue=issue, volunteer_id=user.id,
+                         invited_by_id=organiser.id, origin="invite", status="invited",
+                         wave=wave, score=pick.score, distance_m=pick.distance_m,
+                         reasons=pick.reasons, starts_at=issue.needed_from,
+                         ends_at=issue.needed_until, expires_at=_expiry(now, issue.needed_from),
+                         created_at=now)
+        db.session.add(inv)
+        already.add(user.id)
+        out.append(inv)
+        _event(issue, organiser.id, "invite", user.name, now)
+    db.session.flush()
+    for inv in out:
+        inbox.notify([inv.volunteer_id], "invitation", "invited", issue, organiser.id,
+                     invitation=inv)
+    return out
+
+
+def invitations_of(issue: Issue) -> list[Invitation]:
+    return list(db.session.scalars(db.select(Invitation).where(Invitation.issue_id == issue.id)
+                                   .order_by(Invitation.wave, Invitation.id)))
+
+
+def invited_ids(issue: Issue) -> set[int]:
+    """Everyone ever invited to (or offering for) the issue: never suggested again."""
+    return set(db.session.scalars(db.select(Invitation.volunteer_id)
+                                  .where(Invitation.issue_id == issue.id)))
+
+
+def open_places_to_invite(issue: Issue, now: datetime | None = None) -> int:
+    """How many more people to invite now: places left less invitations still waiting."""
+    waiting = db.session.scalar(db.select(sa.func.count(Invitation.id)).where(
+        Invitation.issue_id == issue.id, Invitation.status.in_(("invited", "offered")),
+        holding_clause(now)))
+    return max(0, places_left(issue) - (waiting or 0))
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+def _answerable(volunteer: User, inv: Invitation, now: datetime, accepting: bool) -> None:
+    if inv.volunteer_id != volunteer.id:
+        raise InvitationError("not_yours")
+    state = inv.state(now)
+    if state == "invited":
+        return
+    if state == "accepted" and accepting:
+        raise InvitationError("already_accepted")
+    raise InvitationError({"expired": "expired", "withdrawn": "withdrawn",
+                           "declined": "already_declined", "offered": "not_invited"}
+                          .get(state, "not_open"))
+
+
+def _take_place(inv: Invitation, now: datetime) -> None:
+    """Check and take one place on the task for ``inv`` (locks held by the caller)."""
+    issue = inv.issue
+    if issue.status not in OPEN_STATUSES and issue.status != "resolved":
+        raise InvitationError("issue_not_open")
+    left = places_left(issue)
+    if left <= 0:
+        raise InvitationError("filled")
+    user = db.session.get(User, inv.volunteer_id)
+    profile = _lock_volunteers([inv.volunteer_id]).get(inv.volunteer_id)
+    _check_free(user, profile, inv.starts_at, inv.ends_at, now, ignore_id=inv.id)
+    inv.status = "accepted"
+    inv.responded_at = now
+    if left == 1:  # this was the last place
+        _close_waiting(issue, "filled", now, keep=inv.id)
+
+
+def _close_waiting(issue: Issue, reason: str, now: datetime, keep: int | None = None) -> None:
+    """Withdraw every invitation and offer still waiting on the issue (the places are gone)."""
+    for other in db.session.scalars(db.select(Invitation).where(
+            Invitation.issue_id == issue.id, Invitation.id != (keep or -1),
+            Invitation.status.in_(("invited", "offered")))):
+        expired = other.state(now) == "expired"
+        other.status = "withdrawn"
+        other.closed_reason = reason
+        if not expired:
+            inbox.notify([other.volunteer_id], "invitation", reason, issue, invitation=other)
+
+
+def respond(volunteer: User, inv: Invitation, accept: bool, reason: str | None = None,
+            now: datetime | None = None) -> Invitation:
+    """The volunteer accepts or declines (a reason is optional)."""
+    now = now or utcnow()
+    _answerable(volunteer, inv, now, accept)
+    if accept:
+        _lock_issue(inv.issue)
+        db.session.refresh(inv)  # another answer may have closed it meanwhile
+        _answerable(volunteer, inv, now, accept)
+        _take_place(inv, now)
+        _event(inv.issue, volunteer.id, "invitation_accepted", None, now)
+    else:
+        inv.status = "declined"
+        inv.responded_at = now
+        inv.note = reason or None
+        _lock_volunteers([volunteer.id])  # the matcher sees their load change
+        _event(inv.issue, volunteer.id, "invitation_declined", reason or None, now)
+    inbox.notify([inv.invited_by_id] if inv.invited_by_id else organisers_of(inv.issue),
+                 "team", "accepted" if accept else "declined", inv.issue, volunteer.id,
+                 invitation=inv)
+    return inv
+
+
+def withdraw(organiser: User, inv: Invitation, reason: str | None = None,
+             now: datetime | None = None) -> Invitation:
+    """The organiser takes back an invitation (or a volunteer's place) before the work is done."""
+    now = now or utcnow()
+    if not can_organise(organiser, inv.issue):
+        raise InvitationError("not_allowed")
+    if inv.state(now) not in ("invited", "offered", "accepted"):
+        raise InvitationError("not_open")
+    inv.status = "withdrawn"
+    inv.closed_reason = "organiser"
+    inv.note = reason or inv.note
+    _lock_volunteers([inv.volunteer_id])
+    _event(inv.issue, organiser.id, "invitation_withdrawn", inv.volunteer.name, now)
+    inbox.notify([inv.volunteer_id], "invitation", "withdrawn", inv.issue, organiser.id,
+                 invitation=inv)
+    return inv
+
+
+# --- offers from the volunteer's side ---------------------------------------------------------
+
+def offer(volunteer: User, issue: Issue, note: str | None = None,
+          now: datetime | None = None) -> Invitation:
+    """A volunteer offers to help with an open issue near them; an organiser decides."""
+    from volunteer.geo import haversine_km
+
+    now = now or utcnow()
+    profile = volunteer.profile
+    if profile is None:
+        raise InvitationError("not_a_volunteer")
+    if issue.status not in OPEN_STATUSES:
+        raise InvitationError("issue_not_open")
+    if float(haversine_km(profile.lat, profile.lon, issue.lat, issue.lon)) > profile.travel_km:
+        raise InvitationError("out_of_range")
+    _lock_issue(issue)
+    if places_left(issue) <= 0:
+        raise InvitationError("filled")
+    profile = _lock_volunteers([volunteer.id]).get(volunteer.id)
+    if db.session.scalar(db.select(Invitation.id).where(
+            Invitation.issue_id == issue.id, Invitation.volunteer_id == volunteer.id)):
+        raise InvitationError("already_invited", volunteer.name)
+    _check_free(volunteer, profile, issue.needed_from, issue.needed_until, now)
+    d = int(round(float(haversine_km(profile.lat, profile.lon, issue.lat, issue.lon)) * 1000))
+    inv = Invitation(kind="issue", issue=issue, volunteer_id=volunteer.id, origin="offer",
+                     status="offered", distance_m=d, starts_at=issue.needed_from,
+                     ends_at=issue.needed_until, note=note or None, created_at=now)
+    db.session.add(inv)
+    _event(issue, volunteer.id, "offer", note or None, now)
+    db.session.flush()
+    inbox.notify(organisers_of(issue), "team", "offer", issue, volunteer.id, invitation=inv)
+    return inv
+
+
+def decide_offer(organiser: User, inv: Invitation, accept: bool, reason: str | None = None,
+                 now: datetime | None = None) -> Invitation:
+    """The organiser takes up an offer (a place, like an accepted invitation) or declines it."""
+    now = now or utcnow()
+    if not can_organise(organiser, inv.issue):
+        raise InvitationError("not_allowed")
+    if inv.status != "offered":
+        raise InvitationError("not_an_offer")
+    if accept:
+        _lock_issue(inv.issue)
+        db.session.refresh(inv)
+        if inv.status != "offered":
+            raise InvitationError("not_an_offer")
+        _take_place(inv, now)
+        inv.invited_by_id = organiser.id
+    else:
+        if not reason:
+            raise InvitationError("reason_needed")
+        inv.status = "declined"
+        inv.responded_at = now
+        inv.closed_reason = "organiser"
+        inv.note = reason
+        _lock_volunteers([inv.volunteer_id])
+    _event(inv.issue, organiser.id, "offer_accepted" if accept else "offer_declined",
+           inv.volunteer.name if accept else f"{inv.volunteer.name}: {reason}", now)
+    inbox.notify([inv.volunteer_id], "invitation",
+                 "offer_accepted" if accept else "offer_declined", inv.issue, organiser.id,
+                 invitation=inv)
+    return inv
+
+
+# --- after the work ---------------------------------------------------------------------------
+
+def mark_no_show(organiser: User, inv: Invitation, now: datetime | None = None) -> Invitation:
+    """The helper did not come: no hours, and it counts in their reliability."""
+    from volunteer.hours.models import ServiceHours
+
+    if not can_organise(organiser, inv.issue):
+        raise InvitationError("not_allowed")
+    if inv.status not in ("accepted", "done"):
+        raise InvitationError("not_a_helper")
+    entry = db.session.scalar(db.select(ServiceHours).where(ServiceHours.invitation_id == inv.id))
+    if entry is not None and entry.status == "confirmed":
+        raise InvitationError("hours_confirmed")
+    if entry is not None:
+        db.session.delete(entry)
+    inv.status = "no_show"
+    _lock_volunteers([inv.volunteer_id])
+    _event(inv.issue, organiser.id, "no_show", inv.volunteer.name, now)
+    return inv
+
+
+def on_issue_changed(issue: Issue, action: str, now: datetime | None = None) -> None:
+    """Keep invitations in step with the issue: helpers are done when it closes; waiting
+    invitations lapse when it closes or is rejected; a reopened issue takes its helpers back."""
+    now = now or utcnow()
+    if action == "verify":
+        for inv in db.session.scalars(db.select(Invitation).where(
+                Invitation.issue_id == issue.id, Invitation.status == "accepted")):
+            inv.status = "done"
+        _close_waiting(issue, "issue_closed", now)
+    elif action == "reject":
+        for inv in db.session.scalars(db.select(Invitation).where(
+                Invitation.issue_id == issue.id, Invitation.status == "accepted")):
+            inv.status = "withdrawn"
+            inv.closed_reason = "issue_closed"
+            inbox.notify([inv.volunteer_id], "invitation", "issue_closed", issue,
+                         invitation=inv)
+        _close_waiting(issue, "issue_closed", now)
+
+
+# --- time -------------------------------------------------------------------------------------
+
+REMIND_BEFORE_EXPIRY = timedelta(hours=3)
+
+
+def tick(now: datetime | None = None) -> dict[str, int]:
+    """Reminders that fall due, each sent once: an invitation about to expire, a task starting
+    within a day; and the organiser hears when an invitation expired unanswered. Idempotent."""
+    now = now or utcnow()
+    counts = {"expiring": 0, "tomorrow": 0, "expired": 0}
+    for inv in db.session.scalars(db.select(Invitation).where(
+            Invitation.status == "invited", Invitation.reminded_at.is_(None),
+            Invitation.expires_at > now, Invitation.expires_at <= now + REMIND_BEFORE_EXPIRY)):
+        inv.reminded_at = now
+        inbox.notify([inv.volunteer_id], "invitation", "expiring", inv.issue, invitation=inv)
+        counts["expiring"] += 1
+    for inv in db.session.scalars(db.select(Invitation).where(
+            Invitation.status == "accepted", Invitation.start_reminded_at.is_(None),
+            Invitation.starts_at > now, Invitation.starts_at <= now + timedelta(days=1))):
+        inv.start_reminded_at = now
+        inbox.notify([inv.volunteer_id], "invitation", "tomorrow", inv.issue, invitation=inv)
+        counts["tomorrow"] += 1
+    for inv in db.session.scalars(db.select(Invitation).where(
+            Invitation.status == "invited", Invitation.expired_noticed_at.is_(None),
+            Invitation.expires_at <= now)):
+        inv.expired_noticed_at = now
+        inbox.notify([inv.invited_by_id] if inv.invited_by_id else organisers_of(inv.issue),
+                     "team", "expired", inv.issue, invitation=inv)
+        counts["expired"] += 1
+    return counts
+
+
+# --- privacy ----------------------------------------------------------------------------------
+
+@exporter("invitations")
+def _export(user: User):
+    rows = db.session.scalars(db.select(Invitation).where(Invitation.volunteer_id == user.id)
+                              .order_by(Invitation.id)).all()
+    return [{"issue": inv.issue_id, "origin": inv.origin, "status": inv.state(),
+             "starts_at": iso_utc(inv.starts_at), "ends_at": iso_utc(inv.ends_at),
+             "invited_at": iso_utc(inv.created_at), "answered_at": iso_utc(inv.responded_at),
+             "note": inv.note} for inv in rows]
+
+
+@eraser
+def _erase(user: User) -> None:
+    """Waiting and accepted tasks are given back; my notes go; the history stays anonymous."""
+    now = utcnow()
+    for inv in db.session.scalars(db.select(Invitation).where(
+            Invitation.volunteer_id == user.id, holding_clause(now))):
+        inv.status = "withdrawn"
+        inv.closed_reason = "account_deleted"
+        if inv.issue is not None:
+            inbox.notify(organisers_of(inv.issue), "team", "helper_left", inv.issue,
+                         invitation=inv)
+    db.session.execute(sa.update(Invitation).where(Invitation.volunteer_id == user.id)
+                       .values(note=None).execution_options(synchronize_session=False))
