@@ -58,6 +58,22 @@ def test_demo_town(runner, client, app):
     from volunteer.issues.models import overdue_clause
 
     assert count(Issue, overdue_clause()) > 0
+    # Helpers: invitations in every state, offers, hours confirmed and proposed, corrections.
+    from volunteer.common import utcnow
+    from volunteer.hours.models import HoursCorrection, ServiceHours
+    from volunteer.invitations.models import Invitation
+
+    states = {i.state(utcnow()) for i in db.session.scalars(db.select(Invitation))}
+    assert states == {"offered", "invited", "accepted", "declined", "expired", "withdrawn",
+                      "done", "no_show"}
+    assert {s for (s,) in db.session.execute(db.select(ServiceHours.status).distinct())} == \
+        {"proposed", "confirmed"}
+    assert {s for (s,) in db.session.execute(db.select(HoursCorrection.status).distinct())} == \
+        {"pending", "accepted", "rejected"}
+    volunteer = db.session.scalar(db.select(User).where(User.phone == DEMO_PHONES["volunteer"]))
+    mine = {i.state(utcnow()) for i in db.session.scalars(
+        db.select(Invitation).where(Invitation.volunteer_id == volunteer.id))}
+    assert {"invited", "accepted", "offered", "expired", "done", "declined"} <= mine
     # Grids lie around Shanyang.
     lat, lon = db.session.execute(db.select(db.func.avg(Grid.lat), db.func.avg(Grid.lon))).one()
     assert abs(lat - 30.757) < 0.02 and abs(lon - 121.353) < 0.02
@@ -92,7 +108,8 @@ def test_demo_pages_for_each_role(runner, client):
     runner.invoke(args=["seed-demo"])
     for phone in DEMO_PHONES.values():
         client.post("/auth/login", data={"login": phone, "password": DEMO_PASSWORD})
-        for path in ("/", "/org/", "/auth/tokens"):
+        for path in ("/", "/org/", "/auth/tokens", "/tasks/", "/tasks/near", "/hours/",
+                     "/hours/review", "/issues/", "/issues/map", "/inbox/"):
             assert client.get(path).status_code in (200, 403), (phone, path)
         client.post("/auth/logout")
     client.post("/auth/login", data={"login": DEMO_PHONES["admin"], "password": DEMO_PASSWORD})

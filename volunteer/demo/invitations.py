@@ -118,7 +118,8 @@ def seed_invitations(rnd: random.Random) -> dict[str, int]:
                         elif r < 0.9:
                             hours_for(issue, inv, "proposed")
                 else:
-                    add(issue, uid, rnd.choice(["declined", "declined", "invited"]))
+                    # the others declined, never answered (expired) or lost to a full team
+                    add(issue, uid, rnd.choice(["declined", "declined", "invited", "withdrawn"]))
         elif issue.status in OPEN_STATUSES or issue.status == "resolved":
             helpers = pick(issue, need + 1)
             for i, uid in enumerate(helpers):
