@@ -1,16 +1,24 @@
 """The public board: anonymous, no personal data, rounded places, closure speed, counts."""
 import re
-from datetime import timedelta
+from datetime import date, time, timedelta
 
 from volunteer.extensions import db
 from volunteer.issues.services import Details, IssueInput, file_issue, transition
+from volunteer.org.models import GridPoint, ServiceItem
+from volunteer.services.models import SessionSignup
+from volunteer.services.schedule import Recurrence
+from volunteer.services.sessions import schedule
 
 PUBLIC = ["/", "/board/", "/board/?status=open", "/board/?status=closed&page=2",
           "/board/?village=VA", "/board/?village=<script>&status=x&page=-1",
           "/volunteers/available", "/volunteers/available?village=VA", "/volunteers/join",
           "/terms", "/auth/login", "/auth/register", "/auth/forgot", "/auth/reset",
           "/volunteers/register/party", "/volunteers/register/skilled", "/board/map.json",
-          "/board/map.json?village=VA&status=open", "/board/map.json?village=x&status=<b>"]
+          "/board/map.json?village=VA&status=open", "/board/map.json?village=x&status=<b>",
+          "/services/", "/services/?village=VA", "/services/?lat=30.757&lon=121.353",
+          "/services/items/S01", "/services/points/", "/services/points/?kind=party",
+          "/services/points/map.json", "/services/points/1", "/services/points/1/calendar",
+          "/services/points/1/calendar?month=2099-99", "/services/sessions/1"]
 
 
 def setup_town(factory):
@@ -31,6 +39,14 @@ def setup_town(factory):
     transition(member, issues[0], "resolve", Details(resolution="修好了"))
     transition(leader, issues[0], "verify")
     issues[0].created_at = issues[0].closed_at - timedelta(days=2)
+    # A grid point with a session that the reporter signed up for.
+    point = GridPoint(grid=grid, name="甲村网格点", address="甲村1号", lat=30.757, lon=121.353)
+    item = ServiceItem(code="S01", name="免费义诊", category="健康服务", description="量血压")
+    db.session.add_all([point, item])
+    db.session.flush()
+    (session,) = schedule(leader, item, point, Recurrence(
+        first=date.today() + timedelta(days=2), start=time(9), end=time(11)), 10, 1)
+    db.session.add(SessionSignup(session_id=session.id, user_id=reporter.id))
     db.session.commit()
     return issues
 

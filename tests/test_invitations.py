@@ -428,11 +428,11 @@ def test_tick_sends_each_reminder_once(runner, town):
     lapsed.expires_at = now - timedelta(minutes=5)
     db.session.commit()
     first = runner.invoke(args=["tick"])
-    assert "1 invitation(s) about to expire, 1 task(s) starting within a day; 1 expired" in \
-        first.output, first.output
+    assert "1 invitation(s) about to expire, 1 task(s) starting within a day" in first.output
+    assert "; 1 expired" in first.output, first.output
     second = runner.invoke(args=["tick"])
-    assert "0 invitation(s) about to expire, 0 task(s) starting within a day; 0 expired" in \
-        second.output
+    assert "0 invitation(s) about to expire, 0 task(s) starting within a day" in second.output
+    assert "; 0 expired" in second.output
 
     def events(user):
         return db.session.scalars(db.select(Notification.event).where(

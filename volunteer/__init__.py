@@ -50,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     from volunteer.issues import bp as issues_bp
     from volunteer.main import bp as main_bp
     from volunteer.org import bp as org_bp
+    from volunteer.services import bp as services_bp
     from volunteer.volunteers import bp as volunteers_bp
 
     app.register_blueprint(main_bp)
@@ -61,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(inbox_bp)
     app.register_blueprint(invitations_bp)
     app.register_blueprint(hours_bp)
+    app.register_blueprint(services_bp)
     app.register_blueprint(api_bp)
     ext.csrf.exempt(api_bp)
     init_admin(app)

@@ -172,13 +172,16 @@ def tick_command():
     """Do the work that falls due with time (cron: every few minutes). Idempotent."""
     from volunteer.invitations.services import tick as invitations_tick
     from volunteer.issues.services import tick
+    from volunteer.services.sessions import tick as sessions_tick
 
     flagged = tick()
     sent = invitations_tick()
+    signups = sessions_tick()
     db.session.commit()
     click.echo(f"tick: {flagged} issue(s) newly overdue; reminders: {sent['expiring']} "
                f"invitation(s) about to expire, {sent['tomorrow']} task(s) starting within a "
-               f"day; {sent['expired']} expired invitation(s) reported to organisers")
+               f"day, {signups} resident(s) of a session within a day; {sent['expired']} "
+               f"expired invitation(s) reported to organisers")
 
 
 @click.group()

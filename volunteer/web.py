@@ -22,26 +22,38 @@ _CONSENT_FREE = {"auth.consent", "auth.logout", "static", "main.terms", "main.se
                  "main.toggle_large_text"}
 
 
-def nav_items() -> list[tuple[str, str, str]]:
-    """(label, endpoint, icon) for the navigation, by the visitor's roles."""
-    items: list[tuple[str, str, str]] = [
-        (_l("Home"), "main.index", "house"),
-        (_l("Skills near you"), "volunteers.available", "stars"),
-        (_l("Public board"), "board.index", "megaphone")]
+def nav_items() -> list[tuple]:
+    """(label, endpoint, icon, children) for the navigation, by the visitor's roles; an entry
+    with children is a menu of (label, endpoint, icon) links."""
+    services = [(_l("Service menu"), "services.menu", "heart-pulse"),
+                (_l("Grid points"), "services.points", "geo-alt"),
+                (_l("Skills near you"), "volunteers.available", "stars")]
+    if current_user.is_authenticated:
+        services.append((_l("My services"), "services.mine", "bookmark-heart"))
+    items: list[tuple] = [(_l("Home"), "main.index", "house", None),
+                          (_l("Services"), None, "heart-pulse", services),
+                          (_l("Public board"), "board.index", "megaphone", None)]
     if not current_user.is_authenticated:
         return items
-    items.append((_l("Issues"), "issues.index", "clipboard-check"))
+    items.append((_l("Issues"), "issues.index", "clipboard-check", None))
     if current_user.has_role("volunteer") or current_user.profile is not None:
-        items.append((_l("My volunteering"), "volunteers.me", "person-raised-hand"))
-        items.append((_l("My tasks"), "invitations.index", "calendar-check"))
+        items.append((_l("My volunteering"), None, "person-raised-hand", [
+            (_l("My tasks"), "invitations.index", "calendar-check"),
+            (_l("Needs near me"), "invitations.near", "geo"),
+            (_l("My service record"), "hours.index", "journal-check"),
+            (_l("My profile"), "volunteers.me", "person-raised-hand")]))
+    work = []
     if current_user.is_staff:
-        items.append((_l("My grids"), "org.overview", "diagram-3"))
+        work.append((_l("My grids"), "org.overview", "diagram-3"))
     if current_user.has_role(*STAFF_VOLUNTEER_ROLES):
-        items.append((_l("Volunteers"), "volunteers.staff_list", "people"))
+        work.append((_l("Volunteers"), "volunteers.staff_list", "people"))
     if current_user.has_role(*ORGANISER_ROLES):
-        items.append((_l("Hours to confirm"), "hours.review", "hourglass-split"))
+        work.append((_l("Sessions"), "services.staff_list", "calendar-week"))
+        work.append((_l("Hours to confirm"), "hours.review", "hourglass-split"))
+    if work:
+        items.append((_l("Grid work"), None, "diagram-3", work))
     if current_user.is_admin:
-        items.append((_l("Town admin"), "admin.index", "gear"))
+        items.append((_l("Town admin"), "admin.index", "gear", None))
     return items
 
 

@@ -131,8 +131,10 @@ class ServiceItemView(BaseAdminView):
                      "category": _l("Category"), "description": _l("Description"),
                      "department": _l("Department"), "skill": _l("Skill"),
                      "where_when": _l("Where and when"), "active": _l("Active"),
-                     "created_at": _l("Created")}
-    form_excluded_columns = ["created_at"]
+                     "created_at": _l("Created"),
+                     "issue_category": _l("Orders are filed under")}
+    form_columns = ["code", "name", "name_en", "category", "description", "department", "skill",
+                    "issue_category", "where_when", "active"]
     form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(max=100)]}}
 
 

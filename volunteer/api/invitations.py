@@ -29,6 +29,7 @@ from volunteer.invitations.services import (
     can_organise,
     invite,
     respond,
+    target,
     withdraw,
 )
 from volunteer.issues.models import Issue
@@ -72,7 +73,8 @@ class NoteIn(BaseModel):
 class InvitationOut(BaseModel):
     id: int
     issue: int | None
-    issue_title: str | None
+    session: int | None
+    title: str
     volunteer: dict
     origin: Literal["invite", "offer"]
     status: State
@@ -185,10 +187,9 @@ class HoursList(BaseModel):
 
 def invitation_out(inv: Invitation, now=None) -> InvitationOut:
     user = g.api_user
-    show_phone = inv.volunteer_id == user.id or (inv.issue is not None
-                                                 and can_organise(user, inv.issue))
+    show_phone = inv.volunteer_id == user.id or can_organise(user, inv)
     return InvitationOut(
-        id=inv.id, issue=inv.issue_id, issue_title=inv.issue.title if inv.issue else None,
+        id=inv.id, issue=inv.issue_id, session=inv.session_id, title=target(inv).title,
         volunteer={"id": inv.volunteer_id, "name": inv.volunteer.name,
                    "phone": inv.volunteer.phone if show_phone else None},
         origin=inv.origin, status=inv.state(now), wave=inv.wave, score=inv.score,
@@ -324,7 +325,8 @@ def decline_invitation(invitation_id: int, body: NoteIn):
 def withdraw_invitation(invitation_id: int, body: NoteIn):
     """The organiser takes back an invitation or a helper's place."""
     inv = db.session.get(Invitation, invitation_id)
-    if inv is None or inv.issue is None or not can_view(g.api_user, inv.issue):
+    if inv is None or not (can_organise(g.api_user, inv) or (
+            inv.issue is not None and can_view(g.api_user, inv.issue))):
         return _not_found()
     try:
         withdraw(g.api_user, inv, body.reason)
@@ -351,8 +353,8 @@ def my_hours(query: PageQuery):
 
 def _task(invitation_id: int) -> Invitation | None:
     inv = db.session.get(Invitation, invitation_id)
-    if inv is None or not (inv.volunteer_id == g.api_user.id or (
-            inv.issue is not None and can_view(g.api_user, inv.issue))):
+    if inv is None or not (inv.volunteer_id == g.api_user.id or can_organise(g.api_user, inv)
+                           or (inv.issue is not None and can_view(g.api_user, inv.issue))):
         return None
     return inv
 
@@ -410,6 +412,7 @@ def ask_correction(hours_id: int, body: CorrectionIn):
 def decide_correction_api(correction_id: int, body: DecisionIn):
     """The hours change when accepted."""
     corr = db.session.get(HoursCorrection, correction_id)
-    if corr is None or corr.entry.issue is None or not can_view(g.api_user, corr.entry.issue):
+    if corr is None or not (can_organise(g.api_user, corr.entry) or (
+            corr.entry.issue is not None and can_view(g.api_user, corr.entry.issue))):
         return _not_found("correction")
     return _hours_call(lambda: decide_correction(g.api_user, corr, body.accept, body.reason))

@@ -85,10 +85,14 @@ def seed_demo() -> dict[str, int]:
     db.session.add_all(departments)
     dept_by_name = {d.name: d for d in departments}
     skills = {s.code: s for s in db.session.scalars(db.select(Skill))}
-    for i, (zh, en, cat, dept, skill, desc) in enumerate(data["service_items"]):
+    from volunteer.issues.models import IssueCategory
+
+    issue_cats = {c.code: c for c in db.session.scalars(db.select(IssueCategory))}
+    for i, (zh, en, cat, dept, skill, desc, files_as) in enumerate(data["service_items"]):
         db.session.add(ServiceItem(code=f"S{i + 1:02d}", name=zh, name_en=en, category=cat,
                                    description=desc, department=dept_by_name.get(dept),
-                                   skill=skills.get(skill) if skill else None))
+                                   skill=skills.get(skill) if skill else None,
+                                   issue_category=issue_cats.get(files_as)))
     db.session.flush()
 
     people = _People(rnd, data)
@@ -154,8 +158,10 @@ def seed_demo() -> dict[str, int]:
 
     n_issues = seed_issues(rnd)
     from volunteer.demo.invitations import seed_invitations
+    from volunteer.demo.sessions import seed_sessions
 
     helping = seed_invitations(rnd)
+    helping.update(seed_sessions(rnd))
     return {"villages": len(villages), "grids": len(grids), "grid_points": len(points),
             "departments": len(departments), "service_items": len(data["service_items"]),
             "users": len(users), "role_assignments": len(roles),

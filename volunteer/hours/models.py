@@ -27,6 +27,8 @@ class ServiceHours(db.Model):
         sa.ForeignKey("invitation.id", ondelete="SET NULL"))
     issue_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issue.id", ondelete="SET NULL"),
                                                  index=True)
+    session_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("service_session.id", ondelete="SET NULL"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(10), default="issue")  # issue / session
     activity: Mapped[str] = mapped_column(sa.String(200))  # what was done, as recorded then
     served_on: Mapped[date] = mapped_column(index=True)
@@ -45,6 +47,7 @@ class ServiceHours(db.Model):
     confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])
     invitation: Mapped[Invitation | None] = relationship()  # noqa: F821
     issue: Mapped[Issue | None] = relationship()  # noqa: F821
+    session: Mapped[ServiceSession | None] = relationship()  # noqa: F821
     corrections: Mapped[list[HoursCorrection]] = relationship(
         back_populates="entry", order_by="HoursCorrection.id", cascade="all, delete-orphan")
 

@@ -51,13 +51,15 @@ def message(exc: HoursError) -> str:
 def _back(inv: Invitation) -> str:
     if inv.volunteer_id == current_user.id:
         return url_for("invitations.detail", invitation_id=inv.id)
+    if inv.session_id:
+        return url_for("services.manage", session_id=inv.session_id) + "#staff"
     return url_for("issues.detail", issue_id=inv.issue_id) + "#helpers"
 
 
 def _visible_invitation(invitation_id: int) -> Invitation:
     inv = db.session.get(Invitation, invitation_id)
     if inv is None or not (inv.volunteer_id == current_user.id
-                           or (inv.issue is not None and can_organise(current_user, inv.issue))):
+                           or can_organise(current_user, inv)):
         abort(404)
     return inv
 
@@ -141,8 +143,7 @@ def correction(hours_id: int):
 def decide(correction_id: int, decision: str):
     """Accept or reject (with a reason) a volunteer's correction."""
     corr = db.session.get(HoursCorrection, correction_id)
-    if corr is None or corr.entry.issue is None or \
-            not can_organise(current_user, corr.entry.issue):
+    if corr is None or not can_organise(current_user, corr.entry):
         abort(404)
     form = DecisionForm()
     if not form.validate_on_submit():
@@ -158,6 +159,8 @@ def decide(correction_id: int, decision: str):
     target = request.form.get("back")
     if target == "review":
         return redirect(url_for("hours.review"))
+    if corr.entry.session_id:
+        return redirect(url_for("services.manage", session_id=corr.entry.session_id) + "#staff")
     return redirect(url_for("issues.detail", issue_id=corr.entry.issue_id) + "#helpers")
 
 

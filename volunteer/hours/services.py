@@ -17,7 +17,7 @@ from volunteer.extensions import db
 from volunteer.hours.models import HoursCorrection, ServiceHours
 from volunteer.inbox import services as inbox
 from volunteer.invitations.models import Invitation
-from volunteer.invitations.services import can_organise, organisers_of
+from volunteer.invitations.services import can_organise, organisers_of, target
 from volunteer.privacy import eraser, exporter
 
 MAX_HOURS = Decimal("24")  # one activity, one day
@@ -46,6 +46,8 @@ def parse_hours(value) -> Decimal:
 
 def _served_on(inv: Invitation) -> date:
     when = inv.starts_at or (inv.issue.resolved_at if inv.issue else None) or utcnow()
+    if inv.session is not None:
+        when = inv.session.starts_at
     return to_local(when).date()
 
 
@@ -57,8 +59,7 @@ def propose(user: User, inv: Invitation, hours, note: str | None = None,
             now: datetime | None = None) -> ServiceHours:
     """The helper (or the organiser) proposes the hours of a finished task."""
     now = now or utcnow()
-    organiser = inv.issue is not None and can_organise(user, inv.issue)
-    if inv.volunteer_id != user.id and not organiser:
+    if inv.volunteer_id != user.id and not can_organise(user, inv):
         raise HoursError("not_yours")
     if inv.status != "done":
         raise HoursError("not_done")
@@ -68,9 +69,9 @@ def propose(user: User, inv: Invitation, hours, note: str | None = None,
         raise HoursError("already_confirmed")
     if entry is None:
         entry = ServiceHours(volunteer_id=inv.volunteer_id, invitation_id=inv.id,
-                             issue_id=inv.issue_id, kind=inv.kind,
-                             activity=(f"#{inv.issue.id} {inv.issue.title}" if inv.issue
-                                       else "")[:200], served_on=_served_on(inv), hours=value)
+                             issue_id=inv.issue_id, session_id=inv.session_id, kind=inv.kind,
+                             activity=target(inv).title[:200], served_on=_served_on(inv),
+                             hours=value)
         db.session.add(entry)
     entry.hours = value
     entry.note = note or None
@@ -78,7 +79,7 @@ def propose(user: User, inv: Invitation, hours, note: str | None = None,
     entry.proposed_at = now
     db.session.flush()
     if inv.volunteer_id == user.id:
-        inbox.notify([inv.invited_by_id] if inv.invited_by_id else organisers_of(inv.issue),
+        inbox.notify([inv.invited_by_id] if inv.invited_by_id else organisers_of(inv),
                      "hours", "hours_proposed", inv.issue, user.id, invitation=inv)
     return entry
 
@@ -87,7 +88,7 @@ def confirm(organiser: User, inv: Invitation, hours=None, now: datetime | None =
             ) -> ServiceHours:
     """The organiser confirms the hours (proposing them in the same step when none are)."""
     now = now or utcnow()
-    if inv.issue is None or not can_organise(organiser, inv.issue):
+    if not can_organise(organiser, inv):
         raise HoursError("not_allowed")
     if inv.volunteer_id == organiser.id:
         raise HoursError("own_hours")
@@ -126,7 +127,7 @@ def request_correction(volunteer: User, entry: ServiceHours, hours, reason: str,
     db.session.flush()
     inv = entry.invitation
     who = [entry.confirmed_by_id] if entry.confirmed_by_id else \
-        (organisers_of(inv.issue) if inv and inv.issue else [])
+        (organisers_of(inv) if inv is not None else [])
     inbox.notify(who, "hours", "correction_requested", entry.issue, volunteer.id,
                  invitation=inv)
     return corr
@@ -136,7 +137,7 @@ def decide_correction(organiser: User, corr: HoursCorrection, accept: bool,
                       reason: str | None = None, now: datetime | None = None) -> HoursCorrection:
     """The organiser accepts a correction (the hours change) or rejects it with a reason."""
     entry = corr.entry
-    if entry.issue is None or not can_organise(organiser, entry.issue):
+    if not can_organise(organiser, entry):
         raise HoursError("not_allowed")
     if entry.volunteer_id == organiser.id:
         raise HoursError("own_hours")

@@ -10,7 +10,7 @@ from volunteer.common import utcnow
 from volunteer.extensions import db
 
 # Kinds of notification a person can switch on or off.
-KINDS = ("my_report", "queue", "overdue", "invitation", "team", "hours")
+KINDS = ("my_report", "queue", "overdue", "invitation", "team", "hours", "sessions")
 
 
 class Notification(db.Model):
@@ -29,7 +29,10 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None]
 
     issue: Mapped[Issue | None] = relationship()  # noqa: F821
+    session_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("service_session.id", ondelete="CASCADE"), index=True)
     invitation: Mapped[Invitation | None] = relationship()  # noqa: F821
+    session: Mapped[ServiceSession | None] = relationship()  # noqa: F821
 
 
 class NotificationSetting(db.Model):

@@ -20,7 +20,8 @@ KIND_LABELS = {"my_report": _l("Changes to issues I reported"),
                "overdue": _l("Issues in my queue running overdue"),
                "invitation": _l("Invitations to help, and reminders"),
                "team": _l("Answers and offers from volunteers for issues I organise"),
-               "hours": _l("Service hours: proposals, confirmations, corrections")}
+               "hours": _l("Service hours: proposals, confirmations, corrections"),
+               "sessions": _l("Service sessions I signed up for: reminders and changes")}
 
 
 def unread_count(user) -> int:
@@ -72,6 +73,10 @@ def open_one(notification_id: int):
     db.session.commit()
     if n.invitation_id and n.invitation and n.invitation.volunteer_id == current_user.id:
         return redirect(url_for("invitations.detail", invitation_id=n.invitation_id))
+    if n.session_id and not n.issue_id:
+        if n.invitation_id:  # an organiser hears about staff of a session
+            return redirect(url_for("services.manage", session_id=n.session_id) + "#staff")
+        return redirect(url_for("services.session", session_id=n.session_id))
     return redirect(url_for("issues.detail", issue_id=n.issue_id) if n.issue_id
                     else url_for("inbox.index"))
 

@@ -25,7 +25,7 @@ def settings_of(user_id: int) -> dict[str, tuple[bool, bool]]:
 
 
 def notify(user_ids, kind: str, event: str, issue=None, actor_id: int | None = None,
-           invitation=None) -> int:
+           invitation=None, session=None) -> int:
     """Put a notification in each person's inbox (and e-mail them) as they chose."""
     sent = 0
     for uid in dict.fromkeys(u for u in user_ids if u and u != actor_id):
@@ -33,26 +33,30 @@ def notify(user_ids, kind: str, event: str, issue=None, actor_id: int | None = N
         if in_app:
             db.session.add(Notification(user_id=uid, kind=kind, event=event,
                                         issue_id=issue.id if issue else None,
-                                        invitation_id=invitation.id if invitation else None))
+                                        invitation_id=invitation.id if invitation else None,
+                                        session_id=session.id if session else None))
             sent += 1
         if email:
             user = db.session.get(User, uid)
             if user is not None and user.email:
                 with force_locale(user.locale or "zh_CN"):
-                    text = describe(event, issue, invitation)
+                    text = describe(event, issue, invitation, session)
                     link = _link(issue, invitation if invitation is not None
-                                 and invitation.volunteer_id == uid else None)
+                                 and invitation.volunteer_id == uid else None, session)
                     send_mail(user.email, _("Grid Volunteers: %(what)s", what=text),
                               text + "\n" + link)
     return sent
 
 
-def _link(issue, invitation=None) -> str:
-    """Where to act: the volunteer's task page, else the issue's page; absolute in a request,
-    else from SITE_URL (cron, CLI)."""
+def _link(issue, invitation=None, session=None) -> str:
+    """Where to act: the volunteer's task page, the session's page, else the issue's page;
+    absolute in a request, else from SITE_URL (cron, CLI)."""
     if invitation is not None:
         endpoint, kwargs, path = ("invitations.detail", {"invitation_id": invitation.id},
                                   f"/tasks/{invitation.id}")
+    elif session is not None:
+        endpoint, kwargs, path = ("services.session", {"session_id": session.id},
+                                  f"/services/sessions/{session.id}")
     elif issue is not None:
         endpoint, kwargs, path = "issues.detail", {"issue_id": issue.id}, f"/issues/{issue.id}"
     else:
@@ -62,9 +66,22 @@ def _link(issue, invitation=None) -> str:
     return current_app.config.get("SITE_URL", "").rstrip("/") + path
 
 
-def describe(event: str, issue, invitation=None) -> str:
+def subject(issue=None, invitation=None, session=None) -> str:
+    """What a notification is about: "#12 路灯不亮", or "免费义诊 · 某网格点 · 12/3 09:00"."""
+    from volunteer.i18n import localtime
+
+    if issue is not None:
+        return f"#{issue.id} {issue.title}"
+    session = session or (invitation.session if invitation is not None else None)
+    if session is not None:
+        return f"{session.item.name} · {session.point.name} · " \
+               f"{localtime(session.starts_at, 'short')}"
+    return ""
+
+
+def describe(event: str, issue, invitation=None, session=None) -> str:
     """One line about an event, in the current language."""
-    ref = f"#{issue.id} {issue.title}" if issue else ""
+    ref = subject(issue, invitation, session)
     who = invitation.volunteer.name if invitation is not None and invitation.volunteer else ""
     texts = {
         "report": _("New issue in your queue: %(ref)s", ref=ref),
@@ -103,6 +120,10 @@ def describe(event: str, issue, invitation=None) -> str:
                             ref=ref),
         "correction_requested": _("%(who)s asks for a correction of hours: %(ref)s", who=who,
                                   ref=ref),
+        # to residents signed up for a session
+        "signup_moved_up": _("A place came free: you are signed up for %(ref)s", ref=ref),
+        "session_cancelled": _("Cancelled: %(ref)s", ref=ref),
+        "session_reminder": _("Tomorrow or soon: %(ref)s", ref=ref),
     }
     return texts.get(event, ref)
 

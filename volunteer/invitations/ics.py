@@ -9,24 +9,28 @@ from volunteer.common import utcnow
 
 
 def task_calendar(inv, url: str) -> bytes:
-    """One VEVENT for an invitation's task: its time, place and what to do."""
+    """One VEVENT for an invitation's task: its time, place and what to do. The exact place
+    of an issue is in it only once the volunteer accepted."""
     cal = Calendar()
     cal.add("prodid", "-//Grid Volunteers//网格志愿//ZH")
     cal.add("version", "2.0")
     cal.add("method", "PUBLISH")
     ev = Event()
-    issue = inv.issue
+    issue, session = inv.issue, inv.session
     ev.add("uid", f"task-{inv.id}@grid-volunteers")
     ev.add("dtstamp", utcnow().replace(tzinfo=UTC))
-    start = inv.starts_at.replace(tzinfo=UTC)
-    end = (inv.ends_at or inv.starts_at + timedelta(hours=2)).replace(tzinfo=UTC)
-    ev.add("dtstart", start)
-    ev.add("dtend", end)
-    ev.add("summary", f"网格志愿 #{issue.id} {issue.title}" if issue else "网格志愿")
-    if issue is not None:
+    ev.add("dtstart", inv.starts_at.replace(tzinfo=UTC))
+    ev.add("dtend", (inv.ends_at or inv.starts_at + timedelta(hours=2)).replace(tzinfo=UTC))
+    if session is not None:
+        ev.add("summary", f"网格志愿 {session.item.name}")
+        ev.add("description", f"{session.item.description or ''}\n{url}")
+        ev.add("location", f"{session.point.name}，{session.point.address}")
+        ev.add("geo", (session.point.lat, session.point.lon))
+    elif issue is not None:
+        ev.add("summary", f"网格志愿 #{issue.id} {issue.title}")
         ev.add("description", f"{issue.description}\n{url}")
         ev.add("location", f"{issue.village.name} {issue.grid.name}")
-        if inv.status in ("accepted", "done"):  # the exact place only for those who accepted
+        if inv.status in ("accepted", "done"):
             ev.add("geo", (issue.lat, issue.lon))
     ev.add("url", url)
     ev.add("status", "CONFIRMED" if inv.status == "accepted" else "TENTATIVE")

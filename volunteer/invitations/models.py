@@ -21,10 +21,12 @@ COUNTED = ("offered", "invited", "accepted", "done")
 
 
 class Invitation(db.Model):
-    """A volunteer asked to help (or offering to) with an issue; generic over what it targets."""
+    """A volunteer asked to help (or offering to) with an issue, or to staff a service session."""
 
     __table_args__ = (
         sa.UniqueConstraint("issue_id", "volunteer_id", name="uq_invitation_issue_volunteer"),
+        sa.UniqueConstraint("session_id", "volunteer_id",
+                            name="uq_invitation_session_volunteer"),
         sa.Index("ix_invitation_volunteer_status", "volunteer_id", "status"),
     )
 
@@ -32,6 +34,8 @@ class Invitation(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(10), default="issue")  # issue / session
     issue_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issue.id", ondelete="CASCADE"),
                                                  index=True)
+    session_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("service_session.id", ondelete="CASCADE"), index=True)
     volunteer_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
     invited_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL"))
@@ -55,6 +59,7 @@ class Invitation(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     issue: Mapped[Issue | None] = relationship()  # noqa: F821
+    session: Mapped[ServiceSession | None] = relationship()  # noqa: F821
     volunteer: Mapped[User] = relationship(foreign_keys=[volunteer_id])
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
 

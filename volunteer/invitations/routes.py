@@ -55,6 +55,7 @@ ERRORS = {
     "reason_needed": _l("Please give a reason."),
     "not_a_helper": _l("Only someone who accepted can be marked as not having come."),
     "hours_confirmed": _l("Their hours are confirmed already; change them by a correction."),
+    "session_not_open": _l("This session is cancelled or has already started."),
 }
 STATE_LABELS = {
     "offered": _l("Offered"), "invited": _l("Invited"), "accepted": _l("Taking part"),
@@ -79,12 +80,15 @@ def _mine_or_404(invitation_id: int) -> Invitation:
 
 def _organised_or_404(invitation_id: int) -> Invitation:
     inv = db.session.get(Invitation, invitation_id)
-    if inv is None or inv.issue is None or not can_organise(current_user, inv.issue):
+    if inv is None or not can_organise(current_user, inv):
         abort(404)
     return inv
 
 
 def _back_to_issue(inv_or_issue_id) -> str:
+    """Where organisers manage helpers: the issue page, or the session's page."""
+    if isinstance(inv_or_issue_id, Invitation) and inv_or_issue_id.session_id:
+        return url_for("services.manage", session_id=inv_or_issue_id.session_id) + "#staff"
     issue_id = inv_or_issue_id if isinstance(inv_or_issue_id, int) else inv_or_issue_id.issue_id
     return url_for("issues.detail", issue_id=issue_id) + "#helpers"
 
@@ -96,8 +100,12 @@ def _back_to_issue(inv_or_issue_id) -> str:
 def index():
     """My tasks: invitations to answer, offers, what I accepted, and what is past."""
     now = utcnow()
+    from volunteer.services.models import ServiceSession
+
     q = (db.select(Invitation).where(Invitation.volunteer_id == current_user.id)
-         .options(selectinload(Invitation.issue).selectinload(Issue.village)))
+         .options(selectinload(Invitation.issue).selectinload(Issue.village),
+                  selectinload(Invitation.session).selectinload(ServiceSession.item),
+                  selectinload(Invitation.session).selectinload(ServiceSession.point)))
     current = [i for i in db.session.scalars(q.where(Invitation.status.in_(HOLDING))
                                              .order_by(Invitation.starts_at, Invitation.id))
                if i.is_holding(now)]
@@ -117,8 +125,8 @@ def index():
 def detail(invitation_id: int):
     """One invitation: what, where, when; answer it; after accepting, contact and exact place."""
     inv = db.session.get(Invitation, invitation_id)
-    if inv is not None and inv.volunteer_id != current_user.id and inv.issue is not None \
-            and can_organise(current_user, inv.issue):
+    if inv is not None and inv.volunteer_id != current_user.id \
+            and can_organise(current_user, inv):
         return redirect(_back_to_issue(inv))
     inv = _mine_or_404(invitation_id)
     from volunteer.hours.forms import CorrectionForm, HoursForm
@@ -241,19 +249,37 @@ def invite_view(issue_id: int):
     issue = db.session.get(Issue, issue_id)
     if issue is None or not can_organise(current_user, issue):
         abort(404)
+    return _invite(issue, lambda: for_issue(issue, limit=50), _back_to_issue(issue_id))
+
+
+@bp.route("/invite/session/<int:session_id>", methods=["POST"])
+@login_required
+def invite_session(session_id: int):
+    """The same for a service session's staff."""
+    from volunteer.issues.suggestions import for_session
+    from volunteer.services.models import ServiceSession
+
+    session = db.session.get(ServiceSession, session_id)
+    if session is None or not can_organise(current_user, session):
+        abort(404)
+    return _invite(session, lambda: for_session(session, limit=50),
+                   url_for("services.manage", session_id=session_id) + "#staff")
+
+
+def _invite(obj, suggest, back: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     mode = request.form.get("mode", "one")
-    result = for_issue(issue, limit=50)
+    result = suggest()
     by_id = {s.user_id: s for s in result.suggestions}
     if mode == "team":
         ids = [uid for uid, _c in result.team]
     elif mode == "next":
-        n = open_places_to_invite(issue)
+        n = open_places_to_invite(obj)
         if n <= 0:
             flash(_("Nobody more to invite: the places are filled or invitations are still "
                     "waiting for an answer."), "info")
-            return redirect(_back_to_issue(issue_id))
+            return redirect(back)
         ids = [s.user_id for s in result.suggestions if s.tier > 0][:n] or \
             [s.user_id for s in result.suggestions][:n]
     else:
@@ -262,7 +288,7 @@ def invite_view(issue_id: int):
                   [list(r) for r in by_id[uid].reasons]) if uid in by_id else Pick(uid)
              for uid in ids]
     try:
-        made = invite(current_user, issue, picks)
+        made = invite(current_user, obj, picks)
         db.session.commit()
     except InvitationError as exc:
         db.session.rollback()
@@ -274,7 +300,7 @@ def invite_view(issue_id: int):
     else:
         flash(_("Invited: %(names)s.", names="、".join(i.volunteer.name for i in made)),
               "success")
-    return redirect(_back_to_issue(issue_id))
+    return redirect(back)
 
 
 def _organiser_action(invitation_id: int, action, ok_text: str, form_class=ConfirmForm):

@@ -15,21 +15,20 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from volunteer.auth.models import Role, RoleAssignment, User
+from volunteer.auth.models import Role, User
 from volunteer.common import iso_utc, utcnow
 from volunteer.extensions import db
 from volunteer.inbox import services as inbox
 from volunteer.invitations.models import Invitation, counted_clause, holding_clause
-from volunteer.issues.models import OPEN_STATUSES, Issue, IssueEvent
-from volunteer.issues.workflow import roles_for
+from volunteer.invitations.targets import ORGANISERS, Target, can_organise, target
+from volunteer.issues.models import OPEN_STATUSES, Issue
 from volunteer.privacy import eraser, exporter
 from volunteer.volunteers.models import VolunteerProfile
 
 INVITATION_HOURS = 24  # an unanswered invitation expires after this (or when the task starts)
 MIN_HOURS = 1
 LIMIT_DAYS = 30  # the monthly limit counts tasks of the last 30 days
-# Who may invite, accept offers, withdraw, mark no-shows and confirm hours for an issue.
-ORGANISERS = {Role.grid_leader.value, Role.village_admin.value, Role.admin.value}
+__all__ = ["ORGANISERS", "can_organise", "target"]  # re-exported for views and the API
 
 
 class InvitationError(ValueError):
@@ -41,11 +40,6 @@ class InvitationError(ValueError):
         self.who = who
 
 
-def can_organise(user: User | None, issue: Issue) -> bool:
-    """Grid leaders of the issue's grid, admins of its 村居 and the town admin."""
-    return bool(roles_for(user, issue) & ORGANISERS)
-
-
 def organised_clause(user: User):
     """SQL: the issues ``user`` organises help for (the SQL form of ``can_organise``)."""
     if user.is_admin:
@@ -54,22 +48,21 @@ def organised_clause(user: User):
                   Issue.village_id.in_(user.village_ids() or {-1}))
 
 
-def organisers_of(issue: Issue) -> list[int]:
-    """The people who organise help for an issue (its grid's leaders, its 村居's admins)."""
-    ra = RoleAssignment
-    return list(db.session.scalars(db.select(ra.user_id).where(sa.or_(
-        sa.and_(ra.role == Role.grid_leader.value, ra.grid_id == issue.grid_id),
-        sa.and_(ra.role == Role.village_admin.value, ra.village_id == issue.village_id)))
-        .distinct()))
+def organisers_of(obj) -> list[int]:
+    """The people who organise help for an issue or session (its grid's leaders, 村居 admins)."""
+    return target(obj).organisers()
+
+
+def _notify(inv: Invitation, user_ids, kind: str, event: str, actor_id: int | None = None):
+    inbox.notify(user_ids, kind, event, inv.issue, actor_id, invitation=inv,
+                 session=inv.session)
+
+
+def _inviters(inv: Invitation) -> list[int]:
+    return [inv.invited_by_id] if inv.invited_by_id else organisers_of(inv)
 
 
 # --- locks and checks -------------------------------------------------------------------------
-
-def _lock_issue(issue: Issue) -> None:
-    db.session.execute(sa.update(Issue).where(Issue.id == issue.id)
-                       .values(updated_at=Issue.updated_at)
-                       .execution_options(synchronize_session=False))
-
 
 def _lock_volunteers(user_ids) -> dict[int, VolunteerProfile]:
     """Lock the volunteers' profiles (and mark them changed, so the matcher re-reads their load)."""
@@ -85,11 +78,12 @@ def _lock_volunteers(user_ids) -> dict[int, VolunteerProfile]:
     return {p.user_id: p for p in profiles}
 
 
-def places_left(issue: Issue) -> int:
-    """Helpers still needed: the issue's number less those who accepted."""
+def places_left(obj) -> int:
+    """Places still open: the helpers (or staff) needed less those who accepted."""
+    t = obj if isinstance(obj, Target) else target(obj)
     taken = db.session.scalar(db.select(sa.func.count(Invitation.id)).where(
-        Invitation.issue_id == issue.id, Invitation.status.in_(("accepted", "done"))))
-    return max(0, issue.helpers_needed - (taken or 0))
+        t.column() == t.id, Invitation.status.in_(("accepted", "done"))))
+    return max(0, t.places - (taken or 0))
 
 
 def _check_free(user: User, profile: VolunteerProfile | None, starts: datetime | None,
@@ -125,13 +119,6 @@ def _expiry(now: datetime, starts: datetime | None) -> datetime:
     return expires
 
 
-def _event(issue: Issue, actor_id: int | None, action: str, comment: str | None = None,
-           now: datetime | None = None) -> None:
-    issue.events.append(IssueEvent(actor_id=actor_id, action=action, from_status=issue.status,
-                                   to_status=issue.status, comment=comment,
-                                   created_at=now or utcnow()))
-
-
 # --- inviting ---------------------------------------------------------------------------------
 
 @dataclass
@@ -144,24 +131,26 @@ class Pick:
     reasons: list | None = None
 
 
-def invite(organiser: User, issue: Issue, picks: list[Pick], now: datetime | None = None
+def invite(organiser: User, obj, picks: list[Pick], now: datetime | None = None
            ) -> list[Invitation]:
-    """Invite one volunteer or a team to help with ``issue``. All or nothing."""
+    """Invite one volunteer or a team to help with an issue or staff a session. All or
+    nothing."""
     now = now or utcnow()
-    if not can_organise(organiser, issue):
+    t = target(obj)
+    if not t.can_organise(organiser):
         raise InvitationError("not_allowed")
-    if issue.status not in OPEN_STATUSES:
-        raise InvitationError("issue_not_open")
+    if not t.is_open():
+        raise InvitationError("issue_not_open" if t.kind == "issue" else "session_not_open")
     if not picks:
         raise InvitationError("nobody")
-    _lock_issue(issue)
-    if places_left(issue) <= 0:
+    t.lock()
+    if places_left(t) <= 0:
         raise InvitationError("filled")
     profiles = _lock_volunteers(p.user_id for p in picks)
     already = set(db.session.scalars(db.select(Invitation.volunteer_id).where(
-        Invitation.issue_id == issue.id)))
+        t.column() == t.id)))
     wave = (db.session.scalar(db.select(sa.func.max(Invitation.wave))
-                              .where(Invitation.issue_id == issue.id)) or 0) + 1
+                              .where(t.column() == t.id)) or 0) + 1
     out = []
     for pick in picks:
         user = db.session.get(User, pick.user_id)
@@ -171,41 +160,42 @@ def invite(organiser: User, issue: Issue, picks: list[Pick], now: datetime | Non
             raise InvitationError("already_invited", user.name)
         if user.id == organiser.id:
             raise InvitationError("self", user.name)
-        _check_free(user, profiles.get(user.id), issue.needed_from, issue.needed_until, now)
-        inv = Invitation(kind="issue", issue=issue, volunteer_id=user.id,
-                         invited_by_id=organiser.id, origin="invite", status="invited",
-                         wave=wave, score=pick.score, distance_m=pick.distance_m,
-                         reasons=pick.reasons, starts_at=issue.needed_from,
-                         ends_at=issue.needed_until, expires_at=_expiry(now, issue.needed_from),
-                         created_at=now)
+        _check_free(user, profiles.get(user.id), t.starts, t.ends, now)
+        inv = Invitation(kind=t.kind, volunteer_id=user.id, invited_by_id=organiser.id,
+                         origin="invite", status="invited", wave=wave, score=pick.score,
+                         distance_m=pick.distance_m, reasons=pick.reasons, starts_at=t.starts,
+                         ends_at=t.ends, expires_at=_expiry(now, t.starts), created_at=now)
+        setattr(inv, t.kind, t.obj)
         db.session.add(inv)
         already.add(user.id)
         out.append(inv)
-        _event(issue, organiser.id, "invite", user.name, now)
+        t.event(organiser.id, "invite", user.name, now)
     db.session.flush()
     for inv in out:
-        inbox.notify([inv.volunteer_id], "invitation", "invited", issue, organiser.id,
-                     invitation=inv)
+        _notify(inv, [inv.volunteer_id], "invitation", "invited", organiser.id)
     return out
 
 
-def invitations_of(issue: Issue) -> list[Invitation]:
-    return list(db.session.scalars(db.select(Invitation).where(Invitation.issue_id == issue.id)
+def invitations_of(obj) -> list[Invitation]:
+    t = target(obj)
+    return list(db.session.scalars(db.select(Invitation).where(t.column() == t.id)
                                    .order_by(Invitation.wave, Invitation.id)))
 
 
-def invited_ids(issue: Issue) -> set[int]:
-    """Everyone ever invited to (or offering for) the issue: never suggested again."""
+def invited_ids(obj) -> set[int]:
+    """Everyone ever invited (or offering) for the issue or session: never suggested again."""
+    t = target(obj)
     return set(db.session.scalars(db.select(Invitation.volunteer_id)
-                                  .where(Invitation.issue_id == issue.id)))
+                                  .where(t.column() == t.id)))
 
 
-def open_places_to_invite(issue: Issue, now: datetime | None = None) -> int:
+def open_places_to_invite(obj, now: datetime | None = None) -> int:
     """How many more people to invite now: places left less invitations still waiting."""
+    t = target(obj)
     waiting = db.session.scalar(db.select(sa.func.count(Invitation.id)).where(
-        Invitation.issue_id == issue.id, Invitation.status.in_(("invited", "offered")),
+        t.column() == t.id, Invitation.status.in_(("invited", "offered")),
         holding_clause(now)))
-    return max(0, places_left(issue) - (waiting or 0))
+    return max(0, places_left(t) - (waiting or 0))
 
 
 # --- answers ----------------------------------------------------------------------------------
@@ -225,10 +215,10 @@ def _answerable(volunteer: User, inv: Invitation, now: datetime, accepting: bool
 
 def _take_place(inv: Invitation, now: datetime) -> None:
     """Check and take one place on the task for ``inv`` (locks held by the caller)."""
-    issue = inv.issue
-    if issue.status not in OPEN_STATUSES and issue.status != "resolved":
-        raise InvitationError("issue_not_open")
-    left = places_left(issue)
+    t = target(inv)
+    if not t.is_open(accepting=True):
+        raise InvitationError("issue_not_open" if t.kind == "issue" else "session_not_open")
+    left = places_left(t)
     if left <= 0:
         raise InvitationError("filled")
     user = db.session.get(User, inv.volunteer_id)
@@ -237,19 +227,19 @@ def _take_place(inv: Invitation, now: datetime) -> None:
     inv.status = "accepted"
     inv.responded_at = now
     if left == 1:  # this was the last place
-        _close_waiting(issue, "filled", now, keep=inv.id)
+        close_waiting(t, "filled", now, keep=inv.id)
 
 
-def _close_waiting(issue: Issue, reason: str, now: datetime, keep: int | None = None) -> None:
-    """Withdraw every invitation and offer still waiting on the issue (the places are gone)."""
+def close_waiting(t: Target, reason: str, now: datetime, keep: int | None = None) -> None:
+    """Withdraw every invitation and offer still waiting (the places are gone)."""
     for other in db.session.scalars(db.select(Invitation).where(
-            Invitation.issue_id == issue.id, Invitation.id != (keep or -1),
+            t.column() == t.id, Invitation.id != (keep or -1),
             Invitation.status.in_(("invited", "offered")))):
         expired = other.state(now) == "expired"
         other.status = "withdrawn"
         other.closed_reason = reason
         if not expired:
-            inbox.notify([other.volunteer_id], "invitation", reason, issue, invitation=other)
+            _notify(other, [other.volunteer_id], "invitation", reason)
 
 
 def respond(volunteer: User, inv: Invitation, accept: bool, reason: str | None = None,
@@ -257,21 +247,20 @@ def respond(volunteer: User, inv: Invitation, accept: bool, reason: str | None =
     """The volunteer accepts or declines (a reason is optional)."""
     now = now or utcnow()
     _answerable(volunteer, inv, now, accept)
+    t = target(inv)
     if accept:
-        _lock_issue(inv.issue)
+        t.lock()
         db.session.refresh(inv)  # another answer may have closed it meanwhile
         _answerable(volunteer, inv, now, accept)
         _take_place(inv, now)
-        _event(inv.issue, volunteer.id, "invitation_accepted", None, now)
+        t.event(volunteer.id, "invitation_accepted", None, now)
     else:
         inv.status = "declined"
         inv.responded_at = now
         inv.note = reason or None
         _lock_volunteers([volunteer.id])  # the matcher sees their load change
-        _event(inv.issue, volunteer.id, "invitation_declined", reason or None, now)
-    inbox.notify([inv.invited_by_id] if inv.invited_by_id else organisers_of(inv.issue),
-                 "team", "accepted" if accept else "declined", inv.issue, volunteer.id,
-                 invitation=inv)
+        t.event(volunteer.id, "invitation_declined", reason or None, now)
+    _notify(inv, _inviters(inv), "team", "accepted" if accept else "declined", volunteer.id)
     return inv
 
 
@@ -279,7 +268,8 @@ def withdraw(organiser: User, inv: Invitation, reason: str | None = None,
              now: datetime | None = None) -> Invitation:
     """The organiser takes back an invitation (or a volunteer's place) before the work is done."""
     now = now or utcnow()
-    if not can_organise(organiser, inv.issue):
+    t = target(inv)
+    if not t.can_organise(organiser):
         raise InvitationError("not_allowed")
     if inv.state(now) not in ("invited", "offered", "accepted"):
         raise InvitationError("not_open")
@@ -287,9 +277,8 @@ def withdraw(organiser: User, inv: Invitation, reason: str | None = None,
     inv.closed_reason = "organiser"
     inv.note = reason or inv.note
     _lock_volunteers([inv.volunteer_id])
-    _event(inv.issue, organiser.id, "invitation_withdrawn", inv.volunteer.name, now)
-    inbox.notify([inv.volunteer_id], "invitation", "withdrawn", inv.issue, organiser.id,
-                 invitation=inv)
+    t.event(organiser.id, "invitation_withdrawn", inv.volunteer.name, now)
+    _notify(inv, [inv.volunteer_id], "invitation", "withdrawn", organiser.id)
     return inv
 
 
@@ -308,8 +297,9 @@ def offer(volunteer: User, issue: Issue, note: str | None = None,
         raise InvitationError("issue_not_open")
     if float(haversine_km(profile.lat, profile.lon, issue.lat, issue.lon)) > profile.travel_km:
         raise InvitationError("out_of_range")
-    _lock_issue(issue)
-    if places_left(issue) <= 0:
+    t = target(issue)
+    t.lock()
+    if places_left(t) <= 0:
         raise InvitationError("filled")
     profile = _lock_volunteers([volunteer.id]).get(volunteer.id)
     if db.session.scalar(db.select(Invitation.id).where(
@@ -321,9 +311,9 @@ def offer(volunteer: User, issue: Issue, note: str | None = None,
                      status="offered", distance_m=d, starts_at=issue.needed_from,
                      ends_at=issue.needed_until, note=note or None, created_at=now)
     db.session.add(inv)
-    _event(issue, volunteer.id, "offer", note or None, now)
+    t.event(volunteer.id, "offer", note or None, now)
     db.session.flush()
-    inbox.notify(organisers_of(issue), "team", "offer", issue, volunteer.id, invitation=inv)
+    _notify(inv, t.organisers(), "team", "offer", volunteer.id)
     return inv
 
 
@@ -331,12 +321,13 @@ def decide_offer(organiser: User, inv: Invitation, accept: bool, reason: str | N
                  now: datetime | None = None) -> Invitation:
     """The organiser takes up an offer (a place, like an accepted invitation) or declines it."""
     now = now or utcnow()
-    if not can_organise(organiser, inv.issue):
+    t = target(inv)
+    if not t.can_organise(organiser):
         raise InvitationError("not_allowed")
     if inv.status != "offered":
         raise InvitationError("not_an_offer")
     if accept:
-        _lock_issue(inv.issue)
+        t.lock()
         db.session.refresh(inv)
         if inv.status != "offered":
             raise InvitationError("not_an_offer")
@@ -350,11 +341,10 @@ def decide_offer(organiser: User, inv: Invitation, accept: bool, reason: str | N
         inv.closed_reason = "organiser"
         inv.note = reason
         _lock_volunteers([inv.volunteer_id])
-    _event(inv.issue, organiser.id, "offer_accepted" if accept else "offer_declined",
-           inv.volunteer.name if accept else f"{inv.volunteer.name}: {reason}", now)
-    inbox.notify([inv.volunteer_id], "invitation",
-                 "offer_accepted" if accept else "offer_declined", inv.issue, organiser.id,
-                 invitation=inv)
+    t.event(organiser.id, "offer_accepted" if accept else "offer_declined",
+            inv.volunteer.name if accept else f"{inv.volunteer.name}: {reason}", now)
+    _notify(inv, [inv.volunteer_id], "invitation",
+            "offer_accepted" if accept else "offer_declined", organiser.id)
     return inv
 
 
@@ -364,7 +354,8 @@ def mark_no_show(organiser: User, inv: Invitation, now: datetime | None = None) 
     """The helper did not come: no hours, and it counts in their reliability."""
     from volunteer.hours.models import ServiceHours
 
-    if not can_organise(organiser, inv.issue):
+    t = target(inv)
+    if not t.can_organise(organiser):
         raise InvitationError("not_allowed")
     if inv.status not in ("accepted", "done"):
         raise InvitationError("not_a_helper")
@@ -375,7 +366,7 @@ def mark_no_show(organiser: User, inv: Invitation, now: datetime | None = None) 
         db.session.delete(entry)
     inv.status = "no_show"
     _lock_volunteers([inv.volunteer_id])
-    _event(inv.issue, organiser.id, "no_show", inv.volunteer.name, now)
+    t.event(organiser.id, "no_show", inv.volunteer.name, now)
     return inv
 
 
@@ -383,19 +374,19 @@ def on_issue_changed(issue: Issue, action: str, now: datetime | None = None) -> 
     """Keep invitations in step with the issue: helpers are done when it closes; waiting
     invitations lapse when it closes or is rejected; a reopened issue takes its helpers back."""
     now = now or utcnow()
+    t = target(issue)
     if action == "verify":
         for inv in db.session.scalars(db.select(Invitation).where(
                 Invitation.issue_id == issue.id, Invitation.status == "accepted")):
             inv.status = "done"
-        _close_waiting(issue, "issue_closed", now)
+        close_waiting(t, "issue_closed", now)
     elif action == "reject":
         for inv in db.session.scalars(db.select(Invitation).where(
                 Invitation.issue_id == issue.id, Invitation.status == "accepted")):
             inv.status = "withdrawn"
             inv.closed_reason = "issue_closed"
-            inbox.notify([inv.volunteer_id], "invitation", "issue_closed", issue,
-                         invitation=inv)
-        _close_waiting(issue, "issue_closed", now)
+            _notify(inv, [inv.volunteer_id], "invitation", "issue_closed")
+        close_waiting(t, "issue_closed", now)
 
 
 # --- time -------------------------------------------------------------------------------------
@@ -412,20 +403,19 @@ def tick(now: datetime | None = None) -> dict[str, int]:
             Invitation.status == "invited", Invitation.reminded_at.is_(None),
             Invitation.expires_at > now, Invitation.expires_at <= now + REMIND_BEFORE_EXPIRY)):
         inv.reminded_at = now
-        inbox.notify([inv.volunteer_id], "invitation", "expiring", inv.issue, invitation=inv)
+        _notify(inv, [inv.volunteer_id], "invitation", "expiring")
         counts["expiring"] += 1
     for inv in db.session.scalars(db.select(Invitation).where(
             Invitation.status == "accepted", Invitation.start_reminded_at.is_(None),
             Invitation.starts_at > now, Invitation.starts_at <= now + timedelta(days=1))):
         inv.start_reminded_at = now
-        inbox.notify([inv.volunteer_id], "invitation", "tomorrow", inv.issue, invitation=inv)
+        _notify(inv, [inv.volunteer_id], "invitation", "tomorrow")
         counts["tomorrow"] += 1
     for inv in db.session.scalars(db.select(Invitation).where(
             Invitation.status == "invited", Invitation.expired_noticed_at.is_(None),
             Invitation.expires_at <= now)):
         inv.expired_noticed_at = now
-        inbox.notify([inv.invited_by_id] if inv.invited_by_id else organisers_of(inv.issue),
-                     "team", "expired", inv.issue, invitation=inv)
+        _notify(inv, _inviters(inv), "team", "expired")
         counts["expired"] += 1
     return counts
 
@@ -450,8 +440,6 @@ def _erase(user: User) -> None:
             Invitation.volunteer_id == user.id, holding_clause(now))):
         inv.status = "withdrawn"
         inv.closed_reason = "account_deleted"
-        if inv.issue is not None:
-            inbox.notify(organisers_of(inv.issue), "team", "helper_left", inv.issue,
-                         invitation=inv)
+        _notify(inv, organisers_of(inv), "team", "helper_left")
     db.session.execute(sa.update(Invitation).where(Invitation.volunteer_id == user.id)
                        .values(note=None).execution_options(synchronize_session=False))

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from volunteer.auth.models import User
 from volunteer.common import utcnow
 from volunteer.extensions import db
-from volunteer.org.models import Department, Grid, Village
+from volunteer.org.models import Department, Grid, ServiceItem, Village
 
 STATUSES = ("reported", "accepted", "in_progress", "resolved", "closed", "rejected")
 OPEN_STATUSES = ("reported", "accepted", "in_progress")
@@ -88,6 +88,8 @@ class Issue(db.Model):
     rework_count: Mapped[int] = mapped_column(default=0)
     reopen_count: Mapped[int] = mapped_column(default=0)
     version: Mapped[int] = mapped_column(default=1)
+    # The service ordered, when the issue is a resident's order from the menu (点单).
+    service_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_item.id"))
     # Skills the issue needs, as the grid leader set them; None: inferred from the text.
     skill_codes: Mapped[list[str] | None] = mapped_column(sa.JSON)
 
@@ -98,6 +100,7 @@ class Issue(db.Model):
     grid: Mapped[Grid] = relationship()
     village: Mapped[Village] = relationship()
     department: Mapped[Department | None] = relationship()
+    service_item: Mapped[ServiceItem | None] = relationship()
     reporter: Mapped[User | None] = relationship(foreign_keys=[reporter_id])
     handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
     duplicate_of: Mapped[Issue | None] = relationship(remote_side=[id])

@@ -242,6 +242,8 @@ def _helpers(issue: Issue) -> dict | None:
         .options(selectinload(ServiceHours.corrections)))}
     return {"invitations": invitations, "entries": entries, "now": utcnow(),
             "places_left": places_left(issue), "organiser": can_organise(current_user, issue),
+            "needed": issue.helpers_needed, "open": issue.is_open,
+            "invite_url": url_for("invitations.invite_view", issue_id=issue.id),
             "STATE_LABELS": STATE_LABELS, "CLOSED_LABELS": CLOSED_LABELS,
             "note_form": NoteForm(formdata=None), "reason_form": ReasonForm(formdata=None),
             "hours_form": HoursForm(formdata=None), "decision_form": DecisionForm(formdata=None)}

@@ -69,10 +69,14 @@ class IssueInput:
     helpers_needed: int = 1
     needed_from: datetime | None = None
     needed_until: datetime | None = None
+    skill_codes: list[str] | None = None  # set by a service order for the item's skill
+    department_id: int | None = None  # a service order routed straight to its department
+    service_item_id: int | None = None
 
 
 def file_issue(reporter: User, data: IssueInput) -> Issue:
-    """Create an issue at grid tier; its grid comes from the location (or the chosen grid)."""
+    """Create an issue at grid tier (or, for an order of a department's service, with that
+    department); its grid comes from the location (or the chosen grid)."""
     category = db.session.scalar(db.select(IssueCategory).where(
         IssueCategory.code == data.category, IssueCategory.active))
     if category is None:
@@ -97,15 +101,17 @@ def file_issue(reporter: User, data: IssueInput) -> Issue:
     if data.needed_from and data.needed_until and data.needed_until <= data.needed_from:
         raise IssueError("bad_window", "needed_until")
     now = utcnow()
+    tier = "department" if data.department_id else "grid"
     issue = Issue(title=data.title, description=data.description, category=category,
                   source=data.source, lat=lat, lon=lon, grid=grid, village_id=grid.village_id,
                   reporter=reporter, urgency=urgency.code, helpers_needed=data.helpers_needed,
-                  needed_from=data.needed_from, needed_until=data.needed_until, tier="grid",
-                  status="reported", deadline_at=now + timedelta(hours=urgency.hours),
-                  created_at=now)
+                  needed_from=data.needed_from, needed_until=data.needed_until, tier=tier,
+                  department_id=data.department_id, skill_codes=data.skill_codes or None,
+                  service_item_id=data.service_item_id, status="reported",
+                  deadline_at=now + timedelta(hours=urgency.hours), created_at=now)
     db.session.add(issue)
     issue.events.append(IssueEvent(actor=reporter, action="report", to_status="reported",
-                                   to_tier="grid", created_at=now))
+                                   to_tier=tier, created_at=now))
     db.session.flush()  # the notification needs the issue's id
     inbox.issue_event(issue, "report", reporter.id)
     return issue

@@ -94,6 +94,21 @@ def for_issue(issue, limit: int = 10, exclude=frozenset()) -> MatchResult:
     return get_matcher().match(q)
 
 
+def for_session(session, limit: int = 10) -> MatchResult:
+    """Staff suggestions for a service session: the item's skill (else inferred from its name
+    and description), the grid point's place, the session's time, the staff needed."""
+    from volunteer.invitations.services import invited_ids
+
+    item, point = session.item, session.point
+    q = Query(lat=point.lat, lon=point.lon, text=f"{item.name}\n{item.description or ''}",
+              skills=[item.skill.code] if item.skill else None, limit=limit,
+              helpers_needed=max(session.staff_needed, 1),
+              window_mask=window_mask(session.starts_at, session.ends_at),
+              grid_id=point.grid_id, village_id=point.grid.village_id,
+              exclude=frozenset(invited_ids(session)))
+    return get_matcher().match(q)
+
+
 def phone_visible(viewer: User, profile: VolunteerProfile | None) -> bool:
     """Town admins see every phone; other staff those of volunteers in their own 村居."""
     if viewer.is_admin:

@@ -106,11 +106,14 @@ class ServiceItem(db.Model):
     department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"), index=True)
     skill_id: Mapped[int | None] = mapped_column(sa.ForeignKey("skill.id"), index=True)
     where_when: Mapped[str | None] = mapped_column(sa.String(200))
+    # The issue category an order of this item is filed under (else "other").
+    issue_category_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issue_category.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     department: Mapped[Department | None] = relationship()
     skill: Mapped[Skill | None] = relationship()  # noqa: F821
+    issue_category: Mapped[IssueCategory | None] = relationship()  # noqa: F821
 
     def __str__(self) -> str:
         return self.name

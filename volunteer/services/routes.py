@@ -1,0 +1,383 @@
+"""Residents' pages: the service menu, grid points (directory, map, calendar, iCalendar feed),
+sessions with sign-up, my sign-ups and orders, ordering a service."""
+from __future__ import annotations
+
+import calendar as pycal
+from datetime import date, datetime, timedelta
+
+from flask import abort, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from volunteer.auth.forms import ConfirmForm
+from volunteer.auth.models import Role, RoleAssignment
+from volunteer.common import SHANGHAI, to_local, to_utc, utcnow
+from volunteer.extensions import db, limiter
+from volunteer.geo import parse_point
+from volunteer.issues.models import Issue
+from volunteer.issues.services import IssueError
+from volunteer.org.models import Grid, GridPoint, ServiceItem, Village
+from volunteer.services import bp
+from volunteer.services.forms import OrderForm
+from volunteer.services.models import ServiceSession, SessionSignup
+from volunteer.services.orders import Order, place_order
+from volunteer.services.sessions import (
+    SessionError,
+    can_manage_point,
+    cancel_signup,
+    next_by_item,
+    sign_up,
+    upcoming,
+)
+
+ERRORS = {
+    "cancelled": _l("This session was cancelled."),
+    "past": _l("This session has already started or is over."),
+    "already": _l("You are already signed up for this session."),
+    "not_yours": _l("This sign-up is not yours."),
+    "not_signed_up": _l("You are not signed up for this session."),
+    "not_allowed": _l("Only the grid leader, the village admin or the town admin can do this."),
+    "not_scheduled": _l("This session is no longer scheduled."),
+    "capacity_range": _l("Places must be from 1 to 500."),
+    "staff_range": _l("Volunteers needed must be from 0 to 20."),
+    "capacity_below": _l("More residents are signed up than that; the places cannot go below "
+                         "them."),
+    "staff_below": _l("More volunteers have accepted than that."),
+    "already_held": _l("Attendance was already taken."),
+    "not_started": _l("Attendance can be taken once the session has started."),
+    "item_inactive": _l("This service is not offered at the moment."),
+}
+SIGNUP_LABELS = {"confirmed": _l("signed up"), "waiting": _l("on the waiting list"),
+                 "cancelled": _l("cancelled"), "attended": _l("came"),
+                 "absent": _l("did not come")}
+SESSION_LABELS = {"scheduled": _l("scheduled"), "held": _l("held"),
+                  "cancelled": _l("cancelled")}
+PER_PAGE = 30
+
+
+def message(exc: SessionError) -> str:
+    return str(ERRORS.get(exc.code, exc.code))
+
+
+def _loc() -> str:
+    return str(get_locale())
+
+
+def _point_or_404(point_id: int) -> GridPoint:
+    point = db.session.get(GridPoint, point_id)
+    if point is None:
+        abort(404)
+    return point
+
+
+def _session_or_404(session_id: int) -> ServiceSession:
+    s = db.session.get(ServiceSession, session_id)
+    if s is None:
+        abort(404)
+    return s
+
+
+# --- the menu ---------------------------------------------------------------------------------
+
+@bp.route("/")
+def menu():
+    """The service menu by category, with where and when each is next offered near me."""
+    items = db.session.scalars(db.select(ServiceItem).where(ServiceItem.active)
+                               .options(selectinload(ServiceItem.department),
+                                        selectinload(ServiceItem.skill))
+                               .order_by(ServiceItem.category, ServiceItem.code)).all()
+    villages = db.session.scalars(db.select(Village).order_by(Village.code)).all()
+    chosen = next((v for v in villages if v.code == request.args.get("village")), None)
+    point = parse_point(request.args.get("lat"), request.args.get("lon"))
+    if point is not None:
+        nexts = next_by_item(lat=point[0], lon=point[1])
+    elif chosen is not None:
+        nexts = next_by_item(village_id=chosen.id)
+    else:
+        nexts = next_by_item()
+    groups: dict[str, list[ServiceItem]] = {}
+    for item in items:
+        groups.setdefault(item.category or _("Other"), []).append(item)
+    return render_template("services/menu.html", groups=groups, nexts=nexts, villages=villages,
+                           chosen=chosen, near=point, loc=_loc())
+
+
+@bp.route("/items/<code>")
+def item(code: str):
+    """One service: what it is, who provides it, its coming sessions; order it."""
+    it = db.session.scalar(db.select(ServiceItem).where(ServiceItem.code == code[:20],
+                                                        ServiceItem.active))
+    if it is None:
+        abort(404)
+    page = db.paginate(upcoming().where(ServiceSession.item_id == it.id)
+                       .options(selectinload(ServiceSession.point))
+                       .order_by(ServiceSession.starts_at), per_page=PER_PAGE,
+                       max_per_page=PER_PAGE, error_out=False)
+    return render_template("services/item.html", item=it, page=page, loc=_loc())
+
+
+# --- grid points ------------------------------------------------------------------------------
+
+@bp.route("/points/")
+def points():
+    """The directory of grid points, with a map; filter by 村居 and by kind."""
+    villages = db.session.scalars(db.select(Village).order_by(Village.code)).all()
+    chosen = next((v for v in villages if v.code == request.args.get("village")), None)
+    kind = request.args.get("kind") if request.args.get("kind") in ("party", "deputy") else ""
+    q = (db.select(GridPoint).join(Grid)
+         .options(selectinload(GridPoint.grid).selectinload(Grid.village))
+         .order_by(Grid.code, GridPoint.id))
+    q = _point_filters(q, chosen, kind)
+    page = db.paginate(q, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    return render_template("services/points.html", page=page, villages=villages, chosen=chosen,
+                           kind=kind, points_url=url_for("services.points_map",
+                                                         village=chosen.code if chosen else None,
+                                                         kind=kind or None))
+
+
+def _point_filters(q, village, kind):
+    if village is not None:
+        q = q.where(Grid.village_id == village.id)
+    if kind == "party":
+        q = q.where(GridPoint.party_service_point)
+    elif kind == "deputy":
+        q = q.where(GridPoint.deputy_reception_point)
+    return q
+
+
+@bp.route("/points/map.json")
+def points_map():
+    """Grid points for the map: [id, lat, lon, name, kind, false]."""
+    villages = {v.code: v for v in db.session.scalars(db.select(Village))}
+    kind = request.args.get("kind") if request.args.get("kind") in ("party", "deputy") else ""
+    q = _point_filters(db.select(GridPoint).join(Grid), villages.get(request.args.get("village")),
+                       kind)
+    rows = db.session.scalars(q.order_by(GridPoint.id).limit(5000)).all()
+    points = [[p.id, p.lat, p.lon, p.name, "deputy" if p.deputy_reception_point
+               else "party" if p.party_service_point else "point", False] for p in rows]
+    return jsonify({"points": points, "shown": len(points), "total": len(points),
+                    "link": url_for("services.points"),
+                    "statuses": {"point": _("Grid point"),
+                                 "party": _("Grid point and party service point (两点合一)"),
+                                 "deputy": _("Also a deputies' reception point (多点合一)")}})
+
+
+def _on_duty(point: GridPoint) -> list[str]:
+    """The grid members of the point's grid, by masked name (童**)."""
+    from volunteer.common import mask_name
+
+    names = db.session.scalars(db.select(RoleAssignment).where(
+        RoleAssignment.grid_id == point.grid_id,
+        RoleAssignment.role.in_((Role.grid_member.value, Role.grid_leader.value)))
+        .options(selectinload(RoleAssignment.user)).order_by(RoleAssignment.id)).all()
+    seen, out = set(), []
+    for a in names:
+        if a.user_id not in seen and a.user.deleted_at is None:
+            seen.add(a.user_id)
+            out.append(mask_name(a.user.name))
+    return out
+
+
+@bp.route("/points/<int:point_id>")
+def point(point_id: int):
+    """A grid point: address, hours, kinds, the services and sessions held there, who is on duty."""
+    p = _point_or_404(point_id)
+    sessions = db.session.scalars(upcoming(days=45).where(ServiceSession.point_id == p.id)
+                                  .options(selectinload(ServiceSession.item))
+                                  .order_by(ServiceSession.starts_at).limit(60)).all()
+    items = sorted({s.item for s in sessions}, key=lambda i: i.code)
+    return render_template("services/point.html", point=p, sessions=sessions, items=items,
+                           on_duty=_on_duty(p), can_manage=can_manage_point(current_user, p),
+                           loc=_loc())
+
+
+def _month(arg: str | None) -> date:
+    today = datetime.now(SHANGHAI).date().replace(day=1)
+    try:
+        year, month = (int(x) for x in (arg or "").split("-"))
+        chosen = date(year, month, 1)
+    except ValueError:
+        return today
+    if abs((chosen.year - today.year) * 12 + chosen.month - today.month) > 24:
+        return today
+    return chosen
+
+
+@bp.route("/points/<int:point_id>/calendar")
+def calendar(point_id: int):
+    """A month of the point's sessions, day by day."""
+    p = _point_or_404(point_id)
+    month = _month(request.args.get("month"))
+    days = pycal.monthrange(month.year, month.month)[1]
+    start = to_utc(datetime.combine(month, datetime.min.time()))
+    end = start + timedelta(days=days)
+    sessions = db.session.scalars(
+        db.select(ServiceSession).where(ServiceSession.point_id == p.id,
+                                        ServiceSession.starts_at >= start,
+                                        ServiceSession.starts_at < end)
+        .options(selectinload(ServiceSession.item)).order_by(ServiceSession.starts_at)).all()
+    by_day: dict[int, list[ServiceSession]] = {}
+    for s in sessions:
+        by_day.setdefault(to_local(s.starts_at).day, []).append(s)
+    prev = (month - timedelta(days=1)).replace(day=1)
+    nxt = (month + timedelta(days=days)).replace(day=1)
+    weeks = pycal.Calendar(firstweekday=0).monthdayscalendar(month.year, month.month)
+    return render_template("services/calendar.html", point=p, month=month, weeks=weeks,
+                           by_day=by_day, prev=prev, nxt=nxt, loc=_loc(),
+                           SESSION_LABELS=SESSION_LABELS)
+
+
+@bp.route("/points/<int:point_id>/calendar.ics")
+def feed(point_id: int):
+    """The point's sessions (the last 30 days and the coming year) as an iCalendar feed."""
+    from volunteer.services.ics import point_feed
+
+    p = _point_or_404(point_id)
+    now = utcnow()
+    sessions = db.session.scalars(
+        db.select(ServiceSession).where(ServiceSession.point_id == p.id,
+                                        ServiceSession.starts_at >= now - timedelta(days=30),
+                                        ServiceSession.starts_at <= now + timedelta(days=366))
+        .options(selectinload(ServiceSession.item)).order_by(ServiceSession.starts_at)
+        .limit(2000)).all()
+    body = point_feed(p, sessions, lambda s: url_for("services.session", session_id=s.id,
+                                                     _external=True))
+    resp = make_response(body)
+    resp.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    resp.headers["Content-Disposition"] = f'inline; filename="grid-point-{p.id}.ics"'
+    resp.headers["Cache-Control"] = "public, max-age=300"
+    return resp
+
+
+# --- sessions and sign-ups --------------------------------------------------------------------
+
+@bp.route("/sessions/<int:session_id>")
+def session(session_id: int):
+    """One session: service, place, time, places left; sign up or cancel."""
+    s = _session_or_404(session_id)
+    confirmed = sum(1 for x in s.signups if x.status == "confirmed")
+    waiting = sum(1 for x in s.signups if x.status == "waiting")
+    mine = None
+    if current_user.is_authenticated:
+        mine = next((x for x in s.signups if x.user_id == current_user.id), None)
+    return render_template("services/session.html", s=s, confirmed=confirmed, waiting=waiting,
+                           mine=mine, form=ConfirmForm(), loc=_loc(), now=utcnow(),
+                           can_manage=can_manage_point(current_user, s.point),
+                           SIGNUP_LABELS=SIGNUP_LABELS, SESSION_LABELS=SESSION_LABELS)
+
+
+@bp.route("/sessions/<int:session_id>/signup", methods=["POST"])
+@login_required
+@limiter.limit("60 per hour", key_func=lambda: f"signup:{current_user.get_id()}")
+def signup(session_id: int):
+    """Take a place, or a place on the waiting list."""
+    s = _session_or_404(session_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        mine = sign_up(current_user, s)
+        db.session.commit()
+    except SessionError as exc:
+        db.session.rollback()
+        flash(message(exc), "warning")
+    except IntegrityError:  # the same person twice at once
+        db.session.rollback()
+        flash(str(ERRORS["already"]), "warning")
+    else:
+        flash(_("You are signed up. We will remind you the day before.")
+              if mine.status == "confirmed" else
+              _("The session is full; you are on the waiting list and will be told when a "
+                "place comes free."), "success")
+    return redirect(url_for("services.session", session_id=session_id))
+
+
+@bp.route("/signups/<int:signup_id>/cancel", methods=["POST"])
+@login_required
+def cancel(signup_id: int):
+    """Give up my place; the first on the waiting list moves up."""
+    mine = db.session.get(SessionSignup, signup_id)
+    if mine is None or mine.user_id != current_user.id:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        cancel_signup(current_user, mine)
+        db.session.commit()
+    except SessionError as exc:
+        db.session.rollback()
+        flash(message(exc), "warning")
+    else:
+        flash(_("Cancelled. Thank you for letting others have the place."), "success")
+    return redirect(url_for("services.session", session_id=mine.session_id))
+
+
+@bp.route("/mine")
+@login_required
+def mine():
+    """My sign-ups and my orders."""
+    signups = db.paginate(
+        db.select(SessionSignup).join(ServiceSession)
+        .where(SessionSignup.user_id == current_user.id)
+        .options(selectinload(SessionSignup.session).selectinload(ServiceSession.item),
+                 selectinload(SessionSignup.session).selectinload(ServiceSession.point))
+        .order_by(ServiceSession.starts_at.desc()), per_page=PER_PAGE, max_per_page=PER_PAGE,
+        error_out=False)
+    orders = db.session.scalars(
+        db.select(Issue).where(Issue.reporter_id == current_user.id,
+                               Issue.service_item_id.is_not(None))
+        .options(selectinload(Issue.service_item))
+        .order_by(Issue.created_at.desc()).limit(50)).all()
+    from volunteer.issues.forms import STATUS_LABELS
+
+    return render_template("services/mine.html", signups=signups, orders=orders,
+                           SIGNUP_LABELS=SIGNUP_LABELS, STATUS_LABELS=STATUS_LABELS, loc=_loc(),
+                           now=utcnow())
+
+
+# --- ordering ---------------------------------------------------------------------------------
+
+@bp.route("/order/<code>", methods=["GET", "POST"])
+@login_required
+@limiter.limit("20 per day", methods=["POST"],
+               key_func=lambda: f"order:{current_user.get_id()}")
+def order(code: str):
+    """Order a service for myself or a neighbour; it becomes an issue I can follow."""
+    from volunteer.issues.routes import ERRORS as ISSUE_ERRORS
+
+    it = db.session.scalar(db.select(ServiceItem).where(ServiceItem.code == code[:20],
+                                                        ServiceItem.active))
+    if it is None:
+        abort(404)
+    form = OrderForm()
+    grids = db.session.execute(db.select(Grid.code, Grid.name, Village.name).join(Village)
+                               .order_by(Grid.code)).all()
+    form.grid.choices = [("", _("Find it from the map pin"))] + [
+        (c, f"{vname} · {name}") for c, name, vname in grids]
+    if request.method == "GET" and current_user.profile and current_user.profile.home_grid:
+        form.grid.data = current_user.profile.home_grid.code
+    if form.validate_on_submit():
+        data = Order(item=it, details=form.details.data,
+                     for_neighbour=form.for_whom.data == "neighbour",
+                     neighbour=form.neighbour.data or None,
+                     lat=float(form.lat.data) if form.lat.data else None,
+                     lon=float(form.lon.data) if form.lon.data else None,
+                     grid_code=form.grid.data or None,
+                     needed_from=to_utc(form.needed_from.data),
+                     needed_until=to_utc(form.needed_until.data))
+        try:
+            issue = place_order(current_user, data)
+            db.session.commit()
+        except IssueError as exc:
+            db.session.rollback()
+            field = {"lat": form.lat, "grid": form.grid,
+                     "needed_until": form.needed_until}.get(exc.field or "", form.details)
+            field.errors.append(str(ISSUE_ERRORS.get(exc.code, exc.code)))
+        else:
+            flash(_("Order no. %(id)s placed. You can follow it here like any report.",
+                    id=issue.id), "success")
+            return redirect(url_for("issues.detail", issue_id=issue.id))
+    return render_template("services/order.html", form=form, item=it, loc=_loc())

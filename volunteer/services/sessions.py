@@ -1,0 +1,334 @@
+"""Service sessions: scheduling, residents' sign-ups with a waiting list, cancellation,
+attendance with the staff's hours, reminders. Services never commit.
+
+Sign-ups lock the session row first (the same pattern as invitations), so two residents
+taking the last place at once cannot both get it: the second goes on the waiting list.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+import sqlalchemy as sa
+
+from volunteer.auth.models import Role, User
+from volunteer.common import SHANGHAI, iso_utc, to_utc, utcnow
+from volunteer.extensions import db
+from volunteer.inbox import services as inbox
+from volunteer.invitations.models import Invitation
+from volunteer.org.models import Grid, GridPoint, ServiceItem
+from volunteer.privacy import eraser, exporter
+from volunteer.services.models import ServiceSession, SessionSignup
+from volunteer.services.schedule import Recurrence, occurrences
+
+MAX_CAPACITY = 500
+MAX_STAFF = 20
+
+
+class SessionError(ValueError):
+    """Refused; ``code`` says why, ``field`` names the form field."""
+
+    def __init__(self, code: str, field: str | None = None):
+        super().__init__(code)
+        self.code = code
+        self.field = field
+
+
+def can_manage_point(user: User | None, point: GridPoint) -> bool:
+    """The town admin, the point's 村居 admins and its grid's leaders schedule sessions there."""
+    if user is None or not user.is_authenticated:
+        return False
+    return user.is_admin or point.grid.village_id in user.village_ids() \
+        or point.grid_id in user.grid_ids(Role.grid_leader)
+
+
+def managed_points_clause(user: User):
+    """SQL: the grid points ``user`` may schedule sessions at."""
+    if user.is_admin:
+        return sa.true()
+    return GridPoint.grid_id.in_(db.select(Grid.id).where(sa.or_(
+        Grid.village_id.in_(user.village_ids() or {-1}),
+        Grid.id.in_(user.grid_ids(Role.grid_leader) or {-1}))))
+
+
+def _lock(session: ServiceSession) -> None:
+    db.session.execute(sa.update(ServiceSession).where(ServiceSession.id == session.id)
+                       .values(updated_at=ServiceSession.updated_at)
+                       .execution_options(synchronize_session=False))
+
+
+def _check_numbers(capacity: int, staff_needed: int) -> None:
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise SessionError("capacity_range", "capacity")
+    if not 0 <= staff_needed <= MAX_STAFF:
+        raise SessionError("staff_range", "staff_needed")
+
+
+# --- scheduling -------------------------------------------------------------------------------
+
+def schedule(user: User, item: ServiceItem, point: GridPoint, recurrence: Recurrence,
+             capacity: int, staff_needed: int, note: str | None = None,
+             today: date | None = None) -> list[ServiceSession]:
+    """Make one session, or a series from a recurrence rule. All or nothing."""
+    if not can_manage_point(user, point):
+        raise SessionError("not_allowed")
+    if not item.active:
+        raise SessionError("item_inactive", "item")
+    _check_numbers(capacity, staff_needed)
+    today = today or datetime.now(SHANGHAI).date()
+    times = occurrences(recurrence, today)  # raises ScheduleError
+    now = utcnow()
+    series = secrets.token_hex(8) if len(times) > 1 else None
+    made = []
+    for start, end in times:
+        starts_at = to_utc(start)
+        if starts_at <= now:
+            continue  # today's session whose time has passed
+        made.append(ServiceSession(item=item, point=point, starts_at=starts_at,
+                                   ends_at=to_utc(end), capacity=capacity,
+                                   staff_needed=staff_needed, note=note or None,
+                                   series=series, rule=recurrence.text(),
+                                   created_by_id=user.id, created_at=now))
+    if not made:
+        raise SessionError("past", "start")
+    db.session.add_all(made)
+    db.session.flush()
+    return made
+
+
+def update(user: User, session: ServiceSession, capacity: int, staff_needed: int,
+           note: str | None) -> list[SessionSignup]:
+    """Change capacity, staff and note; never below the residents already signed up. A larger
+    capacity moves people up from the waiting list (they are returned)."""
+    if not can_manage_point(user, session.point):
+        raise SessionError("not_allowed")
+    if session.status != "scheduled":
+        raise SessionError("not_scheduled")
+    _check_numbers(capacity, staff_needed)
+    _lock(session)
+    confirmed = _count(session, "confirmed")
+    if capacity < confirmed:
+        raise SessionError("capacity_below", "capacity")
+    staffed = db.session.scalar(db.select(sa.func.count(Invitation.id)).where(
+        Invitation.session_id == session.id, Invitation.status.in_(("accepted", "done"))))
+    if staff_needed < staffed:
+        raise SessionError("staff_below", "staff_needed")
+    session.capacity, session.staff_needed, session.note = capacity, staff_needed, note or None
+    return _move_up(session, capacity - confirmed)
+
+
+def cancel(user: User, session: ServiceSession, now: datetime | None = None) -> int:
+    """Cancel a coming session; everyone signed up and every staff member is told."""
+    from volunteer.invitations.services import close_waiting, target
+
+    if not can_manage_point(user, session.point):
+        raise SessionError("not_allowed")
+    if session.status != "scheduled":
+        raise SessionError("not_scheduled")
+    now = now or utcnow()
+    _lock(session)
+    session.status = "cancelled"
+    told = 0
+    for s in session.signups:
+        if s.status in ("confirmed", "waiting"):
+            inbox.notify([s.user_id], "sessions", "session_cancelled", session=session)
+            told += 1
+    for inv in db.session.scalars(db.select(Invitation).where(
+            Invitation.session_id == session.id, Invitation.status == "accepted")):
+        inv.status = "withdrawn"
+        inv.closed_reason = "issue_closed"
+        inbox.notify([inv.volunteer_id], "invitation", "issue_closed", invitation=inv,
+                     session=session)
+    close_waiting(target(session), "issue_closed", now)
+    return told
+
+
+# --- residents' sign-ups ----------------------------------------------------------------------
+
+def _count(session: ServiceSession, status: str) -> int:
+    return db.session.scalar(db.select(sa.func.count(SessionSignup.id)).where(
+        SessionSignup.session_id == session.id, SessionSignup.status == status)) or 0
+
+
+def sign_up(user: User, session: ServiceSession, now: datetime | None = None) -> SessionSignup:
+    """A place if one is free, else a place on the waiting list."""
+    now = now or utcnow()
+    if session.status == "cancelled":
+        raise SessionError("cancelled")
+    if session.status != "scheduled" or session.starts_at <= now:
+        raise SessionError("past")
+    _lock(session)
+    signup = db.session.scalar(db.select(SessionSignup).where(
+        SessionSignup.session_id == session.id, SessionSignup.user_id == user.id)
+        .execution_options(populate_existing=True))
+    if signup is not None and signup.status in ("confirmed", "waiting"):
+        raise SessionError("already")
+    full = _count(session, "confirmed") >= session.capacity
+    if signup is None:
+        signup = SessionSignup(session=session, user_id=user.id, created_at=now)
+        db.session.add(signup)
+    signup.status = "waiting" if full else "confirmed"
+    signup.queued_at = now
+    signup.reminded_at = None
+    db.session.flush()
+    return signup
+
+
+def cancel_signup(user: User, signup: SessionSignup, now: datetime | None = None
+                  ) -> list[SessionSignup]:
+    """Give up a place (or a place in the queue); the first waiting moves up."""
+    now = now or utcnow()
+    session = signup.session
+    if signup.user_id != user.id:
+        raise SessionError("not_yours")
+    if signup.status not in ("confirmed", "waiting"):
+        raise SessionError("not_signed_up")
+    if session.status != "scheduled" or session.starts_at <= now:
+        raise SessionError("past")
+    _lock(session)
+    was = signup.status
+    signup.status = "cancelled"
+    db.session.flush()
+    if was != "confirmed":
+        return []
+    return _move_up(session, session.capacity - _count(session, "confirmed"))
+
+
+def _move_up(session: ServiceSession, free: int) -> list[SessionSignup]:
+    """Give ``free`` places to the first on the waiting list, and tell them."""
+    if free <= 0:
+        return []
+    moved = list(db.session.scalars(db.select(SessionSignup).where(
+        SessionSignup.session_id == session.id, SessionSignup.status == "waiting")
+        .order_by(SessionSignup.queued_at, SessionSignup.id).limit(free)))
+    for s in moved:
+        s.status = "confirmed"
+        inbox.notify([s.user_id], "sessions", "signup_moved_up", session=session)
+    db.session.flush()
+    return moved
+
+
+# --- after the session ------------------------------------------------------------------------
+
+def session_hours(session: ServiceSession) -> Decimal:
+    """The session's length in hours (one decimal), at most 24."""
+    seconds = (session.ends_at - session.starts_at).total_seconds()
+    return min(Decimal(24), Decimal(str(seconds / 3600)).quantize(Decimal("0.1"),
+                                                                  rounding=ROUND_HALF_UP))
+
+
+def take_attendance(user: User, session: ServiceSession, attended: set[int],
+                    staff_present: set[int], now: datetime | None = None) -> None:
+    """Record who came (residents by sign-up id, staff by invitation id). Staff who came are
+    done, with the session's hours confirmed on their service record (an organiser's own hours
+    wait for another organiser); staff who did not come are no-shows."""
+    from volunteer.hours.models import ServiceHours
+    from volunteer.hours.services import confirm, propose
+
+    now = now or utcnow()
+    if not can_manage_point(user, session.point):
+        raise SessionError("not_allowed")
+    if session.status == "cancelled":
+        raise SessionError("cancelled")
+    if session.status == "held":
+        raise SessionError("already_held")
+    if session.starts_at > now:
+        raise SessionError("not_started")
+    _lock(session)
+    for s in session.signups:
+        if s.status == "confirmed":
+            s.status = "attended" if s.id in attended else "absent"
+    hours = session_hours(session)
+    for inv in db.session.scalars(db.select(Invitation).where(
+            Invitation.session_id == session.id, Invitation.status == "accepted")):
+        if inv.id not in staff_present:
+            inv.status = "no_show"
+            continue
+        inv.status = "done"
+        db.session.flush()
+        if inv.volunteer_id == user.id:
+            propose(user, inv, hours, None, now)
+        elif db.session.scalar(db.select(ServiceHours.id).where(
+                ServiceHours.invitation_id == inv.id)) is None:
+            confirm(user, inv, hours, now)
+    session.status = "held"
+    session.held_at = now
+
+
+# --- finding sessions -------------------------------------------------------------------------
+
+@dataclass
+class NextSession:
+    session: ServiceSession
+    distance_m: int | None
+
+
+def upcoming(now: datetime | None = None, days: int = 60):
+    """SQL: scheduled sessions that have not started, within ``days``."""
+    now = now or utcnow()
+    return db.select(ServiceSession).where(
+        ServiceSession.status == "scheduled", ServiceSession.starts_at > now,
+        ServiceSession.starts_at <= now + timedelta(days=days))
+
+
+def next_by_item(lat: float | None = None, lon: float | None = None,
+                 village_id: int | None = None, max_km: float = 5.0,
+                 now: datetime | None = None) -> dict[int, NextSession]:
+    """The next session of each service item near a place (within ``max_km``) or in a 村居."""
+    from sqlalchemy.orm import selectinload
+
+    from volunteer.geo import haversine_km
+
+    q = upcoming(now).options(selectinload(ServiceSession.point).selectinload(GridPoint.grid))
+    if village_id is not None:
+        q = q.join(GridPoint).join(Grid).where(Grid.village_id == village_id)
+    out: dict[int, NextSession] = {}
+    for s in db.session.scalars(q.order_by(ServiceSession.starts_at).limit(3000)):
+        if s.item_id in out:
+            continue
+        d = None
+        if lat is not None and lon is not None:
+            km = float(haversine_km(lat, lon, s.point.lat, s.point.lon))
+            if km > max_km:
+                continue
+            d = int(round(km * 1000))
+        out[s.item_id] = NextSession(s, d)
+    return out
+
+
+def tick(now: datetime | None = None) -> int:
+    """Remind residents of a session starting within a day, once each. Idempotent."""
+    now = now or utcnow()
+    n = 0
+    for s in db.session.scalars(db.select(SessionSignup).join(ServiceSession).where(
+            SessionSignup.status == "confirmed", SessionSignup.reminded_at.is_(None),
+            ServiceSession.status == "scheduled", ServiceSession.starts_at > now,
+            ServiceSession.starts_at <= now + timedelta(days=1))):
+        s.reminded_at = now
+        inbox.notify([s.user_id], "sessions", "session_reminder", session=s.session)
+        n += 1
+    return n
+
+
+# --- privacy ----------------------------------------------------------------------------------
+
+@exporter("session_signups")
+def _export(user: User):
+    rows = db.session.scalars(db.select(SessionSignup).where(SessionSignup.user_id == user.id)
+                              .order_by(SessionSignup.id)).all()
+    return [{"session": s.session_id, "service": s.session.item.name,
+             "at": iso_utc(s.session.starts_at), "status": s.status} for s in rows]
+
+
+@eraser
+def _erase(user: User) -> None:
+    """Coming places are given back (the waiting list moves up); past sign-ups go."""
+    now = utcnow()
+    for s in db.session.scalars(db.select(SessionSignup).where(
+            SessionSignup.user_id == user.id)):
+        if s.status in ("confirmed", "waiting") and s.session.starts_at > now \
+                and s.session.status == "scheduled":
+            cancel_signup(user, s, now)
+    db.session.execute(sa.delete(SessionSignup).where(SessionSignup.user_id == user.id))

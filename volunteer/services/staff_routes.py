@@ -1,0 +1,250 @@
+"""Staff pages for sessions: schedule (one-off or recurring), the sessions of my points, and a
+session's management page (places, cancellation, staff suggestions and invitations,
+attendance)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from volunteer.auth.forms import ConfirmForm
+from volunteer.common import SHANGHAI, utcnow
+from volunteer.extensions import db
+from volunteer.org.models import Grid, GridPoint, ServiceItem
+from volunteer.services import bp
+from volunteer.services.forms import ORDINALS, WEEKDAYS, ScheduleForm, SessionEditForm
+from volunteer.services.models import ServiceSession
+from volunteer.services.routes import SESSION_LABELS, SIGNUP_LABELS, message
+from volunteer.services.schedule import DAYS as DAY_CODES
+from volunteer.services.schedule import MAX_SESSIONS, Recurrence, ScheduleError
+from volunteer.services.sessions import (
+    SessionError,
+    can_manage_point,
+    cancel,
+    managed_points_clause,
+    schedule,
+    take_attendance,
+    update,
+)
+
+SCHEDULE_ERRORS = {
+    "end_before_start": _l("The end must be after the start."),
+    "past": _l("The date is in the past."),
+    "bad_freq": _l("Please choose how the session repeats."),
+    "until_needed": _l("Please give the date the series runs until."),
+    "until_before_first": _l("The last date must not be before the first."),
+    "too_far": _l("A series can run at most a year ahead."),
+    "bad_interval": _l("Every 1 to 4 weeks."),
+    "bad_days": _l("Please choose days from the list."),
+    "no_sessions": _l("This rule makes no session between those dates. Check the weekdays."),
+    "too_many": _l("This rule makes %(n)s sessions; at most %(max)s can be scheduled at once. "
+                   "Choose an earlier last date."),
+}
+PER_PAGE = 30
+
+
+def describe_rule(text: str | None) -> str:
+    """An RRULE made by the schedule form, in words: "every week on Tue until 2026-12-27"."""
+    import re
+
+    if not text:
+        return ""
+    parts = dict(p.split("=", 1) for p in text.split(";") if "=" in p)
+    names = dict(zip(DAY_CODES, (str(label) for _v, label in WEEKDAYS), strict=True))
+    ords = {str(int(v)): str(label) for v, label in ORDINALS}
+    days = [re.fullmatch(r"([+-]?\d)?([A-Z]{2})", d) for d in parts.get("BYDAY", "").split(",")]
+    days = [m for m in days if m]
+    until = parts.get("UNTIL", "")[:8]
+    until = f"{until[:4]}-{until[4:6]}-{until[6:8]}" if len(until) == 8 else ""
+    if parts.get("FREQ") == "MONTHLY":
+        which = "、".join(ords.get(str(int(m.group(1) or 1)), "") for m in days)
+        day = names.get(days[0].group(2), "") if days else ""
+        out = _("%(which)s %(day)s of the month", which=which, day=day)
+    else:
+        n = int(parts.get("INTERVAL", "1") or 1)
+        on = "、".join(names.get(m.group(2), "") for m in days)
+        out = _("every week on %(days)s", days=on) if n == 1 else \
+            _("every %(n)s weeks on %(days)s", n=n, days=on)
+    return out + (" " + _("until %(date)s", date=until) if until else "")
+
+
+def _managed_or_404(session_id: int) -> ServiceSession:
+    s = db.session.get(ServiceSession, session_id)
+    if s is None or not can_manage_point(current_user, s.point):
+        abort(404)
+    return s
+
+
+def _staff_only():
+    if not (current_user.is_admin or current_user.village_ids()
+            or current_user.grid_ids("grid_leader")):
+        abort(403)
+
+
+@bp.route("/staff")
+@login_required
+def staff_list():
+    """The coming sessions at the grid points I manage."""
+    _staff_only()
+    page = db.paginate(
+        db.select(ServiceSession).join(GridPoint)
+        .where(managed_points_clause(current_user), ServiceSession.starts_at >= utcnow()
+               .replace(hour=0, minute=0))
+        .options(selectinload(ServiceSession.item), selectinload(ServiceSession.point),
+                 selectinload(ServiceSession.signups))
+        .order_by(ServiceSession.starts_at), per_page=PER_PAGE, max_per_page=PER_PAGE,
+        error_out=False)
+    return render_template("services/staff_list.html", page=page, SESSION_LABELS=SESSION_LABELS,
+                           loc=str(get_locale()))
+
+
+@bp.route("/sessions/new", methods=["GET", "POST"])
+@login_required
+def new_session():
+    """Schedule a session, once or by a rule (weekly; the 1st and 3rd Tuesday; …)."""
+    _staff_only()
+    form = ScheduleForm()
+    loc = str(get_locale())
+    en = loc.startswith("en")
+    items = db.session.scalars(db.select(ServiceItem).where(ServiceItem.active)
+                               .order_by(ServiceItem.code)).all()
+    form.item.choices = [("", _("Choose a service"))] + [
+        (i.code, (i.name_en or i.name) if en else i.name) for i in items]
+    points = db.session.scalars(db.select(GridPoint).join(Grid)
+                                .where(managed_points_clause(current_user))
+                                .order_by(Grid.code, GridPoint.id)).all()
+    form.point.choices = [("", _("Choose a grid point"))] + [(str(p.id), p.name) for p in points]
+    if request.method == "GET":
+        form.point.data = request.args.get("point", "")
+        form.first.data = form.first.data or datetime.now(SHANGHAI).date()
+    if form.validate_on_submit():
+        item = next((i for i in items if i.code == form.item.data), None)
+        point = next((p for p in points if str(p.id) == form.point.data), None)
+        if item is None:
+            form.item.errors.append(_("Please choose a service from the list."))
+        if point is None:
+            form.point.errors.append(_("Please choose one of your grid points."))
+        if item is not None and point is not None:
+            rec = Recurrence(first=form.first.data, start=form.start.data, end=form.end.data,
+                             freq=form.freq.data, weekdays=[int(d) for d in form.weekdays.data],
+                             interval=form.interval.data or 1,
+                             ordinals=[int(n) for n in form.ordinals.data],
+                             until=form.until.data)
+            try:
+                made = schedule(current_user, item, point, rec, form.capacity.data,
+                                form.staff_needed.data, form.note.data)
+                db.session.commit()
+            except ScheduleError as exc:
+                db.session.rollback()
+                getattr(form, exc.field or "first").errors.append(
+                    str(SCHEDULE_ERRORS[exc.code]) % {"n": exc.n, "max": MAX_SESSIONS})
+            except SessionError as exc:
+                db.session.rollback()
+                getattr(form, exc.field or "item").errors.append(message(exc))
+            else:
+                flash(_("%(n)s session(s) scheduled.", n=len(made)), "success")
+                return redirect(url_for("services.manage", session_id=made[0].id))
+    return render_template("services/schedule.html", form=form)
+
+
+@bp.route("/sessions/<int:session_id>/manage", methods=["GET", "POST"])
+@login_required
+def manage(session_id: int):
+    """Places and note, cancellation, staff (suggested and invited), attendance."""
+    s = _managed_or_404(session_id)
+    form = SessionEditForm(obj=s if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            moved = update(current_user, s, form.capacity.data, form.staff_needed.data,
+                           form.note.data)
+            db.session.commit()
+        except SessionError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "capacity").errors.append(message(exc))
+        else:
+            flash(_("Saved.") + (" " + _("%(n)s moved up from the waiting list.", n=len(moved))
+                                 if moved else ""), "success")
+            return redirect(url_for("services.manage", session_id=s.id))
+    return _render_manage(s, form)
+
+
+def _render_manage(s: ServiceSession, form):
+    from volunteer.hours.forms import DecisionForm, HoursForm
+    from volunteer.hours.models import ServiceHours
+    from volunteer.invitations.forms import NoteForm, ReasonForm
+    from volunteer.invitations.models import Invitation
+    from volunteer.invitations.routes import CLOSED_LABELS, STATE_LABELS
+    from volunteer.invitations.services import places_left
+    from volunteer.issues.suggestions import describe, for_session, skill_names
+
+    invitations = db.session.scalars(
+        db.select(Invitation).where(Invitation.session_id == s.id)
+        .options(selectinload(Invitation.volunteer)).order_by(Invitation.wave, Invitation.id)
+    ).all()
+    entries = {e.invitation_id: e for e in db.session.scalars(
+        db.select(ServiceHours).where(ServiceHours.session_id == s.id)
+        .options(selectinload(ServiceHours.corrections)))}
+    suggestions = None
+    if s.is_upcoming and s.staff_needed:
+        result = for_session(s)
+        names = skill_names([c for c, _p in result.skills])
+        suggestions = {"skills": [(c, names.get(c, c), p) for c, p in result.skills],
+                       "items": describe(current_user, result), "chosen": bool(s.item.skill),
+                       "team": [uid for uid, _c in result.team]}
+    helpers = {"invitations": invitations, "entries": entries, "now": utcnow(),
+               "places_left": places_left(s), "organiser": True, "needed": s.staff_needed,
+               "open": s.is_upcoming, "anchor": "staff", "heading": _("Volunteer staff"),
+               "invite_url": url_for("invitations.invite_session", session_id=s.id),
+               "STATE_LABELS": STATE_LABELS,
+               "CLOSED_LABELS": CLOSED_LABELS, "note_form": NoteForm(formdata=None),
+               "reason_form": ReasonForm(formdata=None), "hours_form": HoursForm(formdata=None),
+               "decision_form": DecisionForm(formdata=None)}
+    return render_template("services/manage.html", s=s, form=form, helpers=helpers,
+                           suggestions=suggestions, confirm_form=ConfirmForm(), now=utcnow(),
+                           SIGNUP_LABELS=SIGNUP_LABELS, SESSION_LABELS=SESSION_LABELS,
+                           loc=str(get_locale()), rule_text=describe_rule(s.rule))
+
+
+@bp.route("/sessions/<int:session_id>/cancel", methods=["POST"])
+@login_required
+def cancel_session(session_id: int):
+    """Cancel the session; residents and staff are told."""
+    s = _managed_or_404(session_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        told = cancel(current_user, s)
+        db.session.commit()
+    except SessionError as exc:
+        db.session.rollback()
+        flash(message(exc), "warning")
+    else:
+        flash(_("Cancelled; %(n)s resident(s) were told.", n=told), "success")
+    return redirect(url_for("services.manage", session_id=s.id))
+
+
+@bp.route("/sessions/<int:session_id>/attendance", methods=["POST"])
+@login_required
+def attendance(session_id: int):
+    """Who came: residents and staff; the staff's hours go to their service record."""
+    s = _managed_or_404(session_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    ids = {int(v) for v in request.form.getlist("attended") if v.isdigit()}
+    staff = {int(v) for v in request.form.getlist("staff") if v.isdigit()}
+    try:
+        take_attendance(current_user, s, ids, staff)
+        db.session.commit()
+    except SessionError as exc:
+        db.session.rollback()
+        flash(message(exc), "warning")
+    else:
+        flash(_("Attendance saved; the volunteers' hours are on their service records."),
+              "success")
+    return redirect(url_for("services.manage", session_id=s.id))
+
