@@ -43,3 +43,4 @@ clean:
 bench: install-dev
 	$(BIN)/python -m tests.benchmarks.bench_import
 	$(BIN)/python -m tests.benchmarks.bench_match
+	$(BIN)/python -m tests.benchmarks.bench_dashboard

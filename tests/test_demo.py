@@ -115,3 +115,34 @@ def test_demo_pages_for_each_role(runner, client):
     client.post("/auth/login", data={"login": DEMO_PHONES["admin"], "password": DEMO_PASSWORD})
     assert client.get("/admin/a_user/?search=138").status_code == 200
     assert client.get("/org/").status_code == 200
+
+
+def test_no_page_a_town_admin_reaches_fails(runner, client):
+    """Crawl the demo town as the town admin from the home page, following links (a few of
+    each kind): no server error anywhere."""
+    import re
+    from collections import Counter, deque
+
+    runner.invoke(args=["seed-demo"])
+    client.post("/auth/login", data={"login": DEMO_PHONES["admin"], "password": DEMO_PASSWORD})
+    seen, kinds, queue, failed = set(), Counter(), deque(["/"]), []
+    skip = ("/static/", "/auth/logout", "/lang/", "/large-text", "/auth/delete")
+    while queue and len(seen) < 450:
+        path = queue.popleft()
+        if path in seen:
+            continue
+        seen.add(path)
+        resp = client.get(path)
+        if resp.status_code >= 500:
+            failed.append((path, resp.status_code))
+        if not resp.mimetype.startswith("text/html"):
+            continue
+        for link in re.findall(r'href="(/[^"#]*)"', resp.get_data(as_text=True)):
+            link = link.replace("&amp;", "&")
+            kind = re.sub(r"\d+", "0", re.sub(r"=[^&]*", "=", link))
+            if link.startswith(skip) or link in seen or kinds[kind] >= 2:
+                continue
+            kinds[kind] += 1
+            queue.append(link)
+    assert not failed, failed
+    assert len(seen) > 150 and any(p.startswith("/dashboard") for p in seen), len(seen)

@@ -44,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     from volunteer.api import bp as api_bp
     from volunteer.auth import bp as auth_bp
     from volunteer.board import bp as board_bp
+    from volunteer.dashboard import bp as dashboard_bp
     from volunteer.hours import bp as hours_bp
     from volunteer.inbox import bp as inbox_bp
     from volunteer.invitations import bp as invitations_bp
@@ -63,6 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(invitations_bp)
     app.register_blueprint(hours_bp)
     app.register_blueprint(services_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(api_bp)
     ext.csrf.exempt(api_bp)
     init_admin(app)

@@ -43,6 +43,9 @@ def nav_items() -> list[tuple]:
             (_l("My service record"), "hours.index", "journal-check"),
             (_l("My profile"), "volunteers.me", "person-raised-hand")]))
     work = []
+    if current_user.is_admin or current_user.village_ids() or \
+            current_user.grid_ids(Role.grid_leader.value):
+        work.append((_l("Dashboard"), "dashboard.index", "bar-chart"))
     if current_user.is_staff:
         work.append((_l("My grids"), "org.overview", "diagram-3"))
     if current_user.has_role(*STAFF_VOLUNTEER_ROLES):

@@ -77,3 +77,21 @@ class HoursCorrection(db.Model):
     entry: Mapped[ServiceHours] = relationship(back_populates="corrections")
     requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class Certificate(db.Model):
+    """A volunteer service certificate (志愿服务证明): a numbered snapshot of confirmed hours that
+    anyone can check by its serial number."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(sa.String(24), unique=True)
+    volunteer_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"),
+                                              index=True)
+    hours: Mapped[Decimal] = mapped_column(sa.Numeric(8, 1))
+    activities: Mapped[int]
+    first_on: Mapped[date | None]
+    last_on: Mapped[date | None]
+    entries: Mapped[list] = mapped_column(sa.JSON)  # [date, activity, hours] as issued
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    volunteer: Mapped[User] = relationship()

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from volunteer.extensions import db
+from volunteer.extensions import db, limiter
 from volunteer.hours import bp
 from volunteer.hours.forms import CorrectionForm, DecisionForm, HoursForm
 from volunteer.hours.models import HoursCorrection, ServiceHours
@@ -186,3 +186,61 @@ def review():
     return render_template("hours/review.html", entries=entries, corrections=corrections,
                            form=HoursForm(formdata=None),
                            decision_form=DecisionForm(formdata=None))
+
+
+# --- certificates -----------------------------------------------------------------------------
+
+@bp.route("/certificate", methods=["POST"])
+@login_required
+def new_certificate():
+    """Issue a numbered certificate of my confirmed hours."""
+    from flask import current_app
+
+    from volunteer.auth.forms import ConfirmForm
+    from volunteer.hours.services import issue_certificate
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        cert = issue_certificate(current_user, current_app.config["TOWN_CODE"])
+        db.session.commit()
+    except HoursError:
+        db.session.rollback()
+        flash(_("A certificate lists confirmed hours; you have none yet."), "warning")
+        return redirect(url_for("hours.index"))
+    return redirect(url_for("hours.certificate", serial=cert.serial))
+
+
+@bp.route("/certificate/<serial>")
+@login_required
+def certificate(serial: str):
+    """My certificate, printable: full name, every activity, the serial to verify it by."""
+    from flask import current_app
+
+    from volunteer.hours.models import Certificate
+
+    cert = db.session.scalar(db.select(Certificate).where(Certificate.serial == serial[:24]))
+    if cert is None or cert.volunteer_id != current_user.id:
+        abort(404)
+    return render_template("hours/certificate.html", cert=cert,
+                           town=current_app.config["TOWN_NAME"],
+                           verify_url=url_for("hours.verify", serial=cert.serial, _external=True))
+
+
+@bp.route("/verify")
+@limiter.limit("30 per minute")
+def verify():
+    """Anyone checks a certificate by its serial: masked name, hours, date — nothing more."""
+    from volunteer.hours.models import Certificate
+    from volunteer.hours.services import normalize_serial
+
+    typed = (request.args.get("serial") or "").strip()[:40]
+    cert, error = None, None
+    if typed:
+        serial = normalize_serial(typed)
+        if serial is not None:
+            cert = db.session.scalar(db.select(Certificate).where(Certificate.serial == serial))
+        if cert is None:
+            error = _("No certificate has this number. Check it against the printed one.")
+    return render_template("hours/verify.html", cert=cert, typed=typed, error=error), \
+        404 if error else 200

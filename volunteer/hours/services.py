@@ -189,8 +189,68 @@ def _export(user: User):
             for e in entries]
 
 
+@exporter("certificates")
+def _export_certificates(user: User):
+    from volunteer.hours.models import Certificate
+
+    return [{"serial": c.serial, "hours": str(c.hours), "activities": c.activities,
+             "issued_at": iso_utc(c.issued_at)} for c in db.session.scalars(
+        db.select(Certificate).where(Certificate.volunteer_id == user.id)
+        .order_by(Certificate.id))]
+
+
 @eraser
 def _erase(user: User) -> None:
     """Hours stay (the organisation's record of work done), detached from notes about me."""
     db.session.execute(sa.update(ServiceHours).where(ServiceHours.volunteer_id == user.id)
                        .values(note=None).execution_options(synchronize_session=False))
+
+
+# --- certificates -----------------------------------------------------------------------------
+
+SERIAL_CHARS = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
+
+
+def _check_char(body: str) -> str:
+    total = sum((i + 1) * SERIAL_CHARS.index(c) for i, c in enumerate(body))
+    return SERIAL_CHARS[total % len(SERIAL_CHARS)]
+
+
+def new_serial(prefix: str, year: int) -> str:
+    """SY-2026-XXXXXXXXXX-C: random, with a check character that catches a mistyped one."""
+    import secrets
+
+    body = "".join(secrets.choice(SERIAL_CHARS) for _ in range(10))
+    return f"{prefix}-{year}-{body}-{_check_char(body)}"
+
+
+def normalize_serial(text: str | None) -> str | None:
+    """A serial as typed (any case, spaces) in its canonical form, or None if it cannot be one."""
+    import re
+
+    t = re.sub(r"\s+", "", (text or "")).upper()
+    m = re.fullmatch(r"([A-Z]{1,6})-(\d{4})-([2-9A-HJ-NP-Z]{10})-([2-9A-HJ-NP-Z])", t)
+    if not m or _check_char(m.group(3)) != m.group(4):
+        return None
+    return t
+
+
+def issue_certificate(user: User, prefix: str, now: datetime | None = None):
+    """A certificate of all the volunteer's confirmed hours so far."""
+    from volunteer.hours.models import Certificate
+
+    now = now or utcnow()
+    entries = db.session.scalars(db.select(ServiceHours).where(
+        ServiceHours.volunteer_id == user.id, ServiceHours.status == "confirmed")
+        .order_by(ServiceHours.served_on, ServiceHours.id)).all()
+    if not entries:
+        raise HoursError("no_hours")
+    cert = Certificate(
+        serial=new_serial(prefix, to_local(now).year), volunteer_id=user.id,
+        hours=sum((e.hours for e in entries), Decimal(0)), activities=len(entries),
+        first_on=entries[0].served_on, last_on=entries[-1].served_on,
+        entries=[[e.served_on.isoformat(), e.activity, str(e.hours)] for e in entries],
+        issued_at=now)
+    db.session.add(cert)
+    db.session.flush()
+    return cert

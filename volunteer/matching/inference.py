@@ -112,10 +112,32 @@ class SkillModel:
                 out[i] = max(out[i], LITERAL_P)
         return out
 
+    def predict_many(self, texts: list[str], **kw) -> list[list[tuple[str, float]]]:
+        """``predict`` for many texts at once: one sparse product for the linear part."""
+        norm = [normalize(t) for t in texts]
+        if not norm:
+            return []
+        z = self.vectorizer.transform(norm) @ self._coef + self._intercept
+        probs = np.zeros((len(norm), len(self.skills)))
+        probs[:, self._cols] = 1.0 / (1.0 + np.exp(-np.asarray(z)))
+        out = []
+        for t, p in zip(norm, probs, strict=True):
+            if not t:
+                out.append([])
+                continue
+            for term, i, pattern in self._literal:
+                if term in t and (pattern is None or pattern.search(t)):
+                    p[i] = max(p[i], LITERAL_P)
+            out.append(self._pick(p, **kw))
+        return out
+
     def predict(self, text: str, threshold: float = 0.3, relative: float = 0.35,
                 top: int = 4) -> list[tuple[str, float]]:
         """The skills the text needs: above ``threshold`` (or the best one when it is clear)."""
-        p = self.probabilities(text)
+        return self._pick(self.probabilities(text), threshold, relative, top)
+
+    def _pick(self, p: np.ndarray, threshold: float = 0.3, relative: float = 0.35,
+              top: int = 4) -> list[tuple[str, float]]:
         if not p.any():
             return []
         order = np.argsort(-p)

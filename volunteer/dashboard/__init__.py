@@ -1,0 +1,7 @@
+"""Dashboards and reports: the figures of the town, a 村居 or a grid; coverage gaps; exports;
+the work-unit report (双报到 feedback)."""
+from flask import Blueprint
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+from volunteer.dashboard import routes  # noqa: E402,F401

@@ -1,0 +1,259 @@
+"""The dashboard's figures for a scope (the town, a 村居 or grids) and a period. Every figure is
+one aggregate query (or a few), so the time does not grow with the rows shown; nothing here
+knows about requests or templates."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from statistics import median
+
+import sqlalchemy as sa
+
+from volunteer.common import SHANGHAI, to_utc, utcnow
+from volunteer.extensions import db
+from volunteer.hours.models import ServiceHours
+from volunteer.invitations.models import Invitation
+from volunteer.issues.models import Issue, IssueCategory, IssueEvent, overdue_clause
+from volunteer.org.models import Grid, GridPoint, Village
+from volunteer.services.models import ServiceSession
+from volunteer.skills.models import Skill
+from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill
+
+
+@dataclass
+class Scope:
+    """Whose figures: the whole town (both None), some 村居, or some grids."""
+
+    label: str
+    village_ids: frozenset[int] | None = None
+    grid_ids: frozenset[int] | None = None
+
+    def issues(self):
+        if self.grid_ids is not None:
+            return Issue.grid_id.in_(self.grid_ids or {-1})
+        if self.village_ids is not None:
+            return Issue.village_id.in_(self.village_ids or {-1})
+        return sa.true()
+
+    def grids(self, column):
+        """A condition on a grid id column (a volunteer's home grid, a point's grid)."""
+        if self.grid_ids is not None:
+            return column.in_(self.grid_ids or {-1})
+        if self.village_ids is not None:
+            return column.in_(db.select(Grid.id).where(Grid.village_id.in_(
+                self.village_ids or {-1})))
+        return sa.true()
+
+    def villages(self, column):
+        if self.village_ids is not None:
+            return column.in_(self.village_ids or {-1})
+        if self.grid_ids is not None:
+            return column.in_(db.select(Grid.village_id).where(Grid.id.in_(
+                self.grid_ids or {-1})))
+        return sa.true()
+
+
+@dataclass
+class Period:
+    """Local dates, both included; stored times are compared in UTC."""
+
+    start: date
+    end: date
+
+    @property
+    def utc_start(self) -> datetime:
+        return to_utc(datetime.combine(self.start, datetime.min.time()))
+
+    @property
+    def utc_end(self) -> datetime:  # exclusive
+        return to_utc(datetime.combine(self.end + timedelta(days=1), datetime.min.time()))
+
+    def contains(self, column):
+        return sa.and_(column >= self.utc_start, column < self.utc_end)
+
+
+@dataclass
+class Figures:
+    found: int = 0
+    by_tier: dict[str, int] = field(default_factory=dict)
+    by_category: list[tuple[str, str, str, int]] = field(default_factory=list)
+    by_source: dict[str, int] = field(default_factory=dict)
+    per_month: list[tuple[str, int, int]] = field(default_factory=list)  # month, found, closed
+    due: int = 0
+    closed_of_due: int = 0
+    closed_on_time: int = 0
+    median_days: float | None = None
+    overdue_now: int = 0
+    rework: int = 0
+    rating: float | None = None
+    ratings: int = 0
+    cost_saved: int = 0
+
+    @property
+    def closure_rate(self) -> float | None:
+        return self.closed_of_due / self.due if self.due else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.closed_on_time / self.due if self.due else None
+
+
+def _month(column):
+    """'YYYY-MM' of a stored UTC time, in Shanghai (UTC+8, no daylight saving)."""
+    if db.engine.dialect.name == "sqlite":
+        return sa.func.strftime("%Y-%m", sa.func.datetime(column, "+8 hours"))
+    return sa.func.to_char(column + timedelta(hours=8), "YYYY-MM")
+
+
+def issue_figures(scope: Scope, period: Period, now: datetime | None = None) -> Figures:
+    """Issues found in the period and what became of them."""
+    now = now or utcnow()
+    f = Figures()
+    found = sa.and_(scope.issues(), period.contains(Issue.created_at))
+    f.by_tier = dict(db.session.execute(db.select(Issue.tier, sa.func.count(Issue.id))
+                                        .where(found).group_by(Issue.tier)).tuples().all())
+    f.found = sum(f.by_tier.values())
+    f.by_source = dict(db.session.execute(db.select(Issue.source, sa.func.count(Issue.id))
+                                          .where(found).group_by(Issue.source)).tuples().all())
+    f.by_category = [tuple(r) for r in db.session.execute(
+        db.select(IssueCategory.code, IssueCategory.name_zh, IssueCategory.name_en,
+                  sa.func.count(Issue.id)).join(Issue, Issue.category_id == IssueCategory.id)
+        .where(found).group_by(IssueCategory.id, IssueCategory.code, IssueCategory.name_zh,
+                               IssueCategory.name_en)
+        .order_by(sa.func.count(Issue.id).desc()))]
+    month = _month(Issue.created_at)
+    closed_month = _month(Issue.closed_at)
+    found_by = dict(db.session.execute(db.select(month, sa.func.count(Issue.id)).where(found)
+                                       .group_by(month)).tuples().all())
+    closed_by = dict(db.session.execute(
+        db.select(closed_month, sa.func.count(Issue.id))
+        .where(scope.issues(), Issue.status == "closed", period.contains(Issue.closed_at))
+        .group_by(closed_month)).tuples().all())
+    f.per_month = [(m, found_by.get(m, 0), closed_by.get(m, 0))
+                   for m in months(period)]
+    # 结案率 = closed / due: issues (not rejected) whose deadline fell in the period, up to now.
+    due_end = min(period.utc_end, now)
+    due = sa.and_(scope.issues(), Issue.status != "rejected", Issue.deadline_at >= period.utc_start,
+                  Issue.deadline_at < due_end)
+    f.due, f.closed_of_due, f.closed_on_time = db.session.execute(
+        db.select(sa.func.count(Issue.id),
+                  sa.func.count(Issue.id).filter(Issue.status == "closed"),
+                  sa.func.count(Issue.id).filter(Issue.status == "closed",
+                                                 Issue.closed_at <= Issue.deadline_at))
+        .where(due)).one()
+    durations = db.session.execute(
+        db.select(Issue.created_at, Issue.closed_at)
+        .where(scope.issues(), Issue.status == "closed", period.contains(Issue.closed_at))
+    ).all()
+    if durations:
+        f.median_days = median((c - r).total_seconds() / 86400 for r, c in durations)
+    f.overdue_now = db.session.scalar(db.select(sa.func.count(Issue.id))
+                                      .where(scope.issues(), overdue_clause(now)))
+    f.rework = db.session.scalar(
+        db.select(sa.func.count(IssueEvent.id)).join(Issue, IssueEvent.issue_id == Issue.id)
+        .where(scope.issues(), IssueEvent.action == "fail_verification",
+               period.contains(IssueEvent.created_at)))
+    rating, n, saved = db.session.execute(
+        db.select(sa.func.avg(Issue.rating), sa.func.count(Issue.rating),
+                  sa.func.coalesce(sa.func.sum(Issue.cost_saved_yuan), 0))
+        .where(scope.issues(), Issue.status == "closed", period.contains(Issue.closed_at))).one()
+    f.rating = float(rating) if rating is not None else None
+    f.ratings, f.cost_saved = n, int(saved or 0)
+    return f
+
+
+def months(period: Period) -> list[str]:
+    """'YYYY-MM' of every month the period touches."""
+    out, y, m = [], period.start.year, period.start.month
+    while (y, m) <= (period.end.year, period.end.month):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def volunteers_by_skill(scope: Scope, period: Period) -> list[tuple]:
+    """Per skill: (code, zh, en, registered, verified, available, helped in the period)."""
+    P, VS = VolunteerProfile, VolunteerSkill
+    helped = db.select(Invitation.volunteer_id).where(
+        Invitation.status == "done", period.contains(Invitation.updated_at))
+    rows = db.session.execute(
+        db.select(Skill.code, Skill.name_zh, Skill.name_en, sa.func.count(VS.id),
+                  sa.func.count(VS.id).filter(VS.status == "verified"),
+                  sa.func.count(VS.id).filter(P.paused.is_(False)),
+                  sa.func.count(VS.id).filter(P.user_id.in_(helped)))
+        .join(VS, VS.skill_id == Skill.id).join(P, VS.profile_id == P.id)
+        .where(scope.grids(P.home_grid_id), VS.status != "rejected")
+        .group_by(Skill.id, Skill.code, Skill.name_zh, Skill.name_en)
+        .order_by(sa.func.count(VS.id).desc())).all()
+    return [tuple(r) for r in rows]
+
+
+def volunteer_totals(scope: Scope) -> tuple[int, int, int]:
+    """(registered, with a verified skill, available) volunteers living in the scope."""
+    P = VolunteerProfile
+    verified = db.select(VolunteerSkill.profile_id).where(VolunteerSkill.status == "verified")
+    return tuple(db.session.execute(
+        db.select(sa.func.count(P.id), sa.func.count(P.id).filter(P.id.in_(verified)),
+                  sa.func.count(P.id).filter(P.paused.is_(False)))
+        .where(scope.grids(P.home_grid_id))).one())
+
+
+def party_by_village(scope: Scope) -> list[tuple[str, str, int, int]]:
+    """In-service party members who registered (报到) per 村居: (code, name, confirmed, pending)."""
+    P = VolunteerProfile
+    return [tuple(r) for r in db.session.execute(
+        db.select(Village.code, Village.name,
+                  sa.func.count(P.id).filter(P.party_status == "confirmed"),
+                  sa.func.count(P.id).filter(P.party_status == "pending"))
+        .join(Grid, Grid.village_id == Village.id)
+        .join(P, sa.and_(P.home_grid_id == Grid.id, P.is_party_member))
+        .where(scope.villages(Village.id))
+        .group_by(Village.id, Village.code, Village.name).order_by(Village.code))]
+
+
+def _hours_in_scope(scope: Scope):
+    """Hours given in the scope: on its issues, or at sessions at its grid points."""
+    return sa.or_(
+        ServiceHours.issue_id.in_(db.select(Issue.id).where(scope.issues())),
+        ServiceHours.session_id.in_(db.select(ServiceSession.id).join(GridPoint).where(
+            scope.grids(GridPoint.grid_id))))
+
+
+def hours_per_month(scope: Scope, period: Period) -> list[tuple[str, Decimal, int]]:
+    """Confirmed service hours by month served: (month, hours, volunteers)."""
+    month = sa.func.strftime("%Y-%m", ServiceHours.served_on) \
+        if db.engine.dialect.name == "sqlite" else sa.func.to_char(ServiceHours.served_on,
+                                                                   "YYYY-MM")
+    rows = dict((m, (h, n)) for m, h, n in db.session.execute(
+        db.select(month, sa.func.sum(ServiceHours.hours),
+                  sa.func.count(sa.distinct(ServiceHours.volunteer_id)))
+        .where(ServiceHours.status == "confirmed", _hours_in_scope(scope),
+               ServiceHours.served_on >= period.start, ServiceHours.served_on <= period.end)
+        .group_by(month)))
+    return [(m, Decimal(rows.get(m, (0, 0))[0] or 0), rows.get(m, (0, 0))[1])
+            for m in months(period)]
+
+
+def invitation_answers(scope: Scope, period: Period, now: datetime | None = None
+                       ) -> dict[str, int]:
+    """Invitations sent in the period by how they were answered (expired computed now)."""
+    now = now or utcnow()
+    inv = Invitation
+    in_scope = sa.or_(inv.issue_id.in_(db.select(Issue.id).where(scope.issues())),
+                      inv.session_id.in_(db.select(ServiceSession.id).join(GridPoint)
+                                         .where(scope.grids(GridPoint.grid_id))))
+    accepted, declined, expired, waiting, offers = db.session.execute(
+        db.select(sa.func.count(inv.id).filter(inv.status.in_(("accepted", "done", "no_show"))),
+                  sa.func.count(inv.id).filter(inv.status == "declined"),
+                  sa.func.count(inv.id).filter(inv.status == "invited", inv.expires_at <= now),
+                  sa.func.count(inv.id).filter(inv.status == "invited", inv.expires_at > now),
+                  sa.func.count(inv.id).filter(inv.origin == "offer"))
+        .where(in_scope, period.contains(inv.created_at))).one()
+    return {"accepted": accepted, "declined": declined, "expired": expired,
+            "waiting": waiting, "offers": offers}
+
+
+def today_local() -> date:
+    """Today in Asia/Shanghai."""
+    return datetime.now(SHANGHAI).date()
