@@ -14,6 +14,7 @@ from volunteer.inbox import bp
 from volunteer.inbox.models import KINDS, Notification, NotificationSetting
 from volunteer.inbox.services import describe, settings_of
 from volunteer.invitations.models import Invitation
+from volunteer.services.models import ServiceSession
 
 KIND_LABELS = {"my_report": _l("Changes to issues I reported"),
                "queue": _l("Issues reaching my queue"),
@@ -43,7 +44,17 @@ def index():
     page = db.paginate(db.select(Notification).where(Notification.user_id == current_user.id)
                        .options(selectinload(Notification.issue),
                                 selectinload(Notification.invitation)
-                                .selectinload(Invitation.volunteer))
+                                .selectinload(Invitation.volunteer),
+                                selectinload(Notification.invitation)
+                                .selectinload(Invitation.session)
+                                .selectinload(ServiceSession.item),
+                                selectinload(Notification.invitation)
+                                .selectinload(Invitation.session)
+                                .selectinload(ServiceSession.point),
+                                selectinload(Notification.session)
+                                .selectinload(ServiceSession.item),
+                                selectinload(Notification.session)
+                                .selectinload(ServiceSession.point))
                        .order_by(Notification.id.desc()), per_page=30, max_per_page=30,
                        error_out=False)
     return render_template("inbox/index.html", page=page, describe=describe, form=ConfirmForm())
