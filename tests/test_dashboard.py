@@ -309,3 +309,10 @@ def test_rework_counts_failed_verifications(town):
         IssueEvent.action == "fail_verification")) == 1
     assert issue_figures(Scope("t"), period()).rework == 1
     assert db.session.get(Issue, i.id).rework_count == 1
+
+
+def test_gaps_place_a_village_without_coordinates(client, auth, town):
+    town["vb"].lat = town["vb"].lon = None
+    db.session.commit()
+    auth.login(user=town["admin"])
+    assert client.get("/dashboard/gaps").status_code == 200

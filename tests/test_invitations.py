@@ -90,8 +90,12 @@ def test_invite_one_from_the_suggestions(client, auth, town):
     page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
     assert f'data-volunteer="{town["sparky"].id}"' not in page
     resp = client.post(f"/tasks/invite/{issue.id}", data={"volunteer": town["sparky"].id},
+                       follow_redirects=True)  # no longer suggested, so not invited again
+    assert "Only volunteers suggested for this task" in resp.get_data(as_text=True)
+    # Nor anyone the matcher would not suggest (here: a resident without a profile).
+    resp = client.post(f"/tasks/invite/{issue.id}", data={"volunteer": town["member"].id},
                        follow_redirects=True)
-    assert "was already asked for this issue" in resp.get_data(as_text=True)
+    assert "Only volunteers suggested for this task" in resp.get_data(as_text=True)
     assert len(invitations()) == 1
 
 
@@ -504,7 +508,11 @@ def test_api_invite_accept_hours(client, town):
     assert resp.json["items"][0]["status"] == "invited"
     resp = client.post(f"/api/v1/issues/{issue.id}/invitations", headers=lh,
                        json={"volunteer_ids": [town["sparky"].id]})
-    assert resp.status_code == 409 and resp.json["error"] == "already_invited"
+    assert resp.status_code == 422 and "volunteer_ids" in resp.json["fields"]
+    resp = client.post(f"/api/v1/issues/{issue.id}/invitations", headers=vh,
+                       json={"volunteer_ids": [town["volty"].id]})
+    assert resp.status_code == 404  # a volunteer cannot see the issue at all
+    assert len(invitations()) == 1
     mine = client.get("/api/v1/invitations?status=invited", headers=vh).json
     assert [i["id"] for i in mine["items"]] == [inv_id]
     assert client.post(f"/api/v1/invitations/{inv_id}/accept", headers=lh).status_code == 404
@@ -539,3 +547,66 @@ def test_api_invite_accept_hours(client, town):
     assert client.get("/api/v1/hours", headers=vh).json["confirmed_hours"] == 2.0
     spec = client.get("/api/v1/openapi.json").json
     assert "/invitations/{invitation_id}/accept" in spec["paths"]
+
+
+def test_offer_needs_the_skill(client, auth, town):
+    clinic = file_issue(town["member"], IssueInput(
+        title="老人需要量血压", description="独居老人想请医生上门量血压", category="health",
+        lat=30.7571, lon=121.3531))
+    db.session.commit()
+    auth.login(user=town["sparky"])  # an electrician
+    resp = client.post(f"/tasks/offer/{clinic.id}", follow_redirects=True)
+    assert "does not need the skills you registered" in resp.get_data(as_text=True)
+    assert invitations() == []
+
+
+def test_details_only_for_those_asked(client, auth, town):
+    issue = lamp(town)
+    auth.login(user=town["sparky"])
+    client.post(f"/tasks/offer/{issue.id}")
+    (offer,) = invitations(issue)
+    page = client.get(f"/tasks/{offer.id}").get_data(as_text=True)
+    assert "需要电工排查" not in page and "The details are shown" in page
+    auth.logout()
+    auth.login(user=town["leader"])
+    client.post(f"/tasks/{offer.id}/take-offer")
+    auth.logout()
+    auth.login(user=town["sparky"])
+    assert "需要电工排查" in client.get(f"/tasks/{offer.id}").get_data(as_text=True)
+
+
+def test_resolving_closes_the_waiting_but_keeps_the_expired(town):
+    issue = lamp(town, helpers=3)
+    a, b, c = invite(town["leader"], issue, [Pick(town["sparky"].id), Pick(town["volty"].id),
+                                             Pick(town["doc"].id)])
+    db.session.commit()
+    respond(town["sparky"], a, True)
+    c.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    issue = db.session.get(Issue, issue.id)
+    for action in ("accept", "start"):
+        transition(town["member"], issue, action)
+    transition(town["member"], issue, "resolve", Details(resolution="好了"))
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Invitation, b.id).status == "withdrawn"
+    assert db.session.get(Invitation, c.id).state() == "expired"  # still counted as a lapse
+    with pytest.raises(InvitationError) as exc:  # too late to join now
+        respond(town["volty"], db.session.get(Invitation, b.id), True)
+    assert exc.value.code == "withdrawn"
+
+
+def test_api_shows_phones_only_as_allowed(client, town, factory):
+    issue = lamp(town)
+    lh = bearer(town["leader"])
+    (inv,) = invite(town["leader"], issue, [Pick(town["sparky"].id)])
+    db.session.commit()
+    got = client.get("/api/v1/invitations", headers=bearer(town["sparky"])).json["items"][0]
+    assert got["volunteer"]["phone"] == town["sparky"].phone  # one's own
+    outsider = factory.volunteer("外村电工", ["electrician"], lat=30.7575, lon=121.3535)
+    (inv2,) = invite(town["leader"], issue, [Pick(outsider.id)])  # no home grid: another 村居
+    db.session.commit()
+    resp = client.post(f"/api/v1/invitations/{inv2.id}/withdraw", headers=lh, json={})
+    assert resp.status_code == 200 and resp.json["volunteer"]["phone"] is None
+    resp = client.post(f"/api/v1/invitations/{inv.id}/withdraw", headers=lh, json={})
+    assert resp.json["volunteer"]["phone"] == town["sparky"].phone  # a volunteer of the 村居

@@ -389,3 +389,45 @@ def test_download_and_delete_include_reports_photos_and_me_too(app, client, auth
     assert db.session.scalar(db.select(db.func.count(IssuePhoto.id))) == 0
     assert not any(p.exists() for p in paths)
     assert db.session.scalar(db.select(db.func.count(IssueFollower.id))) == 0
+
+
+def test_me_too_shows_only_the_public_facts(client, auth, town):
+    from tests.test_invitations import bearer
+
+    issue = file_issue(town["resident"], IssueInput(
+        title="王大爷家漏水", description="独居的王大爷家水管漏水", category="housing_repair",
+        lat=30.7571, lon=121.3531))
+    db.session.commit()
+    auth.login(user=town["neighbour"])
+    client.post(f"/issues/{issue.id}/me-too")
+    page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
+    assert "王大爷" not in page and "Home repairs" in page and "You reported the same" in page
+    assert 'data-action="comment"' not in page
+    mine = client.get("/issues/?queue=mine").get_data(as_text=True)
+    assert "王大爷" not in mine and f"#{issue.id} Home repairs" in mine
+    inbox_page = client.get("/inbox/").get_data(as_text=True)
+    transition(town["member"], db.session.get(Issue, issue.id), "accept")
+    db.session.commit()
+    inbox_page = client.get("/inbox/").get_data(as_text=True)
+    assert "王大爷" not in inbox_page and f"#{issue.id}" in inbox_page
+    got = client.get(f"/api/v1/issues/{issue.id}", headers=bearer(town["neighbour"])).json
+    assert got["description"] == "" and "王大爷" not in str(got) and got["lat"] == 30.757
+    resp = client.post(f"/issues/{issue.id}/act", data={"action": "comment", "version": "2",
+                                                        "comment": "我家也漏"},
+                       follow_redirects=True)
+    assert "does not allow" in resp.get_data(as_text=True)
+
+
+def test_public_photo_is_not_cached(client, auth, town):
+    issue = file_issue(town["resident"], IssueInput(title="t", description="d",
+                                                    category="environment", lat=30.7571,
+                                                    lon=121.3531))
+    db.session.commit()
+    auth.login(user=town["leader"])
+    client.post(f"/issues/{issue.id}/photos", data={"photos": files(("a.jpg", jpeg()))},
+                content_type="multipart/form-data")
+    photo = db.session.scalar(db.select(IssuePhoto))
+    client.post(f"/issues/{issue.id}/photos/{photo.id}/public")
+    auth.logout()
+    resp = client.get(f"/board/photos/{photo.id}")
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-cache"

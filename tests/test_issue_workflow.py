@@ -31,7 +31,7 @@ EXPECTED = {
                  "village_admin": {"grid", "village"}, "admin": {"grid", "village"}},
     "return": {"department_staff": {"department"}, "admin": {"department"}},
     "reopen": {"reporter": set(TIERS)}, "rate": {"reporter": set(TIERS)},
-    "comment": {r: set(TIERS) for r in ROLES if r not in ("resident", "volunteer")},
+    "comment": {r: set(TIERS) for r in ROLES if r not in ("resident", "volunteer", "follower")},
 }
 
 

@@ -392,7 +392,8 @@ def test_order_for_a_neighbour_goes_to_volunteers_or_the_department(client, auth
     clinic = db.session.scalar(db.select(Issue))
     assert clinic.source == "service_order" and clinic.service_item_id == town["clinic"].id
     assert clinic.tier == "grid" and clinic.skill_codes == ["doctor"]
-    assert "李大爷" in clinic.title and clinic.reporter_id == town["alice"].id
+    assert "李大爷" not in clinic.title and "李大爷" in clinic.description
+    assert clinic.reporter_id == town["alice"].id
     client.post("/services/order/S12", data={"for_whom": "self", "details": "代办医保报销",
                                              "lat": "30.7571", "lon": "121.3531"})
     errand = db.session.scalar(db.select(Issue).where(Issue.id != clinic.id))
@@ -469,3 +470,29 @@ def test_invite_refused_for_a_past_session(town):
     with pytest.raises(InvitationError) as exc:
         invite(town["leader"], s, [Pick(town["doc"].id)])
     assert exc.value.code == "session_not_open"
+
+
+def test_item_page_pages_through_many_sessions(client, town):
+    schedule(town["leader"], town["clinic"], town["point"], Recurrence(
+        first=TODAY + timedelta(days=1), start=time(9), end=time(10), freq="weekly",
+        weekdays=list(range(7)), until=TODAY + timedelta(days=40)), 5, 0)
+    db.session.commit()
+    page = client.get("/services/items/S03").get_data(as_text=True)
+    assert "/services/items/S03?page=2" in page
+    assert client.get("/services/items/S03?page=2").status_code == 200
+
+
+def test_session_hours_reach_the_review(client, auth, town, factory):
+    from volunteer.hours.services import propose
+
+    s = one(town)
+    (inv,) = invite(town["leader"], s, [Pick(town["doc"].id)])
+    db.session.commit()
+    respond(town["doc"], inv, True)
+    inv.status = "done"
+    db.session.commit()
+    propose(town["doc"], inv, "2")
+    db.session.commit()
+    auth.login(user=town["leader"])
+    page = client.get("/hours/review").get_data(as_text=True)
+    assert "村医" in page and f"/services/sessions/{s.id}/manage" in page

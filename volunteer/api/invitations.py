@@ -186,8 +186,13 @@ class HoursList(BaseModel):
 
 
 def invitation_out(inv: Invitation, now=None) -> InvitationOut:
+    from volunteer.issues.suggestions import phone_visible
+
     user = g.api_user
-    show_phone = inv.volunteer_id == user.id or can_organise(user, inv)
+    # Organisers see the phone of those who took a place, and of volunteers of their own 村居.
+    show_phone = inv.volunteer_id == user.id or (can_organise(user, inv) and (
+        inv.status in ("accepted", "done", "no_show")
+        or phone_visible(user, inv.volunteer.profile)))
     return InvitationOut(
         id=inv.id, issue=inv.issue_id, session=inv.session_id, title=target(inv).title,
         volunteer={"id": inv.volunteer_id, "name": inv.volunteer.name,
@@ -250,11 +255,22 @@ def _not_found(what="invitation"):
            response=InvitationList, status=201, tags=["invitations"], errors=[403, 404, 409])
 def create_invitations(issue_id: int, body: InviteIn):
     """Organisers of the issue only; refused as a whole when any volunteer cannot be asked."""
+    from volunteer.issues.suggestions import for_issue
+
     issue = db.session.get(Issue, issue_id)
     if issue is None or not can_view(g.api_user, issue):
         return _not_found("issue")
+    if not can_organise(g.api_user, issue):
+        return jsonify({"error": "not_allowed", "message": "only the issue's organisers "
+                        "invite"}), 403
+    suggested = {s.user_id: s for s in for_issue(issue, limit=200).suggestions}
+    if any(v not in suggested for v in body.volunteer_ids):
+        return validation_error({"volunteer_ids": "only volunteers suggested for this issue "
+                                 "(GET /issues/{id}/suggestions) can be invited"})
+    picks = [Pick(v, suggested[v].score, suggested[v].distance_m,
+                  [list(r) for r in suggested[v].reasons]) for v in body.volunteer_ids]
     try:
-        made = invite(g.api_user, issue, [Pick(v) for v in body.volunteer_ids])
+        made = invite(g.api_user, issue, picks)
         db.session.commit()
     except InvitationError as exc:
         db.session.rollback()

@@ -26,7 +26,13 @@ from volunteer.issues.services import (
     issue_query,
     transition,
 )
-from volunteer.issues.workflow import RULES, WorkflowError, allowed_actions, is_staff_for
+from volunteer.issues.workflow import (
+    RULES,
+    WorkflowError,
+    allowed_actions,
+    is_staff_for,
+    only_follower,
+)
 
 Status = Literal["reported", "accepted", "in_progress", "resolved", "closed", "rejected", "open"]
 Action = Literal[tuple(RULES)]  # type: ignore[valid-type]
@@ -160,12 +166,17 @@ def issue_out(issue: Issue, now=None, detail: bool = False):
         resolution=issue.resolution, hours_spent=issue.hours_spent,
         cost_saved_yuan=issue.cost_saved_yuan, rating=issue.rating,
         rework_count=issue.rework_count, reopen_count=issue.reopen_count, version=issue.version)
+    limited = only_follower(g.api_user, issue)
+    if limited:  # "me too": the public facts only, as on the page and the board
+        data.update(title=issue.category.display_name("zh"), description="",
+                    lat=round(issue.lat, 3), lon=round(issue.lon, 3), resolution=None,
+                    rating=None)
     if not detail:
         return IssueOut(**data)
     staff = is_staff_for(g.api_user, issue)
 
     def actor(e):  # reporters and followers see staff by masked name, as on the page
-        if e.actor is None:
+        if e.actor is None or limited:
             return None
         return e.actor.name if staff or e.actor_id == g.api_user.id else mask_name(e.actor.name)
 
@@ -173,7 +184,8 @@ def issue_out(issue: Issue, now=None, detail: bool = False):
         EventOut(action=e.action, actor=actor(e), from_status=e.from_status,
                  to_status=e.to_status, from_tier=e.from_tier, to_tier=e.to_tier,
                  comment=e.comment, at=iso_utc(e.created_at))
-        for e in issue.events if staff or e.action not in HELPER_ACTIONS])
+        for e in issue.events if (staff or e.action not in HELPER_ACTIONS)
+        and not (limited and (e.comment or e.from_status == e.to_status))])
 
 
 def _not_found():

@@ -107,4 +107,6 @@ def photo(photo_id: int):
     path = web_path(p)
     if not path.exists():
         abort(404)
-    return send_file(path, mimetype="image/jpeg", max_age=300)
+    resp = send_file(path, mimetype="image/jpeg", max_age=0)
+    resp.headers["Cache-Control"] = "no-cache"  # taken off the board, it goes at once
+    return resp

@@ -103,9 +103,15 @@ def _supply(villages, codes: list[str]) -> np.ndarray:
 
 def coverage(scope: Scope, period: Period, top_skills: int = 14, worst: int = 15) -> Gaps:
     """Demand and supply per 村居 and skill; the worst gaps first."""
-    villages = db.session.execute(db.select(Village.id, Village.code, Village.name, Village.lat,
-                                            Village.lon).where(scope.villages(Village.id))
-                                  .order_by(Village.code)).all()
+    # A 村居 without a position of its own is placed at the middle of its grids.
+    mid = (db.select(Grid.village_id, sa.func.avg(Grid.lat).label("lat"),
+                     sa.func.avg(Grid.lon).label("lon")).group_by(Grid.village_id).subquery())
+    villages = db.session.execute(
+        db.select(Village.id, Village.code, Village.name,
+                  sa.func.coalesce(Village.lat, mid.c.lat).label("lat"),
+                  sa.func.coalesce(Village.lon, mid.c.lon).label("lon"))
+        .outerjoin(mid, mid.c.village_id == Village.id)
+        .where(scope.villages(Village.id)).order_by(Village.code)).all()
     skills = db.session.execute(db.select(Skill.id, Skill.code, Skill.name_zh, Skill.name_en,
                                           Skill.needs_certificate).where(Skill.active)
                                 .order_by(Skill.id)).all()
@@ -141,8 +147,9 @@ def coverage(scope: Scope, period: Period, top_skills: int = 14, worst: int = 15
             demand[vi[village_id], sid[skill_id]] += int(places or 0)
 
     # Supply: every available volunteer, wherever they live, who would travel to the 村居.
-    if villages:
-        supply = _supply(villages, [s.code for s in skills])
+    placed = [k for k, v in enumerate(villages) if v.lat is not None and v.lon is not None]
+    if placed:
+        supply[placed] = _supply([villages[k] for k in placed], [s.code for s in skills])
 
     # The skills with the most demand, and the worst gaps.
     order = [j for j in np.argsort(-demand.sum(axis=0)) if demand[:, j].sum() > 0][:top_skills]

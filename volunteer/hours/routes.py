@@ -1,6 +1,7 @@
 """Service hours pages: my service record; propose, confirm, correct; the organiser's review."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -170,7 +171,14 @@ def review():
     """For organisers: hours to confirm and corrections to decide in my grids and 村居."""
     if not (current_user.role_codes() & ORGANISERS):
         abort(403)
-    mine = ServiceHours.issue_id.in_(db.select(Issue.id).where(organised_clause(current_user)))
+    from volunteer.org.models import GridPoint
+    from volunteer.services.models import ServiceSession
+    from volunteer.services.sessions import managed_points_clause
+
+    mine = sa.or_(
+        ServiceHours.issue_id.in_(db.select(Issue.id).where(organised_clause(current_user))),
+        ServiceHours.session_id.in_(db.select(ServiceSession.id).join(GridPoint)
+                                    .where(managed_points_clause(current_user))))
     entries = db.paginate(
         db.select(ServiceHours).where(ServiceHours.status == "proposed", mine)
         .options(selectinload(ServiceHours.volunteer), selectinload(ServiceHours.issue),

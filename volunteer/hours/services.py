@@ -80,7 +80,8 @@ def propose(user: User, inv: Invitation, hours, note: str | None = None,
     db.session.flush()
     if inv.volunteer_id == user.id:
         inbox.notify([inv.invited_by_id] if inv.invited_by_id else organisers_of(inv),
-                     "hours", "hours_proposed", inv.issue, user.id, invitation=inv)
+                     "hours", "hours_proposed", inv.issue, user.id, invitation=inv,
+                     session=inv.session)
     return entry
 
 
@@ -103,7 +104,7 @@ def confirm(organiser: User, inv: Invitation, hours=None, now: datetime | None =
     entry.confirmed_by_id = organiser.id
     entry.confirmed_at = now
     inbox.notify([inv.volunteer_id], "hours", "hours_confirmed", inv.issue, organiser.id,
-                 invitation=inv)
+                 invitation=inv, session=inv.session)
     return entry
 
 
@@ -129,7 +130,7 @@ def request_correction(volunteer: User, entry: ServiceHours, hours, reason: str,
     who = [entry.confirmed_by_id] if entry.confirmed_by_id else \
         (organisers_of(inv) if inv is not None else [])
     inbox.notify(who, "hours", "correction_requested", entry.issue, volunteer.id,
-                 invitation=inv)
+                 invitation=inv, session=entry.session)
     return corr
 
 
@@ -153,7 +154,7 @@ def decide_correction(organiser: User, corr: HoursCorrection, accept: bool,
         entry.hours = corr.new_hours
     inbox.notify([entry.volunteer_id], "hours",
                  "correction_accepted" if accept else "correction_rejected", entry.issue,
-                 organiser.id, invitation=entry.invitation)
+                 organiser.id, invitation=entry.invitation, session=entry.session)
     return corr
 
 

@@ -12,8 +12,9 @@ from volunteer.common import utcnow
 from volunteer.extensions import db
 from volunteer.inbox import bp
 from volunteer.inbox.models import KINDS, Notification, NotificationSetting
-from volunteer.inbox.services import describe, settings_of
+from volunteer.inbox.services import describe, for_follower, settings_of
 from volunteer.invitations.models import Invitation
+from volunteer.issues.models import Issue
 from volunteer.services.models import ServiceSession
 
 KIND_LABELS = {"my_report": _l("Changes to issues I reported"),
@@ -42,7 +43,7 @@ def unread_count(user) -> int:
 def index():
     """My notifications, newest first."""
     page = db.paginate(db.select(Notification).where(Notification.user_id == current_user.id)
-                       .options(selectinload(Notification.issue),
+                       .options(selectinload(Notification.issue).selectinload(Issue.category),
                                 selectinload(Notification.invitation)
                                 .selectinload(Invitation.volunteer),
                                 selectinload(Notification.invitation)
@@ -57,7 +58,8 @@ def index():
                                 .selectinload(ServiceSession.point))
                        .order_by(Notification.id.desc()), per_page=30, max_per_page=30,
                        error_out=False)
-    return render_template("inbox/index.html", page=page, describe=describe, form=ConfirmForm())
+    return render_template("inbox/index.html", page=page, describe=describe,
+                           for_follower=for_follower, form=ConfirmForm())
 
 
 @bp.route("/read", methods=["POST"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from volunteer.auth.models import Role, RoleAssignment, User
@@ -40,12 +40,18 @@ def notify(user_ids, kind: str, event: str, issue=None, actor_id: int | None = N
             user = db.session.get(User, uid)
             if user is not None and user.email:
                 with force_locale(user.locale or "zh_CN"):
-                    text = describe(event, issue, invitation, session)
+                    text = describe(event, issue, invitation, session,
+                                    public=for_follower(kind, issue, uid))
                     link = _link(issue, invitation if invitation is not None
                                  and invitation.volunteer_id == uid else None, session)
                     send_mail(user.email, _("Grid Volunteers: %(what)s", what=text),
                               text + "\n" + link)
     return sent
+
+
+def for_follower(kind: str, issue, user_id: int) -> bool:
+    """A notification about someone else's report that the user said "me too" to."""
+    return kind == "my_report" and issue is not None and issue.reporter_id != user_id
 
 
 def _link(issue, invitation=None, session=None) -> str:
@@ -66,11 +72,14 @@ def _link(issue, invitation=None, session=None) -> str:
     return current_app.config.get("SITE_URL", "").rstrip("/") + path
 
 
-def subject(issue=None, invitation=None, session=None) -> str:
-    """What a notification is about: "#12 路灯不亮", or "免费义诊 · 某网格点 · 12/3 09:00"."""
+def subject(issue=None, invitation=None, session=None, public: bool = False) -> str:
+    """What a notification is about: "#12 路灯不亮", or "免费义诊 · 某网格点 · 12/3 09:00";
+    ``public`` names an issue by its category only (for those who said "me too")."""
     from volunteer.i18n import localtime
 
     if issue is not None:
+        if public:
+            return f"#{issue.id} {issue.category.display_name(str(get_locale()))}"
         return f"#{issue.id} {issue.title}"
     session = session or (invitation.session if invitation is not None else None)
     if session is not None:
@@ -79,9 +88,9 @@ def subject(issue=None, invitation=None, session=None) -> str:
     return ""
 
 
-def describe(event: str, issue, invitation=None, session=None) -> str:
+def describe(event: str, issue, invitation=None, session=None, public: bool = False) -> str:
     """One line about an event, in the current language."""
-    ref = subject(issue, invitation, session)
+    ref = subject(issue, invitation, session, public)
     who = invitation.volunteer.name if invitation is not None and invitation.volunteer else ""
     texts = {
         "report": _("New issue in your queue: %(ref)s", ref=ref),

@@ -12,7 +12,7 @@ from volunteer.extensions import db
 from volunteer.geo import bounding_box, haversine_km
 from volunteer.invitations.models import Invitation
 from volunteer.issues.models import OPEN_STATUSES, Issue
-from volunteer.matching.matcher import Query, Suggestion
+from volunteer.matching.matcher import Suggestion
 
 CANDIDATES = 300  # newest open issues in range that are scored
 
@@ -26,7 +26,7 @@ class Need:
 
 def needs_near(user: User, limit: int = 30) -> list[Need]:
     """Open issues in range needing a skill I hold (verified or not), best fit first."""
-    from volunteer.issues.suggestions import window_mask
+    from volunteer.issues.suggestions import issue_query
     from volunteer.matching.store import get_matcher
 
     profile = user.profile
@@ -56,11 +56,7 @@ def needs_near(user: User, limit: int = 30) -> list[Need]:
         if float(haversine_km(profile.lat, profile.lon, issue.lat, issue.lon)) > \
                 profile.travel_km:
             continue
-        q = Query(lat=issue.lat, lon=issue.lon, text=f"{issue.title}\n{issue.description}",
-                  skills=issue.skill_codes or None, helpers_needed=issue.helpers_needed,
-                  window_mask=window_mask(issue.needed_from, issue.needed_until),
-                  grid_id=issue.grid_id, village_id=issue.village_id)
-        s = matcher.evaluate_one(q, user.id)
+        s = matcher.evaluate_one(issue_query(issue), user.id)
         if s is not None and s.tier >= 2:
             out.append(Need(issue, s, left))
     out.sort(key=lambda n: (-n.suggestion.tier, -n.suggestion.score, n.suggestion.distance_m))

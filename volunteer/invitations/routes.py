@@ -51,6 +51,9 @@ ERRORS = {
     "not_invited": _l("This is your offer; the organiser decides on it."),
     "not_open": _l("This invitation is no longer open."),
     "out_of_range": _l("This issue is beyond your travel range."),
+    "not_your_skills": _l("This issue does not need the skills you registered."),
+    "not_suggested": _l("Only volunteers suggested for this task can be invited; the list may "
+                        "have changed, please look again."),
     "not_an_offer": _l("This offer was already decided."),
     "reason_needed": _l("Please give a reason."),
     "not_a_helper": _l("Only someone who accepted can be marked as not having come."),
@@ -284,6 +287,9 @@ def _invite(obj, suggest, back: str):
             [s.user_id for s in result.suggestions][:n]
     else:
         ids = [int(v) for v in request.form.getlist("volunteer")[:20] if v.isdigit()]
+        if any(uid not in by_id for uid in ids):
+            flash(str(ERRORS["not_suggested"]) + " " + _("Nobody was invited."), "warning")
+            return redirect(back)
     picks = [Pick(uid, by_id[uid].score, by_id[uid].distance_m,
                   [list(r) for r in by_id[uid].reasons]) if uid in by_id else Pick(uid)
              for uid in ids]

@@ -216,7 +216,7 @@ def _answerable(volunteer: User, inv: Invitation, now: datetime, accepting: bool
 def _take_place(inv: Invitation, now: datetime) -> None:
     """Check and take one place on the task for ``inv`` (locks held by the caller)."""
     t = target(inv)
-    if not t.is_open(accepting=True):
+    if not t.is_open():
         raise InvitationError("issue_not_open" if t.kind == "issue" else "session_not_open")
     left = places_left(t)
     if left <= 0:
@@ -235,11 +235,11 @@ def close_waiting(t: Target, reason: str, now: datetime, keep: int | None = None
     for other in db.session.scalars(db.select(Invitation).where(
             t.column() == t.id, Invitation.id != (keep or -1),
             Invitation.status.in_(("invited", "offered")))):
-        expired = other.state(now) == "expired"
+        if other.state(now) == "expired":
+            continue  # it lapsed unanswered, and stays so (the dashboard and reliability)
         other.status = "withdrawn"
         other.closed_reason = reason
-        if not expired:
-            _notify(other, [other.volunteer_id], "invitation", reason)
+        _notify(other, [other.volunteer_id], "invitation", reason)
 
 
 def respond(volunteer: User, inv: Invitation, accept: bool, reason: str | None = None,
@@ -297,6 +297,8 @@ def offer(volunteer: User, issue: Issue, note: str | None = None,
         raise InvitationError("issue_not_open")
     if float(haversine_km(profile.lat, profile.lon, issue.lat, issue.lon)) > profile.travel_km:
         raise InvitationError("out_of_range")
+    if not _fits(volunteer, issue):
+        raise InvitationError("not_your_skills")
     t = target(issue)
     t.lock()
     if places_left(t) <= 0:
@@ -315,6 +317,15 @@ def offer(volunteer: User, issue: Issue, note: str | None = None,
     db.session.flush()
     _notify(inv, t.organisers(), "team", "offer", volunteer.id)
     return inv
+
+
+def _fits(volunteer: User, issue: Issue) -> bool:
+    """Whether the issue needs a skill the volunteer holds, as "needs near me" shows it."""
+    from volunteer.issues.suggestions import issue_query
+    from volunteer.matching.store import get_matcher
+
+    found = get_matcher().evaluate_one(issue_query(issue), volunteer.id)
+    return found is not None and found.tier >= 2
 
 
 def decide_offer(organiser: User, inv: Invitation, accept: bool, reason: str | None = None,
@@ -371,11 +382,14 @@ def mark_no_show(organiser: User, inv: Invitation, now: datetime | None = None) 
 
 
 def on_issue_changed(issue: Issue, action: str, now: datetime | None = None) -> None:
-    """Keep invitations in step with the issue: helpers are done when it closes; waiting
-    invitations lapse when it closes or is rejected; a reopened issue takes its helpers back."""
+    """Keep invitations in step with the issue: once it is resolved nobody more is asked (the
+    invitations still waiting are withdrawn); helpers are done when it closes; a rejected issue
+    gives everyone back their time. A reopened issue starts a new round of invitations."""
     now = now or utcnow()
     t = target(issue)
-    if action == "verify":
+    if action == "resolve":
+        close_waiting(t, "issue_closed", now)
+    elif action == "verify":
         for inv in db.session.scalars(db.select(Invitation).where(
                 Invitation.issue_id == issue.id, Invitation.status == "accepted")):
             inv.status = "done"

@@ -64,8 +64,8 @@ class IssueTarget(Target):
     lat = property(lambda self: self.obj.lat)
     lon = property(lambda self: self.obj.lon)
 
-    def is_open(self, accepting: bool = False) -> bool:
-        return self.obj.status in OPEN_STATUSES or (accepting and self.obj.status == "resolved")
+    def is_open(self) -> bool:
+        return self.obj.status in OPEN_STATUSES
 
     def can_organise(self, user: User | None) -> bool:
         return bool(roles_for(user, self.obj) & ORGANISERS)
@@ -96,7 +96,7 @@ class SessionTarget(Target):
     lat = property(lambda self: self.obj.point.lat)
     lon = property(lambda self: self.obj.point.lon)
 
-    def is_open(self, accepting: bool = False) -> bool:
+    def is_open(self) -> bool:
         return self.obj.status == "scheduled" and self.obj.starts_at > utcnow()
 
     def can_organise(self, user: User | None) -> bool:

@@ -14,7 +14,7 @@ from volunteer.issues.forms import PhotoForm
 from volunteer.issues.models import Issue, IssueEvent, IssuePhoto
 from volunteer.issues.photos import PhotoBatch, PhotoError, original_path, read_uploads, web_path
 from volunteer.issues.services import can_view
-from volunteer.issues.workflow import is_staff_for, roles_for
+from volunteer.issues.workflow import is_staff_for, only_follower, roles_for
 
 # Who may put a photo on the public board: those who also decide whether an issue stands.
 PUBLISHERS = {Role.grid_leader.value, Role.village_admin.value, Role.admin.value}
@@ -56,6 +56,8 @@ def _photo_or_404(issue_id: int, photo_id: int) -> tuple[Issue, IssuePhoto]:
 def photo(issue_id: int, photo_id: int):
     """A photo without metadata; ``?original=1`` gives staff the file as uploaded."""
     issue, p = _photo_or_404(issue_id, photo_id)
+    if not p.public and only_follower(current_user, issue):
+        abort(404)  # those who said "me too" see the public photos only
     if request.args.get("original") == "1":
         if not is_staff_for(current_user, issue):
             abort(404)

@@ -57,6 +57,7 @@ from volunteer.issues.workflow import (
     WorkflowError,
     allowed_actions,
     is_staff_for,
+    only_follower,
     roles_for,
 )
 from volunteer.org.models import Department, Grid, Village
@@ -131,7 +132,9 @@ def index():
     now = utcnow()
     page = db.paginate(issue_query(current_user, queue, f, now), per_page=PER_PAGE,
                        max_per_page=PER_PAGE, error_out=False)
+    limited = {i.id for i in page.items if only_follower(current_user, i)}
     return render_template("issues/list.html", page=page, f=f, queue=queue, queues=queues,
+                           limited=limited,
                            QUEUE_LABELS=QUEUE_LABELS,
                            counts=queue_counts(current_user, queue, now), now=now,
                            categories=_category_choices(), STATUS_LABELS=STATUS_LABELS,
@@ -203,6 +206,11 @@ def _issue_or_404(issue_id: int) -> Issue:
 def detail(issue_id: int):
     """One issue: its facts, its timeline, and the actions open to me."""
     issue = _issue_or_404(issue_id)
+    if only_follower(current_user, issue):
+        return render_template("issues/followed.html", issue=issue, now=utcnow(), loc=_loc(),
+                               STATUS_LABELS=STATUS_LABELS, TIER_LABELS=TIER_LABELS,
+                               ACTION_LABELS=ACTION_LABELS,
+                               photos=[p for p in issue.photos if p.public])
     return _render_detail(issue, ActionForm(formdata=None))
 
 

@@ -296,7 +296,7 @@ def issue_query(user: User, queue: str, f: IssueFilters, now=None):
     """Issues of ``queue`` visible to ``user`` matching ``f``, newest first, eager-loaded."""
     q = (db.select(Issue).where(*queue_conditions(user, queue, f, now))
          .options(selectinload(Issue.category), selectinload(Issue.grid).selectinload(Grid.village),
-                  selectinload(Issue.department))
+                  selectinload(Issue.department), selectinload(Issue.followers))
          .order_by(Issue.created_at.desc(), Issue.id.desc()))
     return q
 

@@ -81,17 +81,21 @@ def window_mask(start: datetime | None, end: datetime | None) -> int:
     return mask
 
 
+def issue_query(issue, limit: int = 10, exclude=frozenset()) -> Query:
+    """The matcher's query for an issue: its skills (set or inferred), place, window, helpers."""
+    return Query(lat=issue.lat, lon=issue.lon, text=f"{issue.title}\n{issue.description}",
+                 skills=issue.skill_codes or None, limit=limit,
+                 helpers_needed=issue.helpers_needed,
+                 window_mask=window_mask(issue.needed_from, issue.needed_until),
+                 grid_id=issue.grid_id, village_id=issue.village_id,
+                 exclude=frozenset(exclude))
+
+
 def for_issue(issue, limit: int = 10, exclude=frozenset()) -> MatchResult:
-    """Suggestions for an issue: its skills (set or inferred), place, window, helpers; never
-    anyone already invited to it (or offering to help)."""
+    """Suggestions for an issue; never anyone already invited to it (or offering to help)."""
     from volunteer.invitations.services import invited_ids
 
-    exclude = set(exclude) | invited_ids(issue)
-    q = Query(lat=issue.lat, lon=issue.lon, text=f"{issue.title}\n{issue.description}",
-              skills=issue.skill_codes or None, limit=limit, helpers_needed=issue.helpers_needed,
-              window_mask=window_mask(issue.needed_from, issue.needed_until),
-              grid_id=issue.grid_id, village_id=issue.village_id, exclude=frozenset(exclude))
-    return get_matcher().match(q)
+    return get_matcher().match(issue_query(issue, limit, set(exclude) | invited_ids(issue)))
 
 
 def for_session(session, limit: int = 10) -> MatchResult:

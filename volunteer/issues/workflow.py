@@ -32,7 +32,7 @@ VERIFIERS = {Role.grid_leader: (ANY,), Role.grid_instructor: (ANY,),
              Role.village_admin: (ANY,), Role.admin: (ANY,)}
 EVERYONE = {**{r: (ANY,) for r in (Role.grid_member, Role.grid_leader, Role.grid_instructor,
                                    Role.village_admin, Role.department_staff, Role.admin)},
-            "reporter": (ANY,), "follower": (ANY,)}
+            "reporter": (ANY,)}
 
 RULES: dict[str, Rule] = {
     "accept": Rule(("reported",), "accepted", HANDLERS),
@@ -89,6 +89,12 @@ def roles_for(user: User | None, issue) -> set[str]:
 
 
 PSEUDO_ROLES = {"reporter", "follower"}
+
+
+def only_follower(user: User | None, issue) -> bool:
+    """Whether ``user`` sees the issue only because they said "me too": then they see its
+    public facts (category, status, 村居, rough place, public photos), not its text."""
+    return roles_for(user, issue) == {"follower"}
 
 
 def is_staff_for(user: User | None, issue) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from volunteer.auth.models import User
@@ -32,13 +33,18 @@ def place_order(resident: User, order: Order) -> Issue:
     item = order.item
     category = item.issue_category or db.session.scalar(
         db.select(IssueCategory).where(IssueCategory.code == "other"))
-    who = _("for a neighbour: %(who)s", who=order.neighbour) if order.for_neighbour \
-        else _("for myself")
-    title = f"{item.name}（{who}）" if len(item.name) + len(who) < 95 else item.name
+    # The title names the service only: it travels further (needs near me, hours records,
+    # certificates) than the description, which says who it is for.
+    with force_locale("zh_CN"):  # what the grid reads, whatever the resident's language
+        who = _("for a neighbour") if order.for_neighbour else _("for myself")
+        description = order.details
+        if order.for_neighbour and order.neighbour:
+            description = _("For: %(who)s", who=order.neighbour) + "\n" + description
+    title = f"{item.name}（{who}）"
     routed = item.department_id if item.department_id and item.skill_id is None else None
     data = IssueInput(
-        title=title[:100], description=order.details, category=category.code if category
-        else "other", lat=order.lat, lon=order.lon, grid_code=order.grid_code,
+        title=title[:100], description=description[:5000],
+        category=category.code if category else "other", lat=order.lat, lon=order.lon, grid_code=order.grid_code,
         source="service_order", needed_from=order.needed_from, needed_until=order.needed_until,
         skill_codes=[item.skill.code] if item.skill else None, department_id=routed,
         service_item_id=item.id)

@@ -18,7 +18,7 @@ from volunteer.extensions import db
 from volunteer.org.models import Grid, GridPoint, ServiceItem
 from volunteer.services import bp
 from volunteer.services.forms import ORDINALS, WEEKDAYS, ScheduleForm, SessionEditForm
-from volunteer.services.models import ServiceSession
+from volunteer.services.models import ServiceSession, SessionSignup
 from volunteer.services.routes import SESSION_LABELS, SIGNUP_LABELS, message
 from volunteer.services.schedule import DAYS as DAY_CODES
 from volunteer.services.schedule import MAX_SESSIONS, Recurrence, ScheduleError
@@ -182,6 +182,9 @@ def _render_manage(s: ServiceSession, form):
     from volunteer.invitations.services import places_left
     from volunteer.issues.suggestions import describe, for_session, skill_names
 
+    # The residents with their accounts in one query (the page lists them all).
+    db.session.scalars(db.select(SessionSignup).where(SessionSignup.session_id == s.id)
+                       .options(selectinload(SessionSignup.user))).all()
     invitations = db.session.scalars(
         db.select(Invitation).where(Invitation.session_id == s.id)
         .options(selectinload(Invitation.volunteer)).order_by(Invitation.wave, Invitation.id)

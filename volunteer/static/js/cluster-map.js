@@ -39,7 +39,7 @@
           markers.push(m);
         });
         group.addLayers(markers);
-        if (bounds.length) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 17 }); }
+        if (bounds.length) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 17, animate: false }); }
         if (count) {
           var text = el.dataset.countText || "{shown}";
           count.textContent = text.replace("{shown}", data.shown).replace("{total}", data.total || data.shown);
