@@ -50,7 +50,7 @@ def test_invite_accept_close_confirm_hours(live_server, browser, page, factory):
         login(page, live_server, sparky)
         page.locator("[data-testid=inbox-link]").dispatch_event("click")
         page.locator("[data-testid=inbox] button").first.click()
-        page.wait_for_url(f"{live_server}/tasks/*")
+        page.wait_for_url(f"{live_server}/tasks/*", wait_until="domcontentloaded")
         page.locator("[data-testid=accept]").click()
         expect(page.locator("[data-testid=contact]")).to_contain_text("网格长")
         expect(page.locator("[data-testid=ics]")).to_be_visible()

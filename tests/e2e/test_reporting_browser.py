@@ -91,7 +91,7 @@ def test_neighbour_says_me_too_from_the_hint(live_server, phone, factory):
     page.locator("[data-role=locate]").click()
     item = page.locator(f"[data-testid=similar] li[data-issue='{existing.id}']")
     item.locator("button").click()
-    page.wait_for_url(f"{live_server}/issues/{existing.id}")
+    page.wait_for_url(f"{live_server}/issues/{existing.id}", wait_until="domcontentloaded")
     expect(page.locator(".alert-success")).to_be_visible()
     expect(page.locator("[data-testid=me-too-count]")).to_be_visible()
     assert db.session.scalar(db.select(IssueFollower.user_id)) == neighbour.id
