@@ -15,10 +15,16 @@ def live_server(app):
 
     get_matcher()  # fit the skill model now, not inside a page load with a browser timeout
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    # Track the request threads, so that closing the server waits for requests still running:
+    # otherwise one could hold a transaction while the next test empties the tables.
+    server.daemon_threads = False
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    for t in list(getattr(server, "_threads", [])):
+        t.join(timeout=10)  # a request still running finishes (its transaction with it)
+    server.socket.close()
     thread.join(timeout=5)
 
 

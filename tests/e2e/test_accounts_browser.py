@@ -1,4 +1,6 @@
 """In a real browser at phone width: register, log out, log in, switch language."""
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -40,6 +42,7 @@ def test_register_login_and_switch_language(live_server, page):
 
     # Switch to English; it persists across pages.
     page.locator(".navbar-toggler").click()
+    expect(page.locator("#nav")).to_have_class(re.compile(r"\bshow\b"))  # menu open, settled
     page.get_by_test_id("lang-switch").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")  # waits for the new page
     page.goto(live_server + "/auth/tokens")
