@@ -220,6 +220,23 @@ def auth(client, factory) -> AuthActions:
     return AuthActions(client, factory)
 
 
+@pytest.fixture
+def following_matcher(app, monkeypatch):
+    """A fresh matcher for the test that follows every change of the database at once."""
+    from volunteer.matching import store
+
+    monkeypatch.setattr(store, "REFRESH_SECONDS", 0.0)
+    store.forget()
+    yield
+    store.forget()
+
+
+@pytest.fixture
+def english(client):
+    """Messages checked in English (the source language); Chinese is tested in test_i18n."""
+    client.set_cookie("lang", "en")
+
+
 def pytest_collection_modifyitems(config, items):
     """Browser tests need Chromium: skip them with a reason when it is absent, unless in CI."""
     chromium = os.path.exists("/usr/bin/chromium")

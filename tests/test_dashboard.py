@@ -15,19 +15,12 @@ from volunteer.hours.models import Certificate, ServiceHours
 from volunteer.invitations.models import Invitation
 from volunteer.issues.models import Issue, IssueEvent
 from volunteer.issues.services import Details, IssueInput, file_issue, transition
-from volunteer.matching import store
 from volunteer.volunteers.models import VolunteerProfile, WorkUnit
 
 TODAY = date.today()
 
 
-@pytest.fixture(autouse=True)
-def setup(app, client, monkeypatch):
-    monkeypatch.setattr(store, "REFRESH_SECONDS", 0.0)
-    store.forget()
-    client.set_cookie("lang", "en")
-    yield
-    store.forget()
+pytestmark = pytest.mark.usefixtures("following_matcher", "english")
 
 
 @pytest.fixture

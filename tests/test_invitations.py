@@ -15,18 +15,11 @@ from volunteer.invitations.models import Invitation
 from volunteer.invitations.services import InvitationError, Pick, invite, respond
 from volunteer.issues.models import Issue
 from volunteer.issues.services import Details, IssueInput, file_issue, transition
-from volunteer.matching import store
 
 SAT = utcnow().replace(hour=1, minute=0, second=0, microsecond=0) + timedelta(days=3)
 
 
-@pytest.fixture(autouse=True)
-def setup(app, client, monkeypatch):
-    monkeypatch.setattr(store, "REFRESH_SECONDS", 0.0)
-    store.forget()
-    client.set_cookie("lang", "en")
-    yield
-    store.forget()
+pytestmark = pytest.mark.usefixtures("following_matcher", "english")
 
 
 @pytest.fixture

@@ -45,10 +45,7 @@ def png_claiming(w: int, h: int) -> bytes:
             + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b""))
 
 
-@pytest.fixture(autouse=True)
-def english(client):
-    """Messages are checked in English (the source language); Chinese is tested in test_i18n."""
-    client.set_cookie("lang", "en")
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture

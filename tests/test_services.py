@@ -14,7 +14,6 @@ from volunteer.inbox.models import Notification
 from volunteer.invitations.models import Invitation
 from volunteer.invitations.services import InvitationError, Pick, invite, respond
 from volunteer.issues.models import Issue
-from volunteer.matching import store
 from volunteer.org.models import Department, GridPoint, ServiceItem
 from volunteer.services.models import ServiceSession, SessionSignup
 from volunteer.services.schedule import Recurrence, ScheduleError, occurrences
@@ -24,13 +23,7 @@ from volunteer.skills.models import Skill
 TODAY = datetime.now(SHANGHAI).date()
 
 
-@pytest.fixture(autouse=True)
-def setup(app, client, monkeypatch):
-    monkeypatch.setattr(store, "REFRESH_SECONDS", 0.0)
-    store.forget()
-    client.set_cookie("lang", "en")
-    yield
-    store.forget()
+pytestmark = pytest.mark.usefixtures("following_matcher", "english")
 
 
 @pytest.fixture
