@@ -1,16 +1,12 @@
 """WTForms validators and filters shared by every feature's forms."""
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError
 
-from volunteer.common import has_markup, is_phone, normalize_phone
-
-PASSWORD_MIN = 8
-PASSWORD_MAX = 128
+from volunteer import rules
+from volunteer.common import normalize_phone
+from volunteer.rules import PASSWORD_MAX, PASSWORD_MIN  # noqa: F401  (forms use them)
 
 
 def strip(value):
@@ -23,54 +19,55 @@ def phone_filter(value):
     return normalize_phone(value) if isinstance(value, str) else value
 
 
+class _Rule:
+    """A WTForms validator made from a rule of ``volunteer.rules``."""
+
+    rule = staticmethod(lambda value: None)
+
+    def __call__(self, form, field):
+        message = type(self).rule(field.data)
+        if message is not None:
+            raise ValidationError(message)
+
+
 class NoMarkup:
-    """Refuse text that contains HTML tags or control characters."""
+    """Free text: no HTML tags, no control or direction characters (line breaks allowed)."""
 
     def __call__(self, form, field):
-        value = field.data or ""
-        if has_markup(value):
-            raise ValidationError(_l("Please remove the HTML tags (text in < >)."))
-        if any(unicodedata.category(c) == "Cc" and c not in "\r\n\t" for c in value):
-            raise ValidationError(_l("This text contains invalid control characters."))
+        message = rules.text(field.data, multiline=True)
+        if message is not None:
+            raise ValidationError(message)
 
 
-class PersonName:
-    """A person's name: any length up to 50, any script; letters with · - ' and spaces between."""
-
-    _ok = re.compile(r"^[^\W\d_](?:[^\W\d_]|[·•．.\-' ])*$", re.UNICODE)
+class OneLine:
+    """Free text on one line (a title, a name of a thing): as NoMarkup, without line breaks."""
 
     def __call__(self, form, field):
-        value = field.data or ""
-        if not value:
-            raise ValidationError(_l("Please enter a name."))
-        if len(value) > 50:
-            raise ValidationError(_l("A name can have at most 50 characters."))
-        if has_markup(value) or not self._ok.match(value):
-            raise ValidationError(_l("A name may contain only letters, spaces and · - '."))
+        message = rules.text(field.data)
+        if message is not None:
+            raise ValidationError(message)
 
 
-class Phone:
-    """An 11-digit mainland mobile number."""
+class PersonName(_Rule):
+    """A person's name (``rules.name``)."""
 
-    def __call__(self, form, field):
-        if not is_phone(field.data or ""):
-            raise ValidationError(
-                _l("Please enter an 11-digit mobile number starting with 13–19."))
+    rule = staticmethod(rules.name)
 
 
-class Password:
-    """At least 8 characters with letters and digits; at most 128."""
+class Phone(_Rule):
+    """An 11-digit mainland mobile number (``rules.phone``)."""
 
-    def __call__(self, form, field):
-        value = field.data or ""
-        if len(value) < PASSWORD_MIN or len(value) > PASSWORD_MAX:
-            raise ValidationError(password_rule())
-        if not (re.search(r"[A-Za-z]", value) and re.search(r"\d", value)):
-            raise ValidationError(password_rule())
+    rule = staticmethod(rules.phone)
+
+
+class Password(_Rule):
+    """At least 8 characters with letters and digits; at most 128 (``rules.password``)."""
+
+    rule = staticmethod(rules.password)
 
 
 def password_rule():
-    return _l("Use 8 to 128 characters with at least one letter and one digit.")
+    return rules.password_message()
 
 
 def map_pin(form, field):

@@ -26,12 +26,11 @@ from volunteer.invitations.models import STATUSES, Invitation
 from volunteer.invitations.services import (
     InvitationError,
     Pick,
-    can_organise,
     invite,
     respond,
-    target,
     withdraw,
 )
+from volunteer.invitations.targets import can_organise, target
 from volunteer.issues.models import Issue
 from volunteer.issues.services import can_view
 

@@ -112,9 +112,8 @@ def coverage(scope: Scope, period: Period, top_skills: int = 14, worst: int = 15
                   sa.func.coalesce(Village.lon, mid.c.lon).label("lon"))
         .outerjoin(mid, mid.c.village_id == Village.id)
         .where(scope.villages(Village.id)).order_by(Village.code)).all()
-    skills = db.session.execute(db.select(Skill.id, Skill.code, Skill.name_zh, Skill.name_en,
-                                          Skill.needs_certificate).where(Skill.active)
-                                .order_by(Skill.id)).all()
+    skills = db.session.execute(db.select(Skill.id, Skill.code, Skill.name_zh, Skill.name_en)
+                                .where(Skill.active).order_by(Skill.id)).all()
     vi = {v.id: i for i, v in enumerate(villages)}
     si = {s.code: i for i, s in enumerate(skills)}
     sid = {s.id: i for i, s in enumerate(skills)}
@@ -160,7 +159,7 @@ def coverage(scope: Scope, period: Period, top_skills: int = 14, worst: int = 15
     worst_rows = [(villages[i], skills[j], int(demand[i, j]), int(supply[i, j]), int(g))
                   for _d, g, i, j in cells[:worst]]
     return Gaps(villages=[(v.id, v.code, v.name) for v in villages],
-                skills=[tuple(skills[j][:4]) for j in order],
+                skills=[tuple(skills[j]) for j in order],
                 demand=demand[:, order] if order else np.zeros((len(villages), 0)),
                 supply=supply[:, order] if order else np.zeros((len(villages), 0)),
                 worst=worst_rows)

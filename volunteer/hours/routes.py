@@ -23,7 +23,8 @@ from volunteer.hours.services import (
     totals,
 )
 from volunteer.invitations.models import Invitation
-from volunteer.invitations.services import ORGANISERS, can_organise, organised_clause
+from volunteer.invitations.services import organised_clause
+from volunteer.invitations.targets import ORGANISERS, can_organise
 from volunteer.issues.models import Issue
 
 ERRORS = {

@@ -17,7 +17,8 @@ from volunteer.extensions import db
 from volunteer.hours.models import HoursCorrection, ServiceHours
 from volunteer.inbox import services as inbox
 from volunteer.invitations.models import Invitation
-from volunteer.invitations.services import can_organise, organisers_of, target
+from volunteer.invitations.services import organisers_of
+from volunteer.invitations.targets import can_organise, target
 from volunteer.privacy import eraser, exporter
 
 MAX_HOURS = Decimal("24")  # one activity, one day

@@ -15,7 +15,6 @@ from volunteer.inbox.models import KINDS, Notification, NotificationSetting
 from volunteer.inbox.services import describe, for_follower, settings_of
 from volunteer.invitations.models import Invitation
 from volunteer.issues.models import Issue
-from volunteer.services.models import ServiceSession
 
 KIND_LABELS = {"my_report": _l("Changes to issues I reported"),
                "queue": _l("Issues reaching my queue"),
@@ -42,6 +41,8 @@ def unread_count(user) -> int:
 @login_required
 def index():
     """My notifications, newest first."""
+    from volunteer.services.models import ServiceSession  # services → issues → inbox
+
     page = db.paginate(db.select(Notification).where(Notification.user_id == current_user.id)
                        .options(selectinload(Notification.issue).selectinload(Issue.category),
                                 selectinload(Notification.invitation)

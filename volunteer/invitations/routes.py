@@ -2,8 +2,6 @@
 offers; the organiser's invite, withdraw, offer and no-show actions (from the issue page)."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -21,7 +19,6 @@ from volunteer.invitations.models import HOLDING, Invitation
 from volunteer.invitations.services import (
     InvitationError,
     Pick,
-    can_organise,
     decide_offer,
     invite,
     mark_no_show,
@@ -30,6 +27,7 @@ from volunteer.invitations.services import (
     respond,
     withdraw,
 )
+from volunteer.invitations.targets import can_organise
 from volunteer.issues.models import Issue
 
 ERRORS = {
@@ -360,7 +358,22 @@ def no_show(invitation_id: int):
                              _("Marked as not having come."))
 
 
-def upcoming_soon(inv: Invitation, now=None) -> bool:
-    """True when an accepted task starts within a day (for the reminder badge)."""
-    now = now or utcnow()
-    return inv.starts_at is not None and now <= inv.starts_at <= now + timedelta(days=1)
+def helpers_panel(obj, invite_url: str, **extra) -> dict:
+    """What templates/invitations/_helpers.html shows for an issue or a session: its
+    invitations by wave, the hours of each, the places left, and whether the viewer organises."""
+    from volunteer.hours.models import ServiceHours
+    from volunteer.invitations.services import places_left
+    from volunteer.invitations.targets import target
+
+    t = target(obj)
+    invitations = db.session.scalars(
+        db.select(Invitation).where(t.column() == t.id)
+        .options(selectinload(Invitation.volunteer)).order_by(Invitation.wave, Invitation.id)
+    ).all()
+    entries = {e.invitation_id: e for e in db.session.scalars(
+        db.select(ServiceHours).where(getattr(ServiceHours, f"{t.kind}_id") == t.id)
+        .options(selectinload(ServiceHours.corrections)))}
+    return {"invitations": invitations, "entries": entries, "now": utcnow(),
+            "places_left": places_left(t), "organiser": t.can_organise(current_user),
+            "needed": t.places, "open": t.is_open(), "invite_url": invite_url,
+            "STATE_LABELS": STATE_LABELS, "CLOSED_LABELS": CLOSED_LABELS, **extra}

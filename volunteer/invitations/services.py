@@ -20,7 +20,7 @@ from volunteer.common import iso_utc, utcnow
 from volunteer.extensions import db
 from volunteer.inbox import services as inbox
 from volunteer.invitations.models import Invitation, counted_clause, holding_clause
-from volunteer.invitations.targets import ORGANISERS, Target, can_organise, target
+from volunteer.invitations.targets import Target, target
 from volunteer.issues.models import OPEN_STATUSES, Issue
 from volunteer.privacy import eraser, exporter
 from volunteer.volunteers.models import VolunteerProfile
@@ -28,7 +28,6 @@ from volunteer.volunteers.models import VolunteerProfile
 INVITATION_HOURS = 24  # an unanswered invitation expires after this (or when the task starts)
 MIN_HOURS = 1
 LIMIT_DAYS = 30  # the monthly limit counts tasks of the last 30 days
-__all__ = ["ORGANISERS", "can_organise", "target"]  # re-exported for views and the API
 
 
 class InvitationError(ValueError):

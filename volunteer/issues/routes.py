@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from volunteer.auth.forms import ConfirmForm
@@ -216,45 +215,22 @@ def detail(issue_id: int):
 
 def _suggestions(issue: Issue):
     """Inferred skills and ranked volunteers, for grid leaders, instructors and admins."""
-    from volunteer.issues.suggestions import SUGGESTION_ROLES, describe, for_issue, skill_names
-    from volunteer.issues.workflow import roles_for
+    from volunteer.issues.suggestions import SUGGESTION_ROLES, for_issue, for_page
 
     if not (roles_for(current_user, issue) & {r.value for r in SUGGESTION_ROLES}):
         return None
     if not issue.is_open and issue.status != "resolved":
         return None
-    result = for_issue(issue)
-    names = skill_names([c for c, _p in result.skills])
-    return {"skills": [(c, names.get(c, c), p) for c, p in result.skills],
-            "items": describe(current_user, result), "chosen": bool(issue.skill_codes),
-            "team": [uid for uid, _c in result.team]}
+    return for_page(current_user, for_issue(issue), chosen=bool(issue.skill_codes))
 
 
 def _helpers(issue: Issue) -> dict | None:
     """Invitations, offers and hours of the issue, for its staff (organisers act on them)."""
-    from volunteer.hours.forms import DecisionForm, HoursForm
-    from volunteer.hours.models import ServiceHours
-    from volunteer.invitations.forms import NoteForm, ReasonForm
-    from volunteer.invitations.models import Invitation
-    from volunteer.invitations.routes import CLOSED_LABELS, STATE_LABELS
-    from volunteer.invitations.services import can_organise, places_left
+    from volunteer.invitations.routes import helpers_panel
 
     if not is_staff_for(current_user, issue):
         return None
-    invitations = db.session.scalars(
-        db.select(Invitation).where(Invitation.issue_id == issue.id)
-        .options(selectinload(Invitation.volunteer)).order_by(Invitation.wave, Invitation.id)
-    ).all()
-    entries = {e.invitation_id: e for e in db.session.scalars(
-        db.select(ServiceHours).where(ServiceHours.issue_id == issue.id)
-        .options(selectinload(ServiceHours.corrections)))}
-    return {"invitations": invitations, "entries": entries, "now": utcnow(),
-            "places_left": places_left(issue), "organiser": can_organise(current_user, issue),
-            "needed": issue.helpers_needed, "open": issue.is_open,
-            "invite_url": url_for("invitations.invite_view", issue_id=issue.id),
-            "STATE_LABELS": STATE_LABELS, "CLOSED_LABELS": CLOSED_LABELS,
-            "note_form": NoteForm(formdata=None), "reason_form": ReasonForm(formdata=None),
-            "hours_form": HoursForm(formdata=None), "decision_form": DecisionForm(formdata=None)}
+    return helpers_panel(issue, url_for("invitations.invite_view", issue_id=issue.id))
 
 
 def _render_detail(issue: Issue, form: ActionForm, status: int = 200):

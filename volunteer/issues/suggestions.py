@@ -125,6 +125,14 @@ def phone_visible(viewer: User, profile: VolunteerProfile | None) -> bool:
     return villages is None or profile.home_grid.village_id in villages
 
 
+def for_page(viewer: User, result: MatchResult, chosen: bool) -> dict:
+    """A match for a page: the skills by name, the volunteers described, the team's ids."""
+    names = skill_names([c for c, _p in result.skills])
+    return {"skills": [(c, names.get(c, c), p) for c, p in result.skills],
+            "items": describe(viewer, result), "chosen": chosen,
+            "team": [uid for uid, _c in result.team]}
+
+
 def describe(viewer: User, result: MatchResult) -> list[dict]:
     """The suggestions as dicts: volunteer (id, name, phone when allowed, skills), score …"""
     ids = [s.user_id for s in result.suggestions]

@@ -121,7 +121,8 @@ def update(user: User, session: ServiceSession, capacity: int, staff_needed: int
 
 def cancel(user: User, session: ServiceSession, now: datetime | None = None) -> int:
     """Cancel a coming session; everyone signed up and every staff member is told."""
-    from volunteer.invitations.services import close_waiting, target
+    from volunteer.invitations.services import close_waiting
+    from volunteer.invitations.targets import target
 
     if not can_manage_point(user, session.point):
         raise SessionError("not_allowed")

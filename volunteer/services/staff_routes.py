@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from volunteer.auth.forms import ConfirmForm
-from volunteer.common import SHANGHAI, utcnow
+from volunteer.common import SHANGHAI, to_utc, utcnow
 from volunteer.extensions import db
 from volunteer.org.models import Grid, GridPoint, ServiceItem
 from volunteer.services import bp
@@ -93,8 +93,9 @@ def staff_list():
     _staff_only()
     page = db.paginate(
         db.select(ServiceSession).join(GridPoint)
-        .where(managed_points_clause(current_user), ServiceSession.starts_at >= utcnow()
-               .replace(hour=0, minute=0))
+        .where(managed_points_clause(current_user),
+               ServiceSession.starts_at >= to_utc(datetime.combine(
+                   datetime.now(SHANGHAI).date(), datetime.min.time())))
         .options(selectinload(ServiceSession.item), selectinload(ServiceSession.point),
                  selectinload(ServiceSession.signups))
         .order_by(ServiceSession.starts_at), per_page=PER_PAGE, max_per_page=PER_PAGE,
@@ -174,39 +175,16 @@ def manage(session_id: int):
 
 
 def _render_manage(s: ServiceSession, form):
-    from volunteer.hours.forms import DecisionForm, HoursForm
-    from volunteer.hours.models import ServiceHours
-    from volunteer.invitations.forms import NoteForm, ReasonForm
-    from volunteer.invitations.models import Invitation
-    from volunteer.invitations.routes import CLOSED_LABELS, STATE_LABELS
-    from volunteer.invitations.services import places_left
-    from volunteer.issues.suggestions import describe, for_session, skill_names
+    from volunteer.invitations.routes import helpers_panel
+    from volunteer.issues.suggestions import for_page, for_session
 
     # The residents with their accounts in one query (the page lists them all).
     db.session.scalars(db.select(SessionSignup).where(SessionSignup.session_id == s.id)
                        .options(selectinload(SessionSignup.user))).all()
-    invitations = db.session.scalars(
-        db.select(Invitation).where(Invitation.session_id == s.id)
-        .options(selectinload(Invitation.volunteer)).order_by(Invitation.wave, Invitation.id)
-    ).all()
-    entries = {e.invitation_id: e for e in db.session.scalars(
-        db.select(ServiceHours).where(ServiceHours.session_id == s.id)
-        .options(selectinload(ServiceHours.corrections)))}
-    suggestions = None
-    if s.is_upcoming and s.staff_needed:
-        result = for_session(s)
-        names = skill_names([c for c, _p in result.skills])
-        suggestions = {"skills": [(c, names.get(c, c), p) for c, p in result.skills],
-                       "items": describe(current_user, result), "chosen": bool(s.item.skill),
-                       "team": [uid for uid, _c in result.team]}
-    helpers = {"invitations": invitations, "entries": entries, "now": utcnow(),
-               "places_left": places_left(s), "organiser": True, "needed": s.staff_needed,
-               "open": s.is_upcoming, "anchor": "staff", "heading": _("Volunteer staff"),
-               "invite_url": url_for("invitations.invite_session", session_id=s.id),
-               "STATE_LABELS": STATE_LABELS,
-               "CLOSED_LABELS": CLOSED_LABELS, "note_form": NoteForm(formdata=None),
-               "reason_form": ReasonForm(formdata=None), "hours_form": HoursForm(formdata=None),
-               "decision_form": DecisionForm(formdata=None)}
+    suggestions = for_page(current_user, for_session(s), chosen=bool(s.item.skill)) \
+        if s.is_upcoming and s.staff_needed else None
+    helpers = helpers_panel(s, url_for("invitations.invite_session", session_id=s.id),
+                            anchor="staff", heading=_("Volunteer staff"))
     return render_template("services/manage.html", s=s, form=form, helpers=helpers,
                            suggestions=suggestions, confirm_form=ConfirmForm(), now=utcnow(),
                            SIGNUP_LABELS=SIGNUP_LABELS, SESSION_LABELS=SESSION_LABELS,

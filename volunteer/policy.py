@@ -1,0 +1,289 @@
+"""Who may see and do what: the one owner of role sets, ranks, people's scopes and visibility.
+
+Every route, API endpoint, CLI command, admin screen and template asks these functions; none
+re-encodes a rule. They are pure: they read only the objects they are handed (and the
+relationships those objects carry), never run a query of their own, and never touch Flask.
+
+The rank order (DESIGN §2): admin > village_admin > grid_instructor = grid_leader > grid_member >
+volunteer = resident. A department is its own branch: its staff are ranked with no one, so only
+the town admin manages them and they manage no one.
+"""
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+from volunteer.auth.models import Role
+
+if TYPE_CHECKING:  # pragma: no cover
+    from volunteer.auth.models import RoleAssignment, User
+    from volunteer.volunteers.models import VolunteerProfile
+
+# --- role sets -------------------------------------------------------------------------------
+
+GRID_ROLES = frozenset({Role.grid_member.value, Role.grid_leader.value,
+                        Role.grid_instructor.value})
+#: Hold a staff view of something (queues, "my grids").
+STAFF = frozenset({Role.admin.value, Role.village_admin.value, Role.department_staff.value,
+                   Role.grid_leader.value, Role.grid_instructor.value, Role.grid_member.value})
+#: Keep the volunteer registry of their scope: list, verify, import, export.
+REGISTRY_KEEPERS = frozenset({Role.grid_leader.value, Role.grid_instructor.value,
+                              Role.village_admin.value, Role.admin.value})
+#: Organise help: invite, decide offers, withdraw, mark no-shows, confirm hours, run sessions.
+ORGANISERS = frozenset({Role.grid_leader.value, Role.village_admin.value, Role.admin.value})
+#: See the matcher's suggestions for an issue or a session.
+SUGGESTERS = frozenset({Role.grid_leader.value, Role.grid_instructor.value,
+                        Role.village_admin.value, Role.admin.value})
+#: Read the dashboards of their scope.
+DASHBOARD_READERS = frozenset({Role.grid_leader.value, Role.village_admin.value,
+                               Role.admin.value})
+#: Manage people (one-time codes, imports that update accounts) within their scope and rank.
+PEOPLE_MANAGERS = frozenset({Role.grid_leader.value, Role.village_admin.value, Role.admin.value})
+#: Edit the places of grids (centre, boundary): the 村居's admin and the town admin.
+GRID_PLACE_EDITORS = frozenset({Role.village_admin.value, Role.admin.value})
+
+RANK = {
+    Role.admin.value: 50,
+    Role.village_admin.value: 40,
+    Role.grid_instructor.value: 30,
+    Role.grid_leader.value: 30,
+    Role.grid_member.value: 20,
+    Role.volunteer.value: 10,
+    Role.resident.value: 10,
+}
+# Role.department_staff has no rank: its own branch.
+
+
+def rank(role: str) -> int | None:
+    """The rank of a role code; None for a department's staff (ranked with no one)."""
+    return RANK.get(str(role))
+
+
+def holds(user: User | None, roles) -> bool:
+    """Whether ``user`` (logged in) holds any of ``roles`` in any scope."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.role_codes() & set(roles))
+
+
+# --- scopes ----------------------------------------------------------------------------------
+
+def village_ids(user: User) -> set[int] | None:
+    """村居 where ``user`` works in any staff role but a department's; None: the whole town."""
+    if user.is_admin:
+        return None
+    ids = set(user.village_ids())
+    ids |= {a.grid.village_id for a in user.roles if a.role in GRID_ROLES and a.grid is not None}
+    return ids
+
+
+def same_village(viewer: User, village_id: int | None) -> bool:
+    """Whether ``village_id`` lies in the viewer's staff scope (the town admin: always)."""
+    villages = village_ids(viewer)
+    return villages is None or (village_id is not None and village_id in villages)
+
+
+def _profile_village(profile: VolunteerProfile | None) -> int | None:
+    if profile is None or profile.home_grid is None:
+        return None
+    return profile.home_grid.village_id
+
+
+def _covers(manager: RoleAssignment, grid_id: int | None, village_id: int | None) -> bool:
+    """Whether one of the manager's assignments covers a grid (or a 村居)."""
+    if manager.role == Role.grid_leader.value:
+        return grid_id is not None and manager.grid_id == grid_id
+    if manager.role == Role.village_admin.value:
+        return village_id is not None and manager.village_id == village_id
+    return False
+
+
+def _anchors(person: User) -> list[tuple[int | None, int | None, int | None]]:
+    """Where the person stands: (rank, grid id, 村居 id) for each role and their home grid.
+    A rank of None (a department's staff, or any village-wide role) needs the town admin."""
+    out: list[tuple[int | None, int | None, int | None]] = []
+    for a in person.roles:
+        r = rank(a.role)
+        if a.role == Role.admin.value or a.role == Role.department_staff.value:
+            out.append((None, None, None))
+        elif a.grid_id is not None:
+            out.append((r, a.grid_id, a.grid.village_id if a.grid is not None else None))
+        elif a.village_id is not None:
+            out.append((r, None, a.village_id))
+        # resident / volunteer without a scope stand where their home grid is (below)
+    profile = getattr(person, "profile", None)
+    if profile is not None and profile.home_grid is not None:
+        out.append((RANK[Role.volunteer.value], profile.home_grid_id, profile.home_grid.village_id))
+    return out
+
+
+def may_manage_person(actor: User | None, person: User) -> bool:
+    """Whether ``actor`` may act on ``person``'s account (a one-time code, an import that
+    updates them): every role the person holds, and their home grid, lies within one of the
+    actor's scopes and below the actor's rank there. Never oneself; the town admin's account
+    only from the command line."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or actor.id == person.id:
+        return False
+    if person.is_admin:
+        return False
+    if actor.is_admin:
+        return True
+    anchors = _anchors(person)
+    if not anchors:
+        return False  # stands nowhere in the town: the town office decides
+    managers = [a for a in actor.roles if a.role in PEOPLE_MANAGERS]
+    for r, grid_id, village_id in anchors:
+        if r is None:
+            return False
+        if village_id is None and grid_id is None:
+            return False
+        if not any(_covers(m, grid_id, village_id) and RANK[m.role] > r for m in managers):
+            return False
+    return True
+
+
+def may_see_person(viewer: User | None, profile: VolunteerProfile) -> bool:
+    """Whether registry keepers may open a volunteer's staff page (their 村居, or anywhere for
+    the town admin)."""
+    if not holds(viewer, REGISTRY_KEEPERS):
+        return False
+    return same_village(viewer, _profile_village(profile))
+
+
+def may_see_certificate(viewer: User | None, profile: VolunteerProfile) -> bool:
+    """A skill's certificate file: the volunteer, and those who may open their staff page."""
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return False
+    return profile.user_id == viewer.id or may_see_person(viewer, profile)
+
+
+# --- phones ----------------------------------------------------------------------------------
+
+class Phone(enum.Enum):
+    """How a phone number is shown."""
+
+    NONE = "none"        # not at all
+    MASKED = "masked"    # 138****5678, no way to reveal
+    REVEAL = "reveal"    # masked; one explicit reveal shows it (logged, limited per day)
+    FULL = "full"        # shown (logged once by the caller where the context says so)
+
+
+# Contexts: "list" (lists, suggestions, search results), "detail" (one person's page),
+# "helper" (the organiser of an accepted helper's task), "export" (a registry export), "self".
+PHONE_CONTEXTS = frozenset({"list", "detail", "helper", "export", "self"})
+#: Full phones one viewer may reveal per day.
+REVEALS_PER_DAY = 50
+
+
+def phone_shown(viewer: User | None, profile: VolunteerProfile | None, context: str,
+                organiser: bool = False) -> Phone:
+    """How ``viewer`` sees the phone of the volunteer with ``profile`` in ``context``.
+
+    Lists never show a full phone. Registry keepers of the volunteer's 村居 (and the town
+    admin) may reveal it by an explicit action, which is logged. The organiser of a task the
+    volunteer accepted (``organiser=True`` with ``context="helper"``) sees it at once.
+    """
+    if context not in PHONE_CONTEXTS:
+        raise ValueError(context)
+    if viewer is None or not getattr(viewer, "is_authenticated", False) or profile is None:
+        return Phone.NONE
+    if profile.user_id == viewer.id:
+        return Phone.FULL
+    if context == "helper":
+        return Phone.FULL if organiser else Phone.NONE
+    if context == "self":
+        return Phone.NONE
+    in_scope = may_see_person(viewer, profile)
+    if context == "export":
+        return Phone.FULL if in_scope else Phone.NONE
+    if in_scope:
+        return Phone.REVEAL
+    return Phone.MASKED if holds(viewer, SUGGESTERS) else Phone.NONE
+
+
+# --- suggestions, places and distances -------------------------------------------------------
+
+def may_see_suggestions(user: User | None, target) -> bool:
+    """Whether ``user`` sees the matcher's suggestions for ``target`` (an issue or a service
+    session): suggesters of the issue's grid or 村居; those who run the session's point."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    from volunteer.issues.models import Issue
+
+    if isinstance(target, Issue):
+        from volunteer.issues.workflow import roles_for
+
+        return bool(roles_for(user, target) & SUGGESTERS)
+    point = getattr(target, "point", None)
+    if point is not None:
+        return may_run_point(user, point)
+    return False
+
+
+def may_organise(roles: set[str]) -> bool:
+    """Whether the roles a user holds for a target (see ``issues.workflow.roles_for``) make
+    them its organiser."""
+    return bool(roles & ORGANISERS)
+
+
+def may_run_point(user: User | None, point) -> bool:
+    """The town admin, the point's 村居 admins and its grid's leaders run its sessions."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return (user.is_admin or point.grid.village_id in user.village_ids()
+            or point.grid_id in user.grid_ids(Role.grid_leader))
+
+
+def may_edit_grid_place(user: User | None, grid) -> bool:
+    """Only the grid's 村居 admin and the town admin move a grid's centre or boundary."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_admin or grid.village_id in user.village_ids()
+
+
+#: Decimal places of a place shown to the public (about 100 m).
+PUBLIC_DECIMALS = 3
+#: Metres to which distances are rounded: inside the viewer's 村居, outside it, for residents.
+DISTANCE_STEP_INSIDE = 10
+DISTANCE_STEP_OUTSIDE = 100
+DISTANCE_STEP_PUBLIC = 50
+
+
+def public_place(lat: float | None, lon: float | None) -> tuple[float | None, float | None]:
+    """A place as the public sees it: rounded to about 100 m."""
+    if lat is None or lon is None:
+        return None, None
+    return round(lat, PUBLIC_DECIMALS), round(lon, PUBLIC_DECIMALS)
+
+
+def _step(value: float, step: int) -> int:
+    return int(max(step, round(value / step) * step))
+
+
+def shown_distance(viewer: User | None, metres: float | None, village_id: int | None) -> int | None:
+    """A volunteer's distance as ``viewer`` sees it: to 10 m inside the viewer's 村居, else to
+    100 m (never 0, so three distances cannot pin a home down)."""
+    if metres is None:
+        return None
+    inside = viewer is not None and getattr(viewer, "is_authenticated", False) \
+        and same_village(viewer, village_id)
+    return _step(metres, DISTANCE_STEP_INSIDE if inside else DISTANCE_STEP_OUTSIDE)
+
+
+def public_distance(metres: float) -> int:
+    """A distance shown to residents (the similar-issues hint): to 50 m."""
+    return _step(metres, DISTANCE_STEP_PUBLIC)
+
+
+def volunteer_pin(viewer: User | None, profile: VolunteerProfile) -> tuple[float, float] | None:
+    """Where a map shows a volunteer to ``viewer``: never their home. Inside the viewer's 村居
+    at the public precision; elsewhere at their grid's centre."""
+    grid = profile.home_grid
+    if grid is None:
+        return None
+    if viewer is not None and getattr(viewer, "is_authenticated", False) \
+            and same_village(viewer, grid.village_id) and profile.lat is not None:
+        return public_place(profile.lat, profile.lon)  # type: ignore[return-value]
+    if grid.lat is None or grid.lon is None:
+        return None
+    return grid.lat, grid.lon
