@@ -5,6 +5,7 @@ from flask import Flask, current_app, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from volunteer import policy
 from volunteer.auth.models import Role, role_label
 from volunteer.common import mask_name, mask_phone
 from volunteer.i18n import get_locale, large_text_on, localtime
@@ -15,9 +16,6 @@ _CSP = ("default-src 'self'; img-src 'self' data: https: http:; script-src 'self
         "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 
 
-STAFF_VOLUNTEER_ROLES = [Role.grid_leader.value, Role.grid_instructor.value,
-                         Role.village_admin.value, Role.admin.value]
-ORGANISER_ROLES = [Role.grid_leader.value, Role.village_admin.value, Role.admin.value]
 _CONSENT_FREE = {"auth.consent", "auth.logout", "static", "main.terms", "main.set_language",
                  "main.toggle_large_text"}
 
@@ -43,14 +41,13 @@ def nav_items() -> list[tuple]:
             (_l("My service record"), "hours.index", "journal-check"),
             (_l("My profile"), "volunteers.me", "person-raised-hand")]))
     work = []
-    if current_user.is_admin or current_user.village_ids() or \
-            current_user.grid_ids(Role.grid_leader.value):
+    if policy.holds(current_user, policy.DASHBOARD_READERS):
         work.append((_l("Dashboard"), "dashboard.index", "bar-chart"))
     if current_user.is_staff:
         work.append((_l("My grids"), "org.overview", "diagram-3"))
-    if current_user.has_role(*STAFF_VOLUNTEER_ROLES):
+    if policy.holds(current_user, policy.REGISTRY_KEEPERS):
         work.append((_l("Volunteers"), "volunteers.staff_list", "people"))
-    if current_user.has_role(*ORGANISER_ROLES):
+    if policy.holds(current_user, policy.ORGANISERS):
         work.append((_l("Sessions"), "services.staff_list", "calendar-week"))
         work.append((_l("Hours to confirm"), "hours.review", "hourglass-split"))
     if work:

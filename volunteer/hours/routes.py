@@ -24,8 +24,9 @@ from volunteer.hours.services import (
 )
 from volunteer.invitations.models import Invitation
 from volunteer.invitations.services import organised_clause
-from volunteer.invitations.targets import ORGANISERS, can_organise
+from volunteer.invitations.targets import can_organise
 from volunteer.issues.models import Issue
+from volunteer.policy import ORGANISERS, holds
 
 ERRORS = {
     "hours_range": _l("Hours must be more than 0 and at most 24 for one activity."),
@@ -170,7 +171,7 @@ def decide(correction_id: int, decision: str):
 @login_required
 def review():
     """For organisers: hours to confirm and corrections to decide in my grids and 村居."""
-    if not (current_user.role_codes() & ORGANISERS):
+    if not holds(current_user, ORGANISERS):
         abort(403)
     from volunteer.org.models import GridPoint
     from volunteer.services.models import ServiceSession

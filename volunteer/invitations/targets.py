@@ -11,9 +11,9 @@ from volunteer.common import utcnow
 from volunteer.extensions import db
 from volunteer.issues.models import OPEN_STATUSES, Issue, IssueEvent
 from volunteer.issues.workflow import roles_for
+from volunteer.policy import ORGANISERS, may_organise, may_run_point
 
-# Who organises help: invites, decides offers, withdraws, marks no-shows, confirms hours.
-ORGANISERS = {Role.grid_leader.value, Role.village_admin.value, Role.admin.value}
+__all__ = ["ORGANISERS", "Target", "can_organise", "target"]
 
 
 class Target:
@@ -68,7 +68,7 @@ class IssueTarget(Target):
         return self.obj.status in OPEN_STATUSES
 
     def can_organise(self, user: User | None) -> bool:
-        return bool(roles_for(user, self.obj) & ORGANISERS)
+        return may_organise(roles_for(user, self.obj))
 
     def organisers(self) -> list[int]:
         return self._organisers(self.obj.grid_id, self.obj.village_id)
@@ -100,11 +100,7 @@ class SessionTarget(Target):
         return self.obj.status == "scheduled" and self.obj.starts_at > utcnow()
 
     def can_organise(self, user: User | None) -> bool:
-        if user is None or not user.is_authenticated:
-            return False
-        grid = self.obj.point.grid
-        return user.is_admin or grid.village_id in user.village_ids() \
-            or grid.id in user.grid_ids(Role.grid_leader)
+        return may_run_point(user, self.obj.point)
 
     def organisers(self) -> list[int]:
         grid = self.obj.point.grid

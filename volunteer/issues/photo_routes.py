@@ -114,9 +114,7 @@ def photo_public(issue_id: int, photo_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     if not can_publish_photos(current_user, issue):
-        flash(_("Only the grid leader, the village admin or the town admin can make a photo "
-                "public."), "danger")
-        return redirect(url_for("issues.detail", issue_id=issue_id) + "#photos")
+        abort(403)  # only the grid leader, the village admin or the town admin
     p.public = not p.public
     p.public_by_id = current_user.id if p.public else None
     issue.events.append(IssueEvent(actor_id=current_user.id,

@@ -19,6 +19,7 @@ from volunteer.extensions import db
 from volunteer.inbox import services as inbox
 from volunteer.invitations.models import Invitation
 from volunteer.org.models import Grid, GridPoint, ServiceItem
+from volunteer.policy import may_run_point
 from volunteer.privacy import eraser, exporter
 from volunteer.services.models import ServiceSession, SessionSignup
 from volunteer.services.schedule import Recurrence, occurrences
@@ -38,10 +39,7 @@ class SessionError(ValueError):
 
 def can_manage_point(user: User | None, point: GridPoint) -> bool:
     """The town admin, the point's 村居 admins and its grid's leaders schedule sessions there."""
-    if user is None or not user.is_authenticated:
-        return False
-    return user.is_admin or point.grid.village_id in user.village_ids() \
-        or point.grid_id in user.grid_ids(Role.grid_leader)
+    return may_run_point(user, point)
 
 
 def managed_points_clause(user: User):

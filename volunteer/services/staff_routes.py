@@ -16,6 +16,7 @@ from volunteer.auth.forms import ConfirmForm
 from volunteer.common import SHANGHAI, to_utc, utcnow
 from volunteer.extensions import db
 from volunteer.org.models import Grid, GridPoint, ServiceItem
+from volunteer.policy import ORGANISERS, holds
 from volunteer.services import bp
 from volunteer.services.forms import ORDINALS, WEEKDAYS, ScheduleForm, SessionEditForm
 from volunteer.services.models import ServiceSession, SessionSignup
@@ -81,8 +82,7 @@ def _managed_or_404(session_id: int) -> ServiceSession:
 
 
 def _staff_only():
-    if not (current_user.is_admin or current_user.village_ids()
-            or current_user.grid_ids("grid_leader")):
+    if not holds(current_user, ORGANISERS):
         abort(403)
 
 
