@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     from volunteer.config import load_config
 
     load_config(app, config)
+    _trust_proxies(app)
 
     from volunteer import extensions as ext
     from volunteer.i18n import get_locale, get_timezone
@@ -79,6 +80,17 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Behind a reverse proxy, take the client's address (and scheme) from the headers of the
+    configured number of trusted hops; with none configured, those headers are ignored, so a
+    client cannot choose the address the rate limits count."""
+    x_for, x_proto = app.config["PROXY_FIX_X_FOR"], app.config["PROXY_FIX_X_PROTO"]
+    if x_for or x_proto:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_proto=x_proto)
+
+
 def _init_login(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
@@ -92,12 +104,14 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(session_id: str):
+        """The user of a session or remember cookie, while it is still current (see
+        ``User.get_id``) and the account active."""
         from volunteer.auth.models import User
 
-        user_id, _sep, fingerprint = (session_id or "").partition(":")
-        if not user_id.isdigit():
+        user_id = (session_id or "").partition(":")[0]
+        if not (user_id.isascii() and user_id.isdigit()) or int(user_id) > 2**31 - 1:
             return None
         user = db.session.get(User, int(user_id))
-        if user is None or (user.password_hash or "")[-8:] != fingerprint:
+        if user is None or not user.active or user.get_id() != session_id:
             return None
         return user

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -30,7 +31,13 @@ class Config:
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Failed logins (and password checks) per account, and per client address: many people
+    # share one address behind a NAT, so that limit is higher and only failures count.
     RATELIMIT_LOGIN = "10 per minute;60 per hour"
+    RATELIMIT_LOGIN_ADDRESS = "60 per minute;600 per hour"
+    # Proxies in front of the app whose X-Forwarded-For / -Proto to trust (0: none; nginx: 1).
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
     RATELIMIT_API = "1200 per minute"
 
     # werkzeug's method string; scrypt costs ~50 ms per hash, which is what we want for real logins.
@@ -71,9 +78,10 @@ class TestConfig(Config):
 _ENV_KEYS = [
     "MAP_TILE_URL", "MAP_TILE_ATTRIBUTION", "MAP_TILE_DATUM", "MAIL_SERVER", "MAIL_USERNAME",
     "MAIL_PASSWORD", "MAIL_SENDER", "SITE_URL", "RATELIMIT_STORAGE_URI", "TERMS_VERSION", "PASSWORD_HASH_METHOD",
+    "RATELIMIT_LOGIN", "RATELIMIT_LOGIN_ADDRESS",
 ]
 _ENV_BOOLS = ["SESSION_COOKIE_SECURE", "MAIL_USE_TLS"]
-_ENV_INTS = ["MAIL_PORT"]
+_ENV_INTS = ["MAIL_PORT", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO"]
 
 
 def load_config(app, overrides: dict | None = None) -> None:
@@ -88,7 +96,7 @@ def load_config(app, overrides: dict | None = None) -> None:
         if key in env:
             app.config[key] = env[key].strip().lower() in {"1", "true", "yes", "on"}
     for key in _ENV_INTS:
-        if env.get(key, "").strip().isdigit():
+        if re.fullmatch(r"[0-9]+", env.get(key, "").strip()):  # not isdigit(): "²" passes it
             app.config[key] = int(env[key])
     if env.get("MATCH_WEIGHTS"):
         try:

@@ -29,3 +29,10 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def per_account(prefix: str):
+    """A rate-limit key of the logged-in account (its id: stable across logins and logouts)."""
+    from flask_login import current_user
+
+    return lambda: f"{prefix}:{getattr(current_user, 'id', None)}"

@@ -78,5 +78,6 @@ def phone(value: str | None):
 
 
 def one_line(value: str | None) -> str:
-    """A value made safe for a mail header or a log line: line breaks become spaces."""
-    return re.sub(r"[\r\n\u2028\u2029\x85]+", " ", value or "")
+    """A value made safe for a mail header or a log line: line breaks (whatever
+    ``str.splitlines`` breaks at) become spaces."""
+    return re.sub(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+", " ", value or "")

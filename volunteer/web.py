@@ -16,8 +16,9 @@ _CSP = ("default-src 'self'; img-src 'self' data: https: http:; script-src 'self
         "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 
 
+# An imported person may also leave, or take their data, before confirming the terms.
 _CONSENT_FREE = {"auth.consent", "auth.logout", "static", "main.terms", "main.set_language",
-                 "main.toggle_large_text"}
+                 "main.toggle_large_text", "auth.delete", "auth.my_data"}
 
 
 def nav_items() -> list[tuple]:
@@ -90,7 +91,7 @@ def register_web(app: Flask) -> None:
             "languages": current_app.config["LANGUAGES"],
             "large_text": large_text_on(),
             "nav_items": nav_items(),
-            "Role": Role,
+            "Role": Role, "policy": policy,
             "role_label": role_label,
             "map_config": {"tiles": current_app.config["MAP_TILE_URL"],
                            "attribution": current_app.config["MAP_TILE_ATTRIBUTION"],

@@ -6,10 +6,10 @@ from typing import Literal
 from flask import g, jsonify
 from pydantic import BaseModel, Field, field_validator
 
-from volunteer.api import bp
+from volunteer.api import bp, fields
 from volunteer.api.spec import build_openapi, operation
-from volunteer.common import has_markup
 from volunteer.extensions import db
+from volunteer.rules import NAME_MAX
 
 
 class RoleOut(BaseModel):
@@ -60,19 +60,14 @@ class MeUpdate(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    name: str | None = Field(default=None, min_length=1, max_length=50)
+    name: str | None = Field(default=None, max_length=NAME_MAX)
     locale: Literal["zh_CN", "en"] | None = None
     large_text: bool | None = None
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip()
-        if not value or has_markup(value):
-            raise ValueError("a name needs letters and no markup")
-        return value
+        return fields.name(value)
 
 
 @operation(bp, "/me", "PATCH", summary="Change one's own name, language or large-text mode",

@@ -48,6 +48,36 @@ def validation_error(fields: dict[str, str], message: str = "The request has inv
     return jsonify({"error": "validation_failed", "message": message, "fields": fields}), 422
 
 
+#: How deep a request body may nest; our bodies need three levels.
+MAX_JSON_DEPTH = 20
+_TOO_DEEP = object()
+
+
+def json_body():
+    """The request's JSON body; None when it is not JSON; ``_TOO_DEEP`` when it nests deeper
+    than ``MAX_JSON_DEPTH`` (the parser itself gives up, with a RecursionError, near 1,000)."""
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        return _TOO_DEEP
+    return _TOO_DEEP if _depth(data) > MAX_JSON_DEPTH else data
+
+
+def _depth(data) -> int:
+    """How deep lists and objects nest in ``data`` (counted without recursion)."""
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_JSON_DEPTH:
+                break
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((v, level + 1) for v in items)
+    return deepest
+
+
 def operation(bp: Blueprint, path: str, method: str = "GET", *, summary: str,
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
               response: type[BaseModel] | None = None, status: int = 200, auth: bool = True,
@@ -62,7 +92,10 @@ def operation(bp: Blueprint, path: str, method: str = "GET", *, summary: str,
         @wraps(view)
         def wrapped(**kwargs):
             if body is not None:
-                data = request.get_json(silent=True)
+                data = json_body()
+                if data is _TOO_DEEP:
+                    return jsonify({"error": "bad_request", "message": "The JSON body is nested "
+                                    f"deeper than {MAX_JSON_DEPTH} levels."}), 400
                 if data is None:
                     return validation_error({"body": "A JSON object is required."})
                 try:
@@ -141,6 +174,8 @@ def build_openapi(base_path: str, title: str, version: str) -> dict[str, Any]:
         codes = set(op.errors) | ({401, 429} if op.auth else set())
         if op.body is not None or op.query is not None:
             codes.add(422)
+        if op.body is not None:
+            codes.add(400)  # a body nested too deeply
         for code in sorted(codes):
             entry["responses"][str(code)] = {
                 "description": _ERROR_TEXT.get(code, "Error"),

@@ -54,6 +54,9 @@ class ChangePasswordForm(FlaskForm):
     confirm = PasswordField(_l("Repeat new password"), validators=[
         EqualTo("password", _l("The two passwords do not match."))],
         render_kw={"autocomplete": "new-password"})
+    revoke_tokens = BooleanField(
+        _l("Also revoke my API tokens"), default=True,
+        description=_l("Untick only if you are sure that nobody else has used your account."))
     submit = SubmitField(_l("Change password"))
 
 

@@ -78,6 +78,9 @@ class User(UserMixin, db.Model):
     # People imported on an admin's attestation confirm the terms themselves at first login.
     consent_confirmed_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]  # account deleted; the row stays as an anonymous stand-in
+    # Part of every session and remember cookie; logout and a new password raise it, which ends
+    # every session of the account, also copies of its cookies.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan",
@@ -91,8 +94,9 @@ class User(UserMixin, db.Model):
         return self.active
 
     def get_id(self) -> str:
-        # The hash prefix in the session id logs a user out everywhere when the password changes.
-        return f"{self.id}:{(self.password_hash or '')[-8:]}"
+        # The session version (and, for a password set by any other path, the hash's tail) in
+        # the session id: when either changes, every session and remember cookie stops working.
+        return f"{self.id}:{self.session_version or 0}:{(self.password_hash or '')[-8:]}"
 
     @property
     def needs_consent_confirmation(self) -> bool:

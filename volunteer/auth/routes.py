@@ -1,10 +1,12 @@
 """Account pages: register, log in/out, passwords, API tokens."""
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash
@@ -23,16 +25,19 @@ from volunteer.auth.forms import (
 from volunteer.auth.models import ApiToken, Role, User
 from volunteer.auth.services import (
     AccountError,
+    active_tokens,
     authenticate,
     create_token,
     create_user,
     delete_account,
+    end_sessions,
     find_user,
     grant_role,
     redeem_code,
+    revoke_tokens,
     set_password,
 )
-from volunteer.common import utcnow
+from volunteer.common import normalize_phone, utcnow
 from volunteer.config import mail_configured
 from volunteer.extensions import db, limiter
 from volunteer.mail import send_mail
@@ -50,12 +55,44 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _login_limit() -> str:
+def _account_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
 
 
+def _address_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN_ADDRESS"]
+
+
+def _tried_account() -> str:
+    """The account a login, reset or reset request aims at: the name tried, normalised as
+    ``find_user`` reads it (so "+86 139…" and "139…" count as one)."""
+    tried = (request.form.get("login") or request.form.get("phone") or "").strip()[:254]
+    tried = tried.lower() if "@" in tried else normalize_phone(tried)
+    return "account:" + hashlib.sha256(tried.encode()).hexdigest()[:32]
+
+
+def _own_account() -> str:
+    """The logged-in account whose password is being checked."""
+    return f"user:{current_user.id}" if current_user.is_authenticated else "user:-"
+
+
+def _refused(resp) -> bool:
+    """Only refused attempts count; a success redirects."""
+    return resp.status_code != 302
+
+
+# Per account and, higher (a NAT hides many people behind one), per client address. The address
+# is the proxy's client only when PROXY_FIX_X_FOR says how many proxies to trust.
+_per_account = limiter.limit(_account_limit, key_func=_tried_account, methods=["POST"],
+                             deduct_when=_refused)
+_per_address = limiter.limit(_address_limit, key_func=get_remote_address, methods=["POST"],
+                             deduct_when=_refused)
+_own_password = limiter.limit(_account_limit, key_func=_own_account, methods=["POST"],
+                              deduct_when=_refused)
+
+
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_address_limit, methods=["POST"])
 def register():
     """Create a resident account (volunteers add their profile afterwards)."""
     if current_user.is_authenticated:
@@ -80,7 +117,8 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@_per_account
+@_per_address
 def login():
     """Log in with a mobile number or e-mail and a password."""
     form = LoginForm()
@@ -102,28 +140,59 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Log out (POST, so that a link elsewhere cannot log you out)."""
+    """Log out (POST, so that a link elsewhere cannot log you out): every session of the
+    account ends, also copies of its cookies and the "stay logged in" cookie."""
+    if current_user.is_authenticated:
+        end_sessions(current_user._get_current_object())
+        db.session.commit()
     logout_user()
-    flash(_("You are logged out."), "info")
+    flash(_("You are logged out, on this and every other device."), "info")
     return redirect(url_for("main.index"))
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@_own_password
 @login_required
 def change_password():
-    """Change one's own password."""
+    """Change one's own password: other sessions end; API tokens too unless unticked."""
+    user = current_user._get_current_object()
     form = ChangePasswordForm()
+    if not active_tokens(user):
+        del form.revoke_tokens  # nothing to ask about
     if form.validate_on_submit():
-        if not check_password_hash(current_user.password_hash or "", form.current.data):
+        if not check_password_hash(user.password_hash or "", form.current.data):
             form.current.errors.append(_("The current password is wrong."))
         else:
-            user = current_user._get_current_object()
             set_password(user, form.password.data)
+            revoked = revoke_tokens(user) if getattr(form, "revoke_tokens", None) \
+                and form.revoke_tokens.data else 0
             db.session.commit()
-            login_user(user)  # the session id includes the hash; renew it
-            flash(_("Your password has been changed."), "success")
+            login_user(user, remember=_had_remember_cookie())  # this session goes on
+            flash(_("Your password has been changed. You are logged out everywhere else."),
+                  "success")
+            _flash_revoked(revoked)
             return redirect(url_for("main.index"))
     return render_template("auth/change_password.html", form=form)
+
+
+def _had_remember_cookie() -> bool:
+    return current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+
+
+def _flash_revoked(count: int) -> None:
+    if count:
+        flash(_("Your API tokens were revoked (%(n)d). Create new ones for the scripts that "
+                "still need them.", n=count), "info")
+
+
+def _new_password(user: User, password: str) -> None:
+    """A reset: the new password ends every session, and every API token is revoked, since
+    whoever else had the account may have made one."""
+    set_password(user, password)
+    revoked = revoke_tokens(user)
+    db.session.commit()
+    flash(_("Your new password is set. Please log in."), "success")
+    _flash_revoked(revoked)
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -131,7 +200,8 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_account_limit, key_func=_tried_account, methods=["POST"])
+@limiter.limit(_address_limit, methods=["POST"])
 def forgot():
     """Start a password reset: an e-mail link when mail works, else a code from grid staff."""
     form = ForgotForm()
@@ -152,7 +222,8 @@ def forgot():
 
 
 @bp.route("/reset", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@_per_account
+@_per_address
 def reset_code():
     """Set a new password with a one-time code issued by grid staff."""
     form = ResetWithCodeForm()
@@ -164,9 +235,7 @@ def reset_code():
             db.session.commit()  # keeps the count of wrong guesses
             form.code.errors.append(_("This code is wrong, used or expired. Ask for a new one."))
         else:
-            set_password(user, form.password.data)
-            db.session.commit()
-            flash(_("Your new password is set. Please log in."), "success")
+            _new_password(user, form.password.data)
             return redirect(url_for("auth.login"))
     return render_template("auth/reset_code.html", form=form)
 
@@ -185,9 +254,7 @@ def reset_token(token: str):
         return redirect(url_for("auth.forgot"))
     form = ResetWithTokenForm()
     if form.validate_on_submit():
-        set_password(user, form.password.data)
-        db.session.commit()
-        flash(_("Your new password is set. Please log in."), "success")
+        _new_password(user, form.password.data)
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_token.html", form=form)
 
@@ -224,17 +291,30 @@ def revoke_token(token_id: int):
 
 
 @bp.route("/my-data.json")
+@bp.route("/my-data.zip")  # registered first: the address links go to
 @login_required
 def my_data():
-    """Download everything we hold about me, as JSON."""
-    from volunteer.privacy import export_user
+    """Download everything we hold about me: a ZIP of data.json with my certificates and photos
+    (``/auth/my-data.json``: the data alone)."""
+    import tempfile
 
-    resp = jsonify(export_user(current_user))
-    resp.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
-    return resp
+    from flask import send_file
+
+    from volunteer.privacy import export_user, write_archive
+
+    if request.path.endswith(".json"):
+        resp = jsonify(export_user(current_user))
+        resp.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
+        return resp
+    out = tempfile.TemporaryFile()  # photos can add up: on disk, not in memory
+    write_archive(current_user, out)
+    out.seek(0)
+    return send_file(out, mimetype="application/zip", as_attachment=True,
+                     download_name="my-data.zip", max_age=0)
 
 
 @bp.route("/delete", methods=["GET", "POST"])
+@_own_password
 @login_required
 def delete():
     """Delete my account: personal data goes; records others rely on keep an anonymous name."""

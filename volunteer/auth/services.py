@@ -86,7 +86,30 @@ def create_user(*, name: str, phone: str | None = None, email: str | None = None
 
 
 def set_password(user: User, password: str) -> None:
+    """A new password; every session of the account ends (the caller may log this one in)."""
     user.password_hash = hash_password(password)
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """End every session and remember cookie of ``user``, on every device and every copy."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+def revoke_tokens(user: User) -> int:
+    """Revoke every API token of ``user`` still in use; returns how many."""
+    rows = db.session.scalars(db.select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
+    now = utcnow()
+    for row in rows:
+        row.revoked_at = now
+    return len(rows)
+
+
+def active_tokens(user: User) -> int:
+    """How many API tokens of ``user`` still work."""
+    return db.session.scalar(db.select(sa.func.count(ApiToken.id)).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))) or 0
 
 
 def resolve_scope(role: str, code: str | None):
@@ -229,3 +252,4 @@ def delete_account(user: User) -> None:
     user.large_text = False
     user.active = False
     user.deleted_at = utcnow()
+    end_sessions(user)
