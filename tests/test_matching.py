@@ -2,6 +2,7 @@
 import pytest
 
 from volunteer.auth.services import create_token
+from volunteer.common import mask_phone
 from volunteer.extensions import db
 from volunteer.issues.services import IssueInput, file_issue
 from volunteer.matching import store
@@ -177,9 +178,9 @@ def test_api_match_for_admin_records_nothing(client, factory):
     body = resp.json
     assert body["skills"][0]["code"] == "electrician"
     top = body["suggestions"][0]
-    assert top["volunteer"] == {"id": sparky.id, "name": "童电工", "phone": sparky.phone,
-                                "skills": ["电工"]}
-    assert 250 < top["distance_m"] < 350 and top["reasons"]
+    assert top["volunteer"] == {"id": sparky.id, "name": "童电工",
+                                "phone": mask_phone(sparky.phone), "skills": ["电工"]}
+    assert 250 < top["distance_m"] < 350 and top["distance_m"] % 10 == 0 and top["reasons"]
     assert db.session.scalar(db.select(db.func.count(ContactView.id))) == before
 
 
@@ -191,7 +192,9 @@ def test_api_match_roles(client, factory):
     leader = factory.user("grid_leader", factory.grid())
     resp = client.post("/api/v1/match", headers=bearer(leader), json=body)
     assert resp.status_code == 200
-    assert resp.json["suggestions"][0]["volunteer"]["phone"] is None  # outside the 村居
+    top = resp.json["suggestions"][0]  # outside the 村居: masked, rounded to 100 m
+    assert top["volunteer"]["phone"].count("*") == 4 and top["volunteer"]["name"] == "童**"
+    assert top["distance_m"] % 100 == 0
 
 
 @pytest.mark.parametrize("body,field", [
@@ -222,7 +225,7 @@ def test_issue_suggestions_api_and_page(client, auth, factory):
                       headers=bearer(other)).status_code == 404
     auth.login(user=leader)
     page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
-    assert 'data-testid="suggestions"' in page and "童电工" in page
+    assert 'data-testid="suggestions"' in page and "童**" in page  # not of the leader's 村居
     # The leader corrects the skills; the ranking follows.
     resp = client.post(f"/issues/{issue.id}/skills", data={"skills": ["plumber"]})
     assert resp.status_code == 302

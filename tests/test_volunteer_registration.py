@@ -3,14 +3,30 @@ import io
 import json
 
 import pytest
+from PIL import Image
+from pypdf import PdfWriter
 
 from volunteer.auth.models import User
 from volunteer.extensions import db
 from volunteer.skills.models import Skill
 from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill, WorkUnit
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
-PDF = b"%PDF-1.4\n" + b"x" * 100
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (0, 90, 200)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _pdf() -> bytes:
+    w = PdfWriter()
+    w.add_blank_page(width=200, height=200)
+    buf = io.BytesIO()
+    w.write(buf)
+    return buf.getvalue()
+
+
+PNG, PDF = _png(), _pdf()  # certificates must decode (a photo) or parse (a PDF)
 
 
 @pytest.fixture
@@ -56,13 +72,14 @@ def test_party_member_registers_with_pin_and_certificate(client, grid):
     assert p.availability == 4 | 8
     vs = p.skills[0]
     assert vs.skill.code == "doctor" and vs.status == "unverified"
-    assert vs.certificate_mime == "image/png" and vs.certificate_no == "110310000123"
+    # A photo is kept re-encoded as JPEG, without its metadata.
+    assert vs.certificate_mime == "image/jpeg" and vs.certificate_no == "110310000123"
     assert user.consent_version and user.consent_method == "online"
     assert user.has_role("volunteer")
     # The owner sees the certificate; the page shows "unverified".
     page = client.get("/volunteers/me").get_data(as_text=True)
     assert "certificate" in page or "证书" in page
-    assert client.get(f"/volunteers/certificate/{vs.id}").data == PNG
+    assert client.get(f"/volunteers/certificate/{vs.id}").data[:3] == b"\xff\xd8\xff"
 
 
 def test_skilled_resident_with_grid_centroid_and_free_text(client, grid):

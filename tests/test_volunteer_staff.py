@@ -29,30 +29,33 @@ def volunteer(factory, grid, name="童大夫", skills=("doctor",), party=False, 
     return user
 
 
-def test_list_is_scoped_to_the_village_and_phones_masked_outside_own_grid(client, auth, factory,
-                                                                          town):
+def test_list_is_scoped_to_the_village_and_phones_masked(client, auth, factory, town):
     own = volunteer(factory, town["ga1"], "赵一", phone="13900000001")
     same_village = volunteer(factory, town["ga2"], "赵二", phone="13900000002")
     volunteer(factory, town["gb"], "赵三", phone="13900000003")
     auth.login("grid_leader", town["ga1"])
     body = client.get("/volunteers/").get_data(as_text=True)
     assert "赵一" in body and "赵二" in body and "赵三" not in body
-    assert own.phone in body  # own grid: in full
+    assert own.phone not in body and "139****0001" in body  # lists mask, even in one's grid
     assert same_village.phone not in body and "139****0002" in body
     assert db.session.scalar(db.select(db.func.count(ContactView.id))) == 0
 
 
-def test_detail_outside_own_grid_is_audited(client, auth, factory, town):
+def test_detail_masks_and_a_reveal_is_audited(client, auth, factory, town):
     own = volunteer(factory, town["ga1"], "赵一")
     other = volunteer(factory, town["ga2"], "赵二")
     far = volunteer(factory, town["gb"], "赵三")
     leader = auth.login("grid_leader", town["ga1"])
     assert client.get(f"/volunteers/{own.id}").status_code == 200
-    assert db.session.scalar(db.select(db.func.count(ContactView.id))) == 0
     page = client.get(f"/volunteers/{other.id}").get_data(as_text=True)
+    assert other.phone not in page and 'data-testid="reveal"' in page
+    assert db.session.scalar(db.select(db.func.count(ContactView.id))) == 0
+    page = client.post(f"/volunteers/{other.id}/contact",
+                       data={"reason": "invite"}).get_data(as_text=True)
     assert other.phone in page
     log = db.session.scalar(db.select(ContactView))
-    assert (log.viewer_id, log.subject_id, log.context) == (leader.id, other.id, "detail")
+    assert (log.viewer_id, log.subject_id, log.context, log.note) == \
+        (leader.id, other.id, "reveal", "invite")
     assert client.get(f"/volunteers/{far.id}").status_code == 403
     assert client.get("/volunteers/999999").status_code == 404
     assert db.session.scalar(db.select(db.func.count(ContactView.id))) == 1
@@ -61,7 +64,7 @@ def test_detail_outside_own_grid_is_audited(client, auth, factory, town):
 def test_town_admin_reads_the_audit_log(client, auth, factory, town):
     other = volunteer(factory, town["ga2"], "赵二")
     auth.login("grid_leader", town["ga1"])
-    client.get(f"/volunteers/{other.id}")
+    client.post(f"/volunteers/{other.id}/contact", data={"reason": "task"})
     auth.logout()
     auth.login("admin")
     body = client.get("/admin/a_contactview/").get_data(as_text=True)

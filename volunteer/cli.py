@@ -10,6 +10,7 @@ import click
 from flask import Flask
 from flask_migrate import upgrade
 
+from volunteer import rules
 from volunteer.extensions import db
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -64,38 +65,55 @@ def seed_demo_command(if_empty: bool):
             click.echo(f"  {role:17} {phone}  {name}  {scope}")
 
 
+def _rule(rule, normalise=None):
+    """A click callback from an input rule of ``volunteer.rules`` (after ``normalise``)."""
+
+    def callback(ctx, param, value):
+        if value is None:
+            return None
+        if normalise is not None:
+            value = normalise(value)
+        message = rule(value)
+        if message is not None:
+            raise click.BadParameter(str(message))
+        return value
+    return callback
+
+
+def _phone(value: str) -> str:
+    from volunteer.common import normalize_phone
+
+    return normalize_phone(value)
+
+
+def _strip(value: str) -> str:
+    from volunteer.validators import strip
+
+    return strip(value)
+
+
 @click.command("create-user")
-@click.option("--phone", required=True, help="11-digit mobile number.")
-@click.option("--name", required=True)
-@click.option("--password", required=True)
+@click.option("--phone", required=True, help="11-digit mobile number.",
+              callback=_rule(rules.phone, _phone))
+@click.option("--name", required=True, callback=_rule(rules.name, _strip))
+@click.option("--password", required=True, callback=_rule(rules.password))
 @click.option("--role", required=True, type=click.Choice(
     ["resident", "volunteer", "grid_member", "grid_leader", "grid_instructor", "village_admin",
      "department_staff", "admin"]))
 @click.option("--scope", default=None, help="Grid, 村居 or department code the role applies to.")
 def create_user_command(phone: str, name: str, password: str, role: str, scope: str | None):
-    """Create a user with a role (or add the role to an existing user with that phone)."""
+    """Create a user with a role (or add the role to an existing user with that phone; a new
+    password for them ends their sessions and revokes their API tokens, as a reset does)."""
     from volunteer.auth.services import (
         AccountError,
         create_user,
         find_user,
         grant_role,
         resolve_scope,
+        revoke_tokens,
         set_password,
     )
-    from volunteer.common import is_phone, normalize_phone
-    from volunteer.validators import PASSWORD_MAX, PASSWORD_MIN
 
-    phone = normalize_phone(phone)
-    if not is_phone(phone):
-        raise click.BadParameter("must be an 11-digit mobile number starting with 13–19",
-                                 param_hint="--phone")
-    name = name.strip()
-    if not name or len(name) > 50 or "<" in name:
-        raise click.BadParameter("1 to 50 characters, no markup", param_hint="--name")
-    if not (PASSWORD_MIN <= len(password) <= PASSWORD_MAX) or password.isdigit() \
-            or password.isalpha():
-        raise click.BadParameter("8–128 characters with letters and digits",
-                                 param_hint="--password")
     try:
         scope_obj = resolve_scope(role, scope)
     except AccountError as exc:
@@ -104,16 +122,19 @@ def create_user_command(phone: str, name: str, password: str, role: str, scope: 
                     "scope_not_needed": f"role {role} takes no --scope"}
         raise click.BadParameter(messages[str(exc)], param_hint="--scope") from None
     user = find_user(phone)
+    revoked = 0
     if user is None:
         user = create_user(name=name, phone=phone, password=password, consent_method="attested")
         verb = "created"
     else:
         set_password(user, password)
+        revoked = revoke_tokens(user)
         verb = "updated"
     grant_role(user, role, scope_obj)
     db.session.commit()
     click.echo(f"{verb} user {user.id} {user.name} {user.phone}: {role}"
-               + (f" of {scope}" if scope else ""))
+               + (f" of {scope}" if scope else "")
+               + (f"; {revoked} API token(s) revoked" if revoked else ""))
 
 
 @click.command("create-token")
@@ -135,10 +156,19 @@ def create_token_command(phone: str, token_name: str):
 @click.command("import-volunteers")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Only validate; write nothing.")
-def import_volunteers_command(file: str, dry_run: bool):
+@click.option("--scope", default=None, help="Code of a 村居: import as its admin (into its grids, "
+              "updating only its own people). Without it: as the town office, which updates "
+              "anyone but the town admin.")
+def import_volunteers_command(file: str, dry_run: bool, scope: str | None):
     """Import volunteers from CSV (UTF-8/GB18030) or XLSX; all rows or none (DESIGN §6)."""
-    from volunteer.volunteers.importer import ImportFileError, import_file
+    from volunteer.org.models import Village
+    from volunteer.volunteers.importer import CommandLine, ImportFileError, import_file
 
+    village = None
+    if scope:
+        village = db.session.scalar(db.select(Village).where(Village.code == scope))
+        if village is None:
+            raise click.ClickException(f"no 村居 with code {scope}")
     try:
         data = Path(file).read_bytes()
     except OSError as exc:
@@ -146,7 +176,9 @@ def import_volunteers_command(file: str, dry_run: bool):
     started = time.perf_counter()
     try:
         report = import_file(data, file, attested_by=None, method="attested_cli",
-                             dry_run=dry_run)
+                             dry_run=dry_run,
+                             allowed_villages={village.id} if village else None,
+                             actor=CommandLine(village.id if village else None))
     except ImportFileError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
@@ -173,6 +205,7 @@ def tick_command():
     from volunteer.invitations.services import tick as invitations_tick
     from volunteer.issues.services import tick
     from volunteer.services.sessions import tick as sessions_tick
+    from volunteer.volunteers.previews import purge as purge_previews
 
     flagged = tick()
     sent = invitations_tick()
@@ -182,6 +215,7 @@ def tick_command():
                f"invitation(s) about to expire, {sent['tomorrow']} task(s) starting within a "
                f"day, {signups} resident(s) of a session within a day; {sent['expired']} "
                f"expired invitation(s) reported to organisers")
+    click.echo(f"tick: {purge_previews()} expired import preview(s) deleted")
 
 
 @click.group()

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from volunteer.api import auth, invitations, issues, matching, routes  # noqa: E402,F401
+from volunteer.api import auth, invitations, issues, matching, routes, volunteers  # noqa: E402,F401

@@ -9,9 +9,9 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from volunteer.api import bp
+from volunteer.api import bp, fields
 from volunteer.api.spec import operation, validation_error
-from volunteer.common import has_markup, iso_utc, utcnow
+from volunteer.common import iso_utc, utcnow
 from volunteer.extensions import db
 from volunteer.hours.models import HoursCorrection, ServiceHours
 from volunteer.hours.services import (
@@ -38,9 +38,7 @@ State = Literal[STATUSES]  # type: ignore[valid-type]
 
 
 def _plain(v: str | None) -> str | None:
-    if v is not None and has_markup(v):
-        raise ValueError("must not contain HTML tags")
-    return v.strip() if v else None
+    return fields.text(v, multiline=True)
 
 
 class InviteIn(BaseModel):
@@ -136,10 +134,7 @@ class CorrectionIn(BaseModel):
     @field_validator("reason")
     @classmethod
     def _reason(cls, v: str) -> str:
-        v = _plain(v)
-        if not v:
-            raise ValueError("must not be empty")
-        return v
+        return fields.text(v, multiline=True, required=True)
 
 
 class DecisionIn(BaseModel):
@@ -184,20 +179,42 @@ class HoursList(BaseModel):
     confirmed_hours: float
 
 
-def invitation_out(inv: Invitation, now=None) -> InvitationOut:
-    from volunteer.issues.suggestions import phone_visible
+def _volunteer_phone(user, inv: Invitation) -> str | None:
+    """The volunteer's own phone; in full to the organiser once they took a place (logged the
+    first time); otherwise as lists show it (masked, or not at all)."""
+    from volunteer.volunteers.services import helper_phone, list_phone
 
+    if inv.volunteer_id == user.id:
+        return inv.volunteer.phone
+    if not can_organise(user, inv):
+        return None
+    if inv.status in ("accepted", "done", "no_show"):
+        phone = helper_phone(user, inv.volunteer)
+        if db.session.new:
+            db.session.commit()  # the audit row; the view's own change is committed already
+        return phone
+    return list_phone(user, inv.volunteer.profile)
+
+
+def _volunteer_distance(user, inv: Invitation) -> int | None:
+    """The volunteer's distance to the task: their own in full, others' rounded."""
+    from volunteer import policy
+
+    if inv.volunteer_id == user.id:
+        return inv.distance_m
+    profile = inv.volunteer.profile
+    village = profile.home_grid.village_id if profile and profile.home_grid else None
+    return policy.shown_distance(user, inv.distance_m, village)
+
+
+def invitation_out(inv: Invitation, now=None) -> InvitationOut:
     user = g.api_user
-    # Organisers see the phone of those who took a place, and of volunteers of their own 村居.
-    show_phone = inv.volunteer_id == user.id or (can_organise(user, inv) and (
-        inv.status in ("accepted", "done", "no_show")
-        or phone_visible(user, inv.volunteer.profile)))
     return InvitationOut(
         id=inv.id, issue=inv.issue_id, session=inv.session_id, title=target(inv).title,
         volunteer={"id": inv.volunteer_id, "name": inv.volunteer.name,
-                   "phone": inv.volunteer.phone if show_phone else None},
+                   "phone": _volunteer_phone(user, inv)},
         origin=inv.origin, status=inv.state(now), wave=inv.wave, score=inv.score,
-        distance_m=inv.distance_m, starts_at=iso_utc(inv.starts_at),
+        distance_m=_volunteer_distance(user, inv), starts_at=iso_utc(inv.starts_at),
         ends_at=iso_utc(inv.ends_at), expires_at=iso_utc(inv.expires_at),
         answered_at=iso_utc(inv.responded_at), note=inv.note)
 

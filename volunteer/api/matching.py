@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import g, jsonify
 from pydantic import BaseModel, Field, field_validator
 
-from volunteer.api import bp
+from volunteer.api import bp, fields
 from volunteer.api.spec import operation, validation_error
 from volunteer.extensions import db
 from volunteer.issues.models import Issue
@@ -29,9 +29,7 @@ class MatchIn(BaseModel):
     @field_validator("text")
     @classmethod
     def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be empty")
-        return v
+        return fields.text(v, multiline=True, required=True)
 
 
 class VolunteerOut(BaseModel):

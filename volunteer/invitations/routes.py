@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from volunteer.auth.forms import ConfirmForm
-from volunteer.common import utcnow
-from volunteer.extensions import db, limiter
+from volunteer.common import paginate, parse_int, utcnow
+from volunteer.extensions import db, limiter, per_account
 from volunteer.invitations import bp
 from volunteer.invitations.forms import NoteForm, ReasonForm
 from volunteer.invitations.models import HOLDING, Invitation
@@ -110,9 +110,9 @@ def index():
     current = [i for i in db.session.scalars(q.where(Invitation.status.in_(HOLDING))
                                              .order_by(Invitation.starts_at, Invitation.id))
                if i.is_holding(now)]
-    past = db.paginate(q.where(Invitation.id.not_in([i.id for i in current] or [-1]))
-                       .order_by(Invitation.created_at.desc(), Invitation.id.desc()),
-                       per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    past = paginate(q.where(Invitation.id.not_in([i.id for i in current] or [-1]))
+                    .order_by(Invitation.created_at.desc(), Invitation.id.desc()),
+                    per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
     return render_template("invitations/index.html", now=now, past=past,
                            waiting=[i for i in current if i.status == "invited"],
                            offers=[i for i in current if i.status == "offered"],
@@ -214,7 +214,7 @@ def near():
 
 @bp.route("/offer/<int:issue_id>", methods=["POST"])
 @login_required
-@limiter.limit("30 per day", key_func=lambda: f"offer:{current_user.get_id()}")
+@limiter.limit("30 per day", key_func=per_account("offer"))
 def offer_help(issue_id: int):
     """Offer to help with an open issue near me; the organiser takes it up or declines."""
     issue = db.session.get(Issue, issue_id)
@@ -284,7 +284,8 @@ def _invite(obj, suggest, back: str):
         ids = [s.user_id for s in result.suggestions if s.tier > 0][:n] or \
             [s.user_id for s in result.suggestions][:n]
     else:
-        ids = [int(v) for v in request.form.getlist("volunteer")[:20] if v.isdigit()]
+        ids = [uid for uid in map(parse_int, request.form.getlist("volunteer")[:20])
+               if uid is not None]
         if any(uid not in by_id for uid in ids):
             flash(str(ERRORS["not_suggested"]) + " " + _("Nobody was invited."), "warning")
             return redirect(back)
@@ -373,7 +374,17 @@ def helpers_panel(obj, invite_url: str, **extra) -> dict:
     entries = {e.invitation_id: e for e in db.session.scalars(
         db.select(ServiceHours).where(getattr(ServiceHours, f"{t.kind}_id") == t.id)
         .options(selectinload(ServiceHours.corrections)))}
-    return {"invitations": invitations, "entries": entries, "now": utcnow(),
-            "places_left": places_left(t), "organiser": t.can_organise(current_user),
+    organiser = t.can_organise(current_user)
+    now = utcnow()
+    phones = {}
+    if organiser:  # the organiser reaches the helpers who took a place (logged the first time)
+        from volunteer.volunteers.services import helper_phone
+
+        phones = {inv.id: helper_phone(current_user, inv.volunteer) for inv in invitations
+                  if inv.state(now) in ("accepted", "done", "no_show")}
+        if db.session.new:
+            db.session.commit()  # the contact view log's rows, before the page renders
+    return {"invitations": invitations, "entries": entries, "now": now, "phones": phones,
+            "places_left": places_left(t), "organiser": organiser,
             "needed": t.places, "open": t.is_open(), "invite_url": invite_url,
             "STATE_LABELS": STATE_LABELS, "CLOSED_LABELS": CLOSED_LABELS, **extra}

@@ -439,20 +439,50 @@ def tick(now: datetime | None = None) -> dict[str, int]:
 def _export(user: User):
     rows = db.session.scalars(db.select(Invitation).where(Invitation.volunteer_id == user.id)
                               .order_by(Invitation.id)).all()
-    return [{"issue": inv.issue_id, "origin": inv.origin, "status": inv.state(),
+    return [{"kind": inv.kind, "issue": inv.issue_id, "session": inv.session_id,
+             "origin": inv.origin, "status": inv.state(), "closed_reason": inv.closed_reason,
              "starts_at": iso_utc(inv.starts_at), "ends_at": iso_utc(inv.ends_at),
              "invited_at": iso_utc(inv.created_at), "answered_at": iso_utc(inv.responded_at),
-             "note": inv.note} for inv in rows]
+             "note": inv.note, "feedback": inv.feedback, "score": inv.score,
+             "distance_m": inv.distance_m, "reasons": inv.reasons} for inv in rows]
+
+
+#: Timeline entries whose comment the volunteer wrote: a decline reason, an offer's note.
+OWN_TIMELINE_ACTIONS = ("invitation_declined", "offer")
+#: Timeline entries whose comment names the volunteer (an organiser acted on them).
+NAMING_TIMELINE_ACTIONS = ("invite", "invitation_withdrawn", "offer_accepted", "offer_declined",
+                           "no_show")
 
 
 @eraser
 def _erase(user: User) -> None:
-    """Waiting and accepted tasks are given back; my notes go; the history stays anonymous."""
+    """Waiting and accepted tasks are given back; my notes, the matcher's view of me and my
+    name in the issues' timelines go; the history stays anonymous."""
     now = utcnow()
     for inv in db.session.scalars(db.select(Invitation).where(
             Invitation.volunteer_id == user.id, holding_clause(now))):
         inv.status = "withdrawn"
         inv.closed_reason = "account_deleted"
         _notify(inv, organisers_of(inv), "team", "helper_left")
+    _erase_timeline(user)
     db.session.execute(sa.update(Invitation).where(Invitation.volunteer_id == user.id)
-                       .values(note=None).execution_options(synchronize_session=False))
+                       .values(note=None, feedback=None, reasons=None, distance_m=None)
+                       .execution_options(synchronize_session=False))
+
+
+def _erase_timeline(user: User) -> None:
+    """What I wrote leaves the timelines of the issues I was asked to help with, and where an
+    entry names me, it names the anonymous stand-in instead (with no reason after it)."""
+    from volunteer.auth.services import DELETED_NAME
+    from volunteer.issues.models import IssueEvent
+
+    db.session.execute(sa.update(IssueEvent).where(
+        IssueEvent.actor_id == user.id, IssueEvent.action.in_(OWN_TIMELINE_ACTIONS))
+        .values(comment=None).execution_options(synchronize_session=False))
+    issues = db.select(Invitation.issue_id).where(Invitation.volunteer_id == user.id,
+                                                  Invitation.issue_id.is_not(None))
+    for event in db.session.scalars(db.select(IssueEvent).where(
+            IssueEvent.issue_id.in_(issues), IssueEvent.action.in_(NAMING_TIMELINE_ACTIONS),
+            IssueEvent.comment.is_not(None))):
+        if event.comment == user.name or event.comment.startswith(f"{user.name}: "):
+            event.comment = DELETED_NAME

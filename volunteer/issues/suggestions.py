@@ -11,8 +11,9 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from volunteer import policy
 from volunteer.auth.models import Role, User
-from volunteer.common import SHANGHAI
+from volunteer.common import SHANGHAI, mask_name
 from volunteer.extensions import db
 from volunteer.matching.matcher import MatchResult, Query
 from volunteer.matching.store import get_matcher
@@ -21,7 +22,7 @@ from volunteer.skills.models import Skill
 from volunteer.volunteers import availability
 from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill
 
-SUGGESTION_ROLES = (Role.grid_leader, Role.grid_instructor, Role.village_admin, Role.admin)
+SUGGESTION_ROLES = tuple(Role(r) for r in sorted(policy.SUGGESTERS))  # the rule is policy's
 
 
 def skill_names(codes) -> dict[str, str]:
@@ -35,8 +36,9 @@ def _distance(m: int) -> str:
     return _("%(m)s m", m=m) if m < 1000 else _("%(km).1f km", km=m / 1000)
 
 
-def render_reasons(reasons: list[tuple], names: dict[str, str]) -> list[str]:
-    """The matcher's (code, params) reasons as short translated phrases."""
+def render_reasons(reasons: list[tuple], names: dict[str, str], distance=None) -> list[str]:
+    """The matcher's (code, params) reasons as short translated phrases; ``distance`` rounds a
+    volunteer's distance as the viewer may see it (none: the volunteer's own)."""
     out = []
     for code, p in reasons:
         if code == "skill":
@@ -49,7 +51,7 @@ def render_reasons(reasons: list[tuple], names: dict[str, str]) -> list[str]:
         elif code == "skill_similar":
             out.append(_("close to %(skill)s", skill=names.get(p["code"], p["code"])))
         elif code == "distance":
-            out.append(_distance(p["m"]))
+            out.append(_distance(distance(p["m"]) if distance else p["m"]))
         elif code == "same_grid":
             out.append(_("same grid"))
         elif code == "same_village":
@@ -113,18 +115,6 @@ def for_session(session, limit: int = 10) -> MatchResult:
     return get_matcher().match(q)
 
 
-def phone_visible(viewer: User, profile: VolunteerProfile | None) -> bool:
-    """Town admins see every phone; other staff those of volunteers in their own 村居."""
-    if viewer.is_admin:
-        return True
-    if profile is None or profile.home_grid is None:
-        return False
-    from volunteer.volunteers.services import scope_village_ids
-
-    villages = scope_village_ids(viewer)
-    return villages is None or profile.home_grid.village_id in villages
-
-
 def for_page(viewer: User, result: MatchResult, chosen: bool) -> dict:
     """A match for a page: the skills by name, the volunteers described, the team's ids."""
     names = skill_names([c for c, _p in result.skills])
@@ -134,7 +124,11 @@ def for_page(viewer: User, result: MatchResult, chosen: bool) -> dict:
 
 
 def describe(viewer: User, result: MatchResult) -> list[dict]:
-    """The suggestions as dicts: volunteer (id, name, phone when allowed, skills), score …"""
+    """The suggestions as dicts: volunteer (id, name, masked phone, skills, whether the viewer
+    may reveal the phone), score, distance and reasons as the viewer may see them, and where a
+    map shows the volunteer (never their home: ``policy.volunteer_pin``)."""
+    from volunteer.volunteers.services import list_phone, may_reveal
+
     ids = [s.user_id for s in result.suggestions]
     users = {u.id: u for u in db.session.scalars(
         db.select(User).where(User.id.in_(ids or [-1]))
@@ -153,14 +147,24 @@ def describe(viewer: User, result: MatchResult) -> list[dict]:
         if user is None:
             continue
         profile = user.profile
-        skills = [vs.skill.name_en if en and vs.skill else vs.label()
-                  for vs in (profile.skills if profile else [])]
+        if profile is None:
+            continue
+        skills = [vs.skill.name_en if en and vs.skill else vs.label() for vs in profile.skills]
+        village = profile.home_grid.village_id if profile.home_grid else None
+
+        def distance(m, village=village):
+            return policy.shown_distance(viewer, m, village)
+
+        pin = policy.volunteer_pin(viewer, profile) or (None, None)
         out.append({
-            "volunteer": {"id": user.id, "name": user.name,
-                          "phone": user.phone if phone_visible(viewer, profile) else None,
+            "volunteer": {"id": user.id,
+                          "name": user.name if policy.full_name_shown(viewer, profile)
+                          else mask_name(user.name),
+                          "phone": list_phone(viewer, profile),
+                          "revealable": may_reveal(viewer, profile),
                           "skills": skills},
-            "score": s.score, "distance_m": s.distance_m, "tier": s.tier,
-            "reasons": render_reasons(s.reasons, names),
-            "lat": profile.lat if profile else None, "lon": profile.lon if profile else None,
+            "score": s.score, "distance_m": distance(s.distance_m), "tier": s.tier,
+            "reasons": render_reasons(s.reasons, names, distance),
+            "lat": pin[0], "lon": pin[1],
         })
     return out

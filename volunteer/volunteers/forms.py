@@ -149,6 +149,21 @@ class RejectForm(FlaskForm):
     submit = SubmitField(_l("Reject"))
 
 
+REVEAL_REASONS = [("invite", _l("To ask them to help")),
+                  ("task", _l("About a task they help with")),
+                  ("records", _l("To check their details or skills")),
+                  ("other", _l("Another reason of the grid's work"))]
+
+
+class RevealForm(FlaskForm):
+    """Show one volunteer's full phone, on purpose and with a reason (written to the log)."""
+
+    reason = SelectField(_l("Why do you need the number?"), choices=REVEAL_REASONS,
+                         validators=[DataRequired(_l("Please choose a reason."))])
+    next = HiddenField(validators=[Optional(), Length(max=300)])
+    submit = SubmitField(_l("Show the phone number"))
+
+
 class ImportForm(FlaskForm):
     file = FileField(_l("CSV or XLSX file"))
     attest = BooleanField(_l("I confirm that every person in this file agreed to be registered "

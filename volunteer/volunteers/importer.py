@@ -4,6 +4,12 @@ The contract is DESIGN §6: header row in Chinese or English; all-or-nothing (an
 written, every bad row reported with its line number and reason); re-importing a phone updates
 that person and replaces their skill list (skills that stay keep their verification).
 
+Only people the importer may manage are updated (``policy.may_manage_person``): a 村居's admin
+updates people of their 村居 who hold no role outside it or above theirs; any other phone already
+registered is a bad row. From the command line, ``--scope`` imports as that 村居's admin; without
+it the command acts for the town office, which updates anyone but the town admin (whose account
+changes through ``create-user`` and the admin screens, never through a file).
+
 Parsing and validation (``read_rows``, ``validate``) need no database writes; ``apply`` writes in
 bulk so that 100,000 rows import in well under a minute on SQLite.
 """
@@ -14,17 +20,19 @@ import io
 import unicodedata
 from dataclasses import dataclass, field
 from functools import partial
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
+from volunteer import policy, rules
 from volunteer.auth.models import Role, RoleAssignment, User
 from volunteer.common import has_markup, is_phone, normalize_phone, utcnow
 from volunteer.extensions import db
 from volunteer.org.models import Grid, Village
 from volunteer.skills.lookup import SkillIndex
-from volunteer.validators import PersonName
 from volunteer.volunteers import availability
 from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill, WorkUnit
 from volunteer.volunteers.services import GridLocator, skill_index
@@ -196,6 +204,29 @@ def map_header(header: list[str]) -> dict[str, int]:
     return index
 
 
+# --- who imports --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CommandLine:
+    """The command line as the acting person (for ``policy.may_manage_person``): the town office,
+    or the admin of one 村居 when the import is scoped to it."""
+
+    village_id: int | None = None
+    id = None
+    is_authenticated = True
+
+    @property
+    def is_admin(self) -> bool:
+        return self.village_id is None
+
+    @property
+    def roles(self) -> list:
+        if self.village_id is None:
+            return [SimpleNamespace(role=Role.admin.value, grid_id=None, village_id=None)]
+        return [SimpleNamespace(role=Role.village_admin.value, grid_id=None,
+                                village_id=self.village_id)]
+
+
 # --- validation -------------------------------------------------------------------------------
 
 @dataclass
@@ -207,9 +238,10 @@ class Context:
     locator: GridLocator
     allowed_villages: set[int] | None  # None: anywhere (town admin / CLI)
     grid_village: dict[int, int]
+    actor: object = field(default_factory=CommandLine)  # a User, or the command line
 
     @classmethod
-    def load(cls, allowed_villages: set[int] | None = None) -> Context:
+    def load(cls, allowed_villages: set[int] | None = None, actor=None) -> Context:
         rows = db.session.execute(db.select(Grid.id, Grid.code, Grid.name, Grid.lat, Grid.lon,
                                             Grid.village_id, Village.name).join(Village)).all()
         keys: dict[str, tuple[int, float, float]] = {}
@@ -218,7 +250,7 @@ class Context:
                         f"{vname} · {name}", f"{vname}/{name}"):
                 keys[key.lower()] = (gid, lat, lon)
         return cls(skill_index(), keys, GridLocator([(r[0], r[3], r[4]) for r in rows]),
-                   allowed_villages, {r[0]: r[5] for r in rows})
+                   allowed_villages, {r[0]: r[5] for r in rows}, actor or CommandLine())
 
 
 def validate(header: list[str], table: list[tuple[int, list[str]]], ctx: Context) -> Report:
@@ -229,7 +261,6 @@ def validate(header: list[str], table: list[tuple[int, list[str]]], ctx: Context
         report.errors.append(RowError(1, "file", str(_l("The file has a header but no rows."))))
         return report
     seen: dict[str, int] = {}
-    name_check = PersonName()
     for line, cells in table:
         errors: list[RowError] = []
         bad = partial(_add_error, errors, line)
@@ -244,11 +275,8 @@ def validate(header: list[str], table: list[tuple[int, list[str]]], ctx: Context
         name = values["name"]
         if not name:
             bad("name", _l("is empty"))
-        else:
-            try:
-                name_check(None, _Field(name))
-            except Exception as exc:  # WTForms ValidationError carries the message
-                bad("name", exc)
+        elif (message := rules.name(name)) is not None:
+            bad("name", message)
         phone = normalize_phone(values["phone"])
         if not is_phone(phone):
             bad("phone", _l("must be an 11-digit mobile number starting with 13–19"))
@@ -261,6 +289,10 @@ def validate(header: list[str], table: list[tuple[int, list[str]]], ctx: Context
             bad("skills", _l("is empty"))
         elif len(skill_ids) + len(free) > 20 or any(len(f) > 50 for f in free):
             bad("skills", _l("at most 20 skills of at most 50 characters each"))
+        elif (message := next(filter(None, map(rules.text, free)), None)) is not None:
+            bad("skills", message)
+        if values["work_unit"] and (message := rules.text(values["work_unit"], max_len=100)):
+            bad("work_unit", message)
         grid_id = None
         glat = glon = None
         if values["grid"]:
@@ -312,9 +344,26 @@ def validate(header: list[str], table: list[tuple[int, list[str]]], ctx: Context
             continue
         report.rows.append(Row(line, name, phone, skill_ids, free, lat, lon, source, grid_id,
                                party in YES, values["work_unit"] or None, avail, travel))
+    report.errors.extend(_registered_elsewhere(report.rows, ctx.actor))
     if report.errors:
+        report.errors.sort(key=lambda e: e.line)
         report.rows = []
     return report
+
+
+def _registered_elsewhere(rows: list[Row], actor) -> list[RowError]:
+    """Rows whose phone belongs to an account the importer may not update."""
+    errors = []
+    for chunk in _chunks(rows, 900):
+        by_phone = {r.phone: r for r in chunk}
+        for user in db.session.scalars(
+                db.select(User).where(User.phone.in_(list(by_phone)))
+                .options(selectinload(User.roles).selectinload(RoleAssignment.grid),
+                         selectinload(User.profile).selectinload(VolunteerProfile.home_grid))):
+            if not policy.may_manage_person(actor, user):
+                errors.append(RowError(by_phone[user.phone].line, "phone",
+                                       str(_l("registered elsewhere; ask the town office"))))
+    return errors
 
 
 def _cell(cells: list[str], i: int | None) -> str:
@@ -323,11 +372,6 @@ def _cell(cells: list[str], i: int | None) -> str:
 
 def _add_error(errors: list[RowError], line: int, field_name: str, message) -> None:
     errors.append(RowError(line, field_name, str(message)))
-
-
-class _Field:
-    def __init__(self, data):
-        self.data = data
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -457,10 +501,12 @@ def _replace_skills_bulk(rows: list[Row], profile_of: dict[str, int], updated: s
 
 
 def import_file(data: bytes, filename: str, *, attested_by: User | None, method: str,
-                dry_run: bool = False, allowed_villages: set[int] | None = None) -> Report:
-    """Read, validate and (unless ``dry_run`` or any error) write. The caller commits."""
+                dry_run: bool = False, allowed_villages: set[int] | None = None,
+                actor=None) -> Report:
+    """Read, validate and (unless ``dry_run`` or any error) write. The caller commits.
+    ``actor`` is who imports (a User, or ``CommandLine``; by default the town office)."""
     header, table = read_table(data, filename)
-    report = validate(header, table, Context.load(allowed_villages))
+    report = validate(header, table, Context.load(allowed_villages, actor))
     if report.ok and not dry_run:
         apply(report, attested_by, method)
     return report

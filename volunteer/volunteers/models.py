@@ -89,14 +89,15 @@ class VolunteerSkill(db.Model):
 
 
 class ContactView(db.Model):
-    """Audit log: a staff member saw a volunteer's phone number outside the volunteer's grid."""
+    """Audit log: someone saw a volunteer's full phone number (a reveal with its reason, an
+    accepted helper's phone shown to the organiser, an export)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     viewer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"),
                                                   index=True)
     subject_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"),
                                                    index=True)
-    context: Mapped[str] = mapped_column(sa.String(20))  # detail / export
+    context: Mapped[str] = mapped_column(sa.String(20))  # reveal / helper / export / report
     count: Mapped[int] = mapped_column(default=1)
     note: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

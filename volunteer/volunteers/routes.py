@@ -30,9 +30,8 @@ from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill, WorkUn
 from volunteer.volunteers.services import (
     ProfileData,
     RegistryError,
-    certificate_path,
     grid_at,
-    in_scope,
+    open_certificate,
     save_profile,
     set_paused,
     skill_index,
@@ -84,10 +83,7 @@ def _profile_data(form, party: bool) -> ProfileData:
             try:
                 name, mime = store_certificate(upload)
             except RegistryError as exc:
-                msg = (_("The certificate for %(skill)s is larger than 5 MB.", skill=skill.name_zh)
-                       if str(exc) == "too_large" else
-                       _("The certificate for %(skill)s must be a JPEG, PNG or PDF file.",
-                         skill=skill.name_zh))
+                msg = _certificate_message(str(exc), skill.name_zh)
                 raise RegistryError(msg, "skills") from None
             number = (request.form.get(f"certno_{code}") or "").strip()[:60] or None
             certificates[skill.id] = (name, mime, number)
@@ -102,6 +98,16 @@ def _profile_data(form, party: bool) -> ProfileData:
         data.party_branch = form.party_branch.data
         data.party_registered_on = form.party_registered_on.data
     return data
+
+
+def _certificate_message(code: str, skill: str) -> str:
+    """What to say about a certificate upload that was refused."""
+    if code == "too_large":
+        return _("The certificate for %(skill)s is larger than 5 MB.", skill=skill)
+    if code == "unreadable":
+        return _("The certificate for %(skill)s cannot be read. Please upload a clear photo "
+                 "(JPEG or PNG) or a PDF file.", skill=skill)
+    return _("The certificate for %(skill)s must be a JPEG, PNG or PDF file.", skill=skill)
 
 
 def _render_form(template: str, form, **kw):
@@ -219,16 +225,13 @@ def pause():
 @bp.route("/certificate/<int:vs_id>")
 @login_required
 def certificate(vs_id: int):
-    """A certificate file, for its owner and for staff of the volunteer's 村居."""
+    """A certificate file, for the volunteer and those who may open their staff page; every
+    download by someone else is written to the contact view log."""
     vs = db.session.get(VolunteerSkill, vs_id)
-    if vs is None or not vs.certificate_file:
+    path = open_certificate(current_user, vs) if vs is not None else None
+    if path is None:
         abort(404)
-    owner = vs.profile.user_id == current_user.id
-    if not owner and not (current_user.is_staff and in_scope(current_user, vs.profile)):
-        abort(404)
-    path = certificate_path(vs.certificate_file)
-    if not path.exists():
-        abort(404)
+    db.session.commit()  # the audit row
     return send_file(path, mimetype=vs.certificate_mime, max_age=0)
 
 

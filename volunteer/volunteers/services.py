@@ -1,23 +1,26 @@
 """Volunteer registry operations shared by views, the importer and CLI. Services never commit."""
 from __future__ import annotations
 
+import io
 import secrets
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from flask import g
+from sqlalchemy.orm import Session, selectinload
 
-from volunteer.auth.models import GRID_ROLES, Role, User
+from volunteer import policy
+from volunteer.auth.models import Role, User
 from volunteer.auth.services import grant_role
-from volunteer.common import iso_utc, mask_phone, utcnow
+from volunteer.common import SHANGHAI, is_phone, iso_utc, mask_phone, normalize_phone, utcnow
 from volunteer.config import upload_folder
 from volunteer.extensions import db
 from volunteer.geo import haversine_km
 from volunteer.org.models import Grid, Village
-from volunteer.privacy import eraser, exporter
+from volunteer.privacy import eraser, exporter, files
 from volunteer.skills.lookup import SkillIndex
 from volunteer.skills.models import Skill
 from volunteer.volunteers import availability
@@ -25,9 +28,7 @@ from volunteer.volunteers.models import ContactView, VolunteerProfile, Volunteer
 
 GRID_SNAP_KM = 3.0
 MAX_CERT_BYTES = 5 * 1024 * 1024
-# Accepted certificate types, recognised by their first bytes (never by name or header).
-CERT_TYPES = [(b"\xff\xd8\xff", "image/jpeg", "jpg"), (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-              (b"%PDF-", "application/pdf", "pdf")]
+# Certificates are recognised by their content (never by name or header): a PDF, a JPEG or a PNG.
 
 
 class RegistryError(ValueError):
@@ -82,22 +83,101 @@ def work_unit_named(name: str | None, approved: bool = False) -> WorkUnit | None
 
 
 def store_certificate(storage) -> tuple[str, str]:
-    """Check an uploaded certificate by its content and size; save it; return (name, mime)."""
-    head = storage.stream.read(MAX_CERT_BYTES + 1)
-    if len(head) > MAX_CERT_BYTES:
+    """Check an uploaded certificate by its content and size and save a clean copy of it;
+    return (name, mime). The file goes again if the session rolls back."""
+    data = storage.stream.read(MAX_CERT_BYTES + 1)
+    if len(data) > MAX_CERT_BYTES:
         raise RegistryError("too_large")
-    kind = next(((mime, ext) for magic, mime, ext in CERT_TYPES if head.startswith(magic)), None)
-    if kind is None:
-        raise RegistryError("bad_type")
-    mime, ext = kind
-    folder = upload_folder("certificates")
+    if data.startswith(b"%PDF-"):
+        clean, mime, ext = clean_pdf(data), "application/pdf", "pdf"
+    else:
+        clean, mime, ext = clean_image(data), "image/jpeg", "jpg"
     name = f"{secrets.token_hex(16)}.{ext}"
-    (folder / name).write_bytes(head)
+    path = certificate_path(name)
+    path.write_bytes(clean)
+    db.session.info.setdefault(_CERTS_WRITTEN, []).append(path)
     return name, mime
+
+
+def clean_image(data: bytes) -> bytes:
+    """A photo of a certificate, decoded and re-encoded as JPEG without EXIF (no GPS
+    position), as issue photos are; RegistryError when it is not a JPEG or PNG that decodes."""
+    from volunteer.issues.photos import PhotoError, check_photo
+
+    try:
+        return check_photo(data).web
+    except PhotoError as exc:
+        raise RegistryError(exc.code if exc.code in ("bad_type", "too_large")
+                            else "unreadable") from None
+
+
+def clean_pdf(data: bytes) -> bytes:
+    """A PDF that parses and has pages, written again with its pages only: no scripts,
+    annotations, attachments, document metadata or bytes after its end."""
+    from pypdf import PdfReader, PdfWriter
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted or len(reader.pages) == 0:
+            raise RegistryError("unreadable")
+        writer = PdfWriter()
+        for page in reader.pages:
+            page.pop("/AA", None)  # actions run when a page opens or closes
+            writer.add_page(page)
+        writer.remove_annotations(subtypes=None)
+        out = io.BytesIO()
+        writer.write(out)
+    except RegistryError:
+        raise
+    except Exception:  # a broken file can make the parser fail in many ways: it is refused
+        raise RegistryError("unreadable") from None
+    return out.getvalue()
 
 
 def certificate_path(name: str) -> Path:
     return upload_folder("certificates") / name
+
+
+def forget_certificate(vs: VolunteerSkill) -> None:
+    """Drop a skill's certificate file once the session commits (it stays on rollback)."""
+    if vs.certificate_file:
+        db.session.info.setdefault(_CERTS_REPLACED, []).append(
+            certificate_path(vs.certificate_file))
+
+
+def open_certificate(viewer: User, vs: VolunteerSkill) -> Path | None:
+    """The file of a skill's certificate for ``viewer`` (``policy.may_see_certificate``), or
+    None. Anyone but the volunteer is written to the contact view log."""
+    profile = vs.profile
+    if not vs.certificate_file or profile.user.deleted_at is not None \
+            or not policy.may_see_certificate(viewer, profile):
+        return None
+    path = certificate_path(vs.certificate_file)
+    if not path.exists():
+        return None
+    if profile.user_id != viewer.id:
+        log_contact_view(viewer, profile.user, "certificate", note=vs.label())
+    return path
+
+
+_CERTS_WRITTEN = "certificate_files_written"
+_CERTS_REPLACED = "certificate_files_replaced"
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _certificate_files_after_commit(session) -> None:
+    session.info.pop(_CERTS_WRITTEN, None)
+    for path in session.info.pop(_CERTS_REPLACED, []):
+        path.unlink(missing_ok=True)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _certificate_files_after_rollback(session, previous_transaction) -> None:
+    if previous_transaction.nested or previous_transaction.parent is not None:
+        return
+    session.info.pop(_CERTS_REPLACED, None)
+    for path in session.info.pop(_CERTS_WRITTEN, []):
+        path.unlink(missing_ok=True)
 
 
 @dataclass
@@ -164,6 +244,7 @@ def _replace_skills(profile, skill_ids, free_skills, certificates) -> None:
     for vs in list(profile.skills):
         if (vs.skill_id and vs.skill_id not in keep_ids) or \
                 (vs.skill_id is None and vs.free_text not in keep_free):
+            forget_certificate(vs)
             profile.skills.remove(vs)
     have_ids = {vs.skill_id for vs in profile.skills if vs.skill_id}
     have_free = {vs.free_text for vs in profile.skills if vs.skill_id is None}
@@ -176,6 +257,8 @@ def _replace_skills(profile, skill_ids, free_skills, certificates) -> None:
     for vs in profile.skills:
         if vs.skill_id in certificates:
             name, mime, number = certificates[vs.skill_id]
+            if vs.certificate_file != name:
+                forget_certificate(vs)  # the replaced file goes
             vs.certificate_file, vs.certificate_mime = name, mime
             vs.certificate_no = number or vs.certificate_no
             vs.status, vs.verified_by_id, vs.verified_at, vs.reject_reason = \
@@ -189,22 +272,14 @@ def set_paused(profile: VolunteerProfile, paused: bool) -> None:
 # --- staff ------------------------------------------------------------------------------------
 
 def scope_village_ids(user: User) -> set[int] | None:
-    """村居 whose volunteers ``user`` may list; None means the whole town (town admin)."""
-    if user.is_admin:
-        return None
-    ids = set(user.village_ids())
-    grid_ids = user.grid_ids(*GRID_ROLES)
-    if grid_ids:
-        ids |= set(db.session.scalars(db.select(Grid.village_id).where(Grid.id.in_(grid_ids))))
-    return ids
+    """村居 whose volunteers ``user`` may list (the query-side twin of ``policy.may_see_person``);
+    None means the whole town (town admin)."""
+    return policy.village_ids(user)
 
 
 def in_scope(user: User, profile: VolunteerProfile) -> bool:
-    """Whether staff ``user`` may see ``profile`` (and its contact details)."""
-    villages = scope_village_ids(user)
-    if villages is None:
-        return True
-    return profile.home_grid is not None and profile.home_grid.village_id in villages
+    """Whether staff ``user`` may open ``profile``'s staff page (``policy.may_see_person``)."""
+    return policy.may_see_person(user, profile)
 
 
 def can_verify(user: User, profile: VolunteerProfile) -> bool:
@@ -252,8 +327,9 @@ def volunteer_query(user: User, f: Filters):
         q = q.join(Grid, VolunteerProfile.home_grid_id == Grid.id).where(
             Grid.village_id.in_(villages or {-1}))
     if f.q:
-        like = f"%{f.q}%"
-        q = q.where(sa.or_(User.name.like(like), User.phone.like(like)))
+        # A phone is found only by all its 11 digits: parts of one would recover a masked number.
+        phone = normalize_phone(f.q)
+        q = q.where(User.phone == phone if is_phone(phone) else User.name.like(f"%{f.q}%"))
     if f.skill:
         q = q.where(VolunteerProfile.id.in_(
             db.select(VolunteerSkill.profile_id).join(Skill).where(Skill.code == f.skill)))
@@ -280,20 +356,68 @@ def volunteer_query(user: User, f: Filters):
     return q
 
 
-def phone_visible_unlogged(viewer: User, profile: VolunteerProfile) -> bool:
-    """Seeing this phone needs no audit entry: the viewer works in the volunteer's own grid."""
-    return profile.home_grid_id is not None and profile.home_grid_id in viewer.grid_ids()
+def list_phone(viewer: User, profile: VolunteerProfile | None, context: str = "list") -> str | None:
+    """A phone as a list shows it to ``viewer``: masked (or not at all); in full only to the
+    volunteer themselves. A full phone comes from ``reveal_phone``."""
+    shown = policy.phone_shown(viewer, profile, context)
+    if shown is policy.Phone.NONE or profile is None:
+        return None
+    phone = profile.user.phone
+    return phone if shown is policy.Phone.FULL else mask_phone(phone) or None
 
 
-def shown_phone(viewer: User, profile: VolunteerProfile) -> str:
-    """Full phone in the viewer's own grids, masked elsewhere (the detail page reveals it)."""
-    phone = profile.user.phone or ""
-    return phone if phone_visible_unlogged(viewer, profile) else mask_phone(phone)
+def may_reveal(viewer: User, profile: VolunteerProfile | None) -> bool:
+    """Whether ``viewer`` may reveal this volunteer's phone by an explicit, logged action."""
+    return policy.phone_shown(viewer, profile, "detail") in (policy.Phone.REVEAL,
+                                                             policy.Phone.FULL)
+
+
+def reveals_today(viewer: User) -> int:
+    """Phones ``viewer`` revealed since midnight (Asia/Shanghai)."""
+    midnight = datetime.combine(datetime.now(SHANGHAI).date(), time(), SHANGHAI)
+    since = midnight.astimezone(UTC).replace(tzinfo=None)
+    return db.session.scalar(db.select(sa.func.count(ContactView.id)).where(
+        ContactView.viewer_id == viewer.id, ContactView.context == "reveal",
+        ContactView.created_at >= since)) or 0
+
+
+def reveal_phone(viewer: User, profile: VolunteerProfile, reason: str) -> str:
+    """The full phone of a volunteer, revealed on purpose: allowed by the policy, written to the
+    contact view log with its reason, at most ``policy.REVEALS_PER_DAY`` a day."""
+    if not may_reveal(viewer, profile):
+        raise RegistryError("not_allowed")
+    if policy.phone_shown(viewer, profile, "detail") is policy.Phone.REVEAL:
+        if reveals_today(viewer) >= policy.REVEALS_PER_DAY:
+            raise RegistryError("limit")
+        log_contact_view(viewer, profile.user, "reveal", note=reason)
+    return profile.user.phone
+
+
+def helper_phone(viewer: User, volunteer: User) -> str | None:
+    """The phone of a helper who took a place in a task ``viewer`` organises: shown at once,
+    written to the contact view log the first time. The caller has checked both facts."""
+    if policy.phone_shown(viewer, volunteer.profile, "helper",
+                          organiser=True) is not policy.Phone.FULL:
+        return None
+    logged = _helpers_logged(viewer)
+    if volunteer.id != viewer.id and volunteer.id not in logged:
+        log_contact_view(viewer, volunteer, "helper")
+        logged.add(volunteer.id)
+    return volunteer.phone
+
+
+def _helpers_logged(viewer: User) -> set[int]:
+    """Helpers whose phone ``viewer`` has seen before (one query per request)."""
+    cache = g.setdefault("helper_phones_logged", {})
+    if viewer.id not in cache:
+        cache[viewer.id] = set(db.session.scalars(db.select(ContactView.subject_id).where(
+            ContactView.viewer_id == viewer.id, ContactView.context == "helper")))
+    return cache[viewer.id]
 
 
 def log_contact_view(viewer: User, subject: User | None, context: str, count: int = 1,
                      note: str | None = None) -> None:
-    """Write the audit entry for seeing phone numbers outside the volunteers' own grid."""
+    """Write an entry of the contact view log (a reveal, a helper's phone, an export)."""
     db.session.add(ContactView(viewer_id=viewer.id, subject_id=subject.id if subject else None,
                                context=context, count=count, note=(note or "")[:200] or None))
 
@@ -341,6 +465,18 @@ def _export_profile(user: User):
     }
 
 
+@files
+def _certificate_files(user: User):
+    """My certificate files (as cleaned at upload), named by skill."""
+    out = []
+    for vs in user.profile.skills if user.profile else []:
+        if vs.certificate_file:
+            path = certificate_path(vs.certificate_file)
+            label = vs.skill.code if vs.skill else "skill"
+            out.append((f"certificates/{vs.id}-{label}{path.suffix}", path))
+    return out
+
+
 @exporter("contact_views")
 def _export_views(user: User):
     rows = db.session.scalars(db.select(ContactView).where(ContactView.subject_id == user.id)
@@ -351,10 +487,13 @@ def _export_views(user: User):
 
 @eraser
 def _erase_profile(user: User) -> None:
+    """My profile and certificate files go; what I typed into the contact view log (an
+    export's filters, a search) goes from the entries that stay as the record of my views."""
+    db.session.execute(sa.update(ContactView).where(ContactView.viewer_id == user.id)
+                       .values(note=None).execution_options(synchronize_session=False))
     p = user.profile
     if p is None:
         return
     for vs in p.skills:
-        if vs.certificate_file:
-            certificate_path(vs.certificate_file).unlink(missing_ok=True)
+        forget_certificate(vs)
     db.session.delete(p)

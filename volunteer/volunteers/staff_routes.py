@@ -2,36 +2,52 @@
 from __future__ import annotations
 
 import io
-import secrets
-from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 
+from volunteer import policy
 from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.models import Role
-from volunteer.auth.permissions import can_manage, require, role_required
-from volunteer.common import utcnow
+from volunteer.auth.permissions import require, role_required
+from volunteer.auth.routes import safe_next
+from volunteer.common import paginate, utcnow
 from volunteer.extensions import db
 from volunteer.org.models import Grid, Village
 from volunteer.skills.models import Skill
-from volunteer.volunteers import availability, bp
-from volunteer.volunteers.forms import ImportConfirmForm, ImportForm, RejectForm
+from volunteer.volunteers import availability, bp, previews
+from volunteer.volunteers.forms import (
+    REVEAL_REASONS,
+    ImportConfirmForm,
+    ImportForm,
+    RejectForm,
+    RevealForm,
+)
 from volunteer.volunteers.importer import ImportFileError, import_file
 from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill
 from volunteer.volunteers.services import (
     Filters,
+    RegistryError,
     can_confirm_party,
     can_verify,
     confirm_party,
-    in_scope,
+    list_phone,
     log_contact_view,
-    phone_visible_unlogged,
+    may_reveal,
     reject_skill,
+    reveal_phone,
     scope_village_ids,
-    shown_phone,
     verify_skill,
     volunteer_query,
 )
@@ -64,15 +80,15 @@ def _scope_choices():
 @bp.route("/")
 @role_required(*STAFF)
 def staff_list():
-    """Volunteers of my scope, filtered and paginated; phones in full only in my own grids."""
+    """Volunteers of my scope, filtered and paginated; phones masked (the detail page reveals)."""
     f = _filters()
-    page = db.paginate(volunteer_query(current_user, f), per_page=PER_PAGE, max_per_page=PER_PAGE,
-                       error_out=False)
+    page = paginate(volunteer_query(current_user, f), per_page=PER_PAGE, max_per_page=PER_PAGE,
+                    error_out=False)
     villages, grids = _scope_choices()
     skills = db.session.scalars(db.select(Skill).where(Skill.active).order_by(Skill.id)).all()
     loc = str(get_locale())
     return render_template("volunteers/staff_list.html", page=page, f=f, villages=villages,
-                           grids=grids, skills=skills, loc=loc, shown_phone=shown_phone)
+                           grids=grids, skills=skills, loc=loc, list_phone=list_phone)
 
 
 @bp.route("/export.xlsx")
@@ -81,25 +97,29 @@ def export_xlsx():
     """The filtered list as XLSX (within scope; the export is written to the contact-view log)."""
     from openpyxl import Workbook
 
+    from volunteer.xlsx import safe_row
+
     f = _filters()
     loc = str(get_locale())
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("Volunteers"))
-    ws.append([_("Name"), _("Mobile"), _("Village"), _("Grid"), _("Skills"), _("Verified"),
-               _("Party member"), _("Work unit"), _("Availability"), _("Range (km)"),
-               _("Paused"), _("Registered")])
+    ws.append(safe_row(ws, [
+        _("Name"), _("Mobile"), _("Village"), _("Grid"), _("Skills"), _("Verified"),
+        _("Party member"), _("Work unit"), _("Availability"), _("Range (km)"), _("Paused"),
+        _("Registered")]))
     n = 0
     for profile in db.session.scalars(volunteer_query(current_user, f).execution_options(
             yield_per=500)):
         g = profile.home_grid
-        ws.append([profile.user.name, profile.user.phone, g.village.name if g else "",
-                   g.code if g else "", "、".join(vs.label(loc) for vs in profile.skills),
-                   "、".join(vs.label(loc) for vs in profile.skills if vs.status == "verified"),
-                   _("yes") if profile.is_party_member else _("no"),
-                   profile.work_unit.name if profile.work_unit else "",
-                   "、".join(availability.labels(profile.availability)), profile.travel_km,
-                   _("yes") if profile.paused else _("no"),
-                   profile.created_at.strftime("%Y-%m-%d")])
+        ws.append(safe_row(ws, [
+            profile.user.name, profile.user.phone, g.village.name if g else "",
+            g.code if g else "", "、".join(vs.label(loc) for vs in profile.skills),
+            "、".join(vs.label(loc) for vs in profile.skills if vs.status == "verified"),
+            _("yes") if profile.is_party_member else _("no"),
+            profile.work_unit.name if profile.work_unit else "",
+            "、".join(availability.labels(profile.availability)), profile.travel_km,
+            _("yes") if profile.paused else _("no"),
+            profile.created_at.strftime("%Y-%m-%d")]))
         n += 1
     log_contact_view(current_user, None, "export", n, note=str(f.__dict__))
     db.session.commit()
@@ -116,7 +136,7 @@ def _profile_or_404(user_id: int) -> VolunteerProfile:
         VolunteerProfile.user_id == user_id))
     if profile is None or profile.user.deleted_at is not None:
         abort(404)
-    if not in_scope(current_user, profile):
+    if not policy.may_see_person(current_user, profile):
         abort(403)
     return profile
 
@@ -124,17 +144,61 @@ def _profile_or_404(user_id: int) -> VolunteerProfile:
 @bp.route("/<int:user_id>")
 @role_required(*STAFF)
 def detail(user_id: int):
-    """One volunteer; seeing the phone outside their own grid is written to the audit log."""
+    """One volunteer; the phone is masked and shown in full by an explicit, logged reveal."""
     profile = _profile_or_404(user_id)
-    if not phone_visible_unlogged(current_user, profile):
-        log_contact_view(current_user, profile.user, "detail")
-        db.session.commit()
     return render_template(
         "volunteers/detail.html", profile=profile, loc=str(get_locale()),
+        phone=list_phone(current_user, profile, "detail"),
+        may_reveal=may_reveal(current_user, profile),
         slots=availability.labels(profile.availability), form=ConfirmForm(),
         reject_form=RejectForm(), can_verify=can_verify(current_user, profile),
         can_confirm=can_confirm_party(current_user, profile),
-        can_code=can_manage(current_user, profile.user))
+        can_code=policy.may_manage_person(current_user, profile.user))
+
+
+@bp.route("/<int:user_id>/contact", methods=["POST"])
+@login_required
+def reveal(user_id: int):
+    """Show one volunteer's full phone once, for a reason; written to the contact view log and
+    limited per day. Comes from the staff page and from the matcher's suggestions."""
+    profile = db.session.scalar(db.select(VolunteerProfile).where(
+        VolunteerProfile.user_id == user_id))
+    if profile is None or profile.user.deleted_at is not None:
+        abort(404)
+    if not may_reveal(current_user, profile):
+        abort(403)
+    form = RevealForm()
+    back = safe_next(form.next.data) or url_for("volunteers.detail", user_id=user_id)
+    if not form.validate_on_submit():
+        flash(" ".join(form.reason.errors) or _("Please choose a reason."), "danger")
+        return redirect(back)
+    try:
+        phone = reveal_phone(current_user, profile, form.reason.data)
+    except RegistryError:  # allowed (checked above), so: the day's limit is reached
+        flash(_("You have shown %(n)s phone numbers today, the most allowed in a day. Ask the "
+                "town office if you need more.", n=policy.REVEALS_PER_DAY), "warning")
+        return redirect(back)
+    db.session.commit()
+    resp = make_response(render_template("volunteers/contact.html", profile=profile, phone=phone,
+                                         back=back))
+    resp.headers["Cache-Control"] = "no-store"  # shown once: not kept in the browser's history
+    return resp
+
+
+@bp.app_template_global()
+def reveal_reasons() -> list[tuple[str, str]]:
+    """The reasons a reveal form offers."""
+    return REVEAL_REASONS
+
+
+@bp.app_template_global()
+def shown_distance(metres, volunteer) -> int | None:
+    """A volunteer's distance as the current user may see it (``policy.shown_distance``)."""
+    if metres is None or volunteer.id == current_user.id:
+        return metres
+    profile = volunteer.profile
+    village = profile.home_grid.village_id if profile and profile.home_grid else None
+    return policy.shown_distance(current_user, metres, village)
 
 
 def _skill_in_scope(vs_id: int) -> VolunteerSkill:
@@ -191,12 +255,6 @@ def party(user_id: int, action: str):
 
 # --- import -------------------------------------------------------------------------------------
 
-def _import_dir() -> Path:
-    path = Path(current_app.instance_path) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def _allowed_villages() -> set[int] | None:
     return None if current_user.is_admin else current_user.village_ids()
 
@@ -219,14 +277,13 @@ def import_upload():
                 try:
                     report = import_file(data, upload.filename, attested_by=current_user,
                                          method="attested", dry_run=True,
-                                         allowed_villages=_allowed_villages())
+                                         allowed_villages=_allowed_villages(),
+                                         actor=current_user)
                 except ImportFileError as exc:
                     form.file.errors.append(str(exc))
                 db.session.rollback()
                 if report is not None and report.ok:
-                    token = secrets.token_hex(16)
-                    suffix = ".xlsx" if data.startswith(b"PK") else ".csv"
-                    (_import_dir() / f"{current_user.id}-{token}{suffix}").write_bytes(data)
+                    token = previews.save(current_user.id, data)
     grid_codes = {}
     if report is not None and report.rows:
         ids = {r.grid_id for r in report.rows[:50] if r.grid_id}
@@ -244,14 +301,14 @@ def import_confirm():
     token = form.token.data or ""
     if not form.validate_on_submit() or not token.isalnum():
         abort(400)
-    matches = list(_import_dir().glob(f"{current_user.id}-{token}.*"))
-    if not matches:
+    path = previews.find(current_user.id, token)
+    if path is None:
         flash(_("This upload has expired. Please upload the file again."), "warning")
         return redirect(url_for("volunteers.import_upload"))
-    path = matches[0]
     try:
         report = import_file(path.read_bytes(), path.name, attested_by=current_user,
-                             method="attested", allowed_villages=_allowed_villages())
+                             method="attested", allowed_villages=_allowed_villages(),
+                             actor=current_user)
     except ImportFileError as exc:
         db.session.rollback()
         flash(str(exc), "danger")
@@ -261,7 +318,7 @@ def import_confirm():
         flash(_("The file no longer passes the checks; nothing was imported."), "danger")
         return redirect(url_for("volunteers.import_upload"))
     db.session.commit()
-    path.unlink(missing_ok=True)
+    previews.discard(path)
     flash(_("Imported %(n)s volunteers: %(new)s new, %(upd)s updated.", n=len(report.rows),
             new=report.created, upd=report.updated), "success")
     return redirect(url_for("volunteers.staff_list"))

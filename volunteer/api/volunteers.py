@@ -1,0 +1,57 @@
+"""Volunteers in the JSON API: the explicit, logged reveal of one volunteer's phone."""
+from __future__ import annotations
+
+from flask import g, jsonify
+from pydantic import BaseModel, Field, field_validator
+
+from volunteer import policy
+from volunteer.api import bp, fields
+from volunteer.api.spec import operation
+from volunteer.extensions import db
+from volunteer.volunteers.models import VolunteerProfile
+from volunteer.volunteers.services import RegistryError, reveal_phone, reveals_today
+
+
+class RevealIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    reason: str = Field(min_length=1, max_length=200, description="Why the number is needed "
+                        "(written to the contact view log).")
+
+    @field_validator("reason")
+    @classmethod
+    def _plain(cls, v: str) -> str:
+        return fields.text(v, max_len=200, required=True)
+
+
+class ContactOut(BaseModel):
+    id: int
+    name: str
+    phone: str
+    reveals_left_today: int
+
+
+@operation(bp, "/volunteers/{user_id}/contact", "POST", summary="Reveal a volunteer's full "
+           "phone, for a reason (logged; limited per day)", body=RevealIn, response=ContactOut,
+           tags=["volunteers"], errors=[403, 404, 429])
+def reveal_contact(user_id: int, body: RevealIn):
+    """Registry keepers of the volunteer's 村居 (and the town admin) reveal a phone that lists
+    show masked; each reveal is written to the contact view log with its reason."""
+    user = g.api_user
+    profile = db.session.scalar(db.select(VolunteerProfile).where(
+        VolunteerProfile.user_id == user_id))
+    if profile is None or profile.user.deleted_at is not None \
+            or policy.phone_shown(user, profile, "detail") is policy.Phone.NONE:
+        return jsonify({"error": "not_found", "message": "No such volunteer in your scope."}), 404
+    try:
+        phone = reveal_phone(user, profile, body.reason)
+    except RegistryError as exc:
+        if str(exc) == "limit":
+            return jsonify({"error": "too_many_reveals", "message": "You revealed "
+                            f"{policy.REVEALS_PER_DAY} phone numbers today, the most allowed "
+                            "in a day."}), 429
+        return jsonify({"error": "forbidden", "message": "Only the volunteer's own 村居 may "
+                        "reveal this phone number."}), 403
+    db.session.commit()
+    return ContactOut(id=profile.user_id, name=profile.user.name, phone=phone,
+                      reveals_left_today=max(0, policy.REVEALS_PER_DAY - reveals_today(user)))
