@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from volunteer import xlsx
 from volunteer.dashboard.figures import (
     Figures,
     Period,
@@ -129,18 +130,19 @@ def build(scope: Scope, period: Period) -> Dashboard:
 
 
 def workbook(tables: list[Table], title: str) -> bytes:
-    """The tables as an XLSX workbook, one sheet each, with a header row in bold."""
+    """The tables as an XLSX workbook, one sheet each, with a header row in bold; text stays
+    text (``volunteer.xlsx``)."""
     wb = Workbook()
     wb.remove(wb.active)
     for t in tables:
         ws = wb.create_sheet(_sheet_name(t.title, wb.sheetnames))
-        ws.append([title])
-        ws.append([t.title])
-        ws.append(t.headers)
+        xlsx.append(ws, [title])
+        xlsx.append(ws, [t.title])
+        xlsx.append(ws, t.headers)
         for cell in ws[3]:
             cell.font = Font(bold=True)
         for row in t.rows:
-            ws.append(row)
+            xlsx.append(ws, row)
         for i, h in enumerate(t.headers):
             width = max([len(str(h))] + [len(str(r[i])) for r in t.rows[:200]]) + 4
             ws.column_dimensions[chr(ord("A") + i)].width = min(48, width * 1.6)

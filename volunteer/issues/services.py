@@ -25,7 +25,7 @@ from volunteer.issues.models import (
 )
 from volunteer.issues.workflow import NEXT_TIER, PREVIOUS_TIER, RULES, check
 from volunteer.org.models import Department, Grid
-from volunteer.privacy import eraser, exporter
+from volunteer.privacy import eraser, exporter, files
 from volunteer.volunteers.services import GridLocator
 
 TOWN_RADIUS_KM = 3.0  # an issue must lie within this distance of some grid's centre
@@ -384,6 +384,17 @@ def _export_reports(user: User):
                      for iid, action, text, at in comments],
         "photos": [{"id": pid, "issue": iid, "at": iso_utc(at)} for pid, iid, at in photos],
     }
+
+
+@files
+def _photo_files(user: User):
+    """The photos I uploaded, as I uploaded them."""
+    from volunteer.issues.photos import original_path
+
+    return [(f"photos/issue-{p.issue_id}-{p.id}{original_path(p).suffix}", original_path(p))
+            for p in db.session.scalars(db.select(IssuePhoto)
+                                        .where(IssuePhoto.uploaded_by_id == user.id)
+                                        .order_by(IssuePhoto.id))]
 
 
 @eraser
