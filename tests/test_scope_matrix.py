@@ -26,7 +26,6 @@ from volunteer.invitations.services import Pick, invite, respond
 from volunteer.issues.models import Issue, IssuePhoto
 from volunteer.issues.services import Details, IssueInput, file_issue, me_too, transition
 from volunteer.org.models import GridPoint, ServiceItem
-from volunteer.services.models import SessionSignup
 from volunteer.services.schedule import Recurrence
 from volunteer.services.sessions import schedule, sign_up
 from volunteer.volunteers.models import VolunteerSkill
@@ -181,6 +180,7 @@ def _api_body(w, endpoint: str) -> dict:
         "api.propose_hours": {"hours": 3},
         "api.create_invitations": {"volunteer_ids": [w["sparky"].id]},
         "api.transition_issue": {"action": "reopen", "version": w["issue"].version},
+        "api.reveal_contact": {"reason": "核实技能"},
     }.get(endpoint, {})
 
 
@@ -217,7 +217,8 @@ def _open_for(name: str, endpoint: str) -> bool:
     if name == "leader_next_grid":
         # A leader of the next grid in the same 村居 shares its registry and village pages.
         return endpoint in {"volunteers.detail", "volunteers.certificate", "org.village",
-                            "volunteers.verify", "volunteers.reject"}
+                            "volunteers.verify", "volunteers.reject", "volunteers.reveal",
+                            "api.reveal_contact"}
     return False
 
 

@@ -1,13 +1,22 @@
-"""Small helpers shared by every feature: time, phone numbers, masking, text checks."""
+"""Small helpers shared by every feature: time, phone numbers, masking, text checks, numbers
+and page numbers from a request."""
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from flask import flash, request
+from flask_babel import gettext as _
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 _TAG_RE = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>")
+_INT_RE = re.compile(r"[+-]?[0-9]{1,12}")  # ASCII digits only: "²" and "١" pass isdigit()
+#: The largest id a form or a query string may name (a 32-bit integer column).
+INT_MAX = 2**31 - 1
+#: The highest page number a list accepts; a larger one is no page of ours.
+MAX_PAGE = 100_000
 
 
 def utcnow() -> datetime:
@@ -71,3 +80,36 @@ def mask_name(name: str | None) -> str:
 def has_markup(value: str | None) -> bool:
     """True when text contains something that looks like an HTML tag."""
     return bool(value and _TAG_RE.search(value))
+
+
+def parse_int(value, lo: int = 1, hi: int = INT_MAX) -> int | None:
+    """``value`` as an int when it is written in ASCII digits and lies in [lo, hi]; else None.
+    Use it instead of ``str.isdigit()``, which accepts "²" that ``int()`` refuses."""
+    if not isinstance(value, str) or not _INT_RE.fullmatch(value.strip()):
+        return None
+    number = int(value.strip())
+    return number if lo <= number <= hi else None
+
+
+def page_arg(name: str = "page") -> int:
+    """The page number in the query string: 1 when absent, and 1 with a message when it is
+    not a page number (not a number, below 1, or past ``MAX_PAGE``)."""
+    raw = request.args.get(name)
+    if raw is None or not raw.strip():
+        return 1
+    page = parse_int(raw, 1, MAX_PAGE)
+    if page is None:
+        flash(_("There is no such page; here is the first one."), "warning")
+        return 1
+    return page
+
+
+def paginate(select, **kwargs):
+    """``db.paginate`` on the page asked for (see ``page_arg``), never failing on a bad one.
+    Every paged list of the site goes through here."""
+    from volunteer.extensions import db
+
+    if "page" not in kwargs:
+        kwargs["page"] = page_arg()
+    kwargs.setdefault("error_out", False)
+    return db.paginate(select, **kwargs)

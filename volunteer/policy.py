@@ -37,6 +37,8 @@ SUGGESTERS = frozenset({Role.grid_leader.value, Role.grid_instructor.value,
 #: Read the dashboards of their scope.
 DASHBOARD_READERS = frozenset({Role.grid_leader.value, Role.village_admin.value,
                                Role.admin.value})
+#: The 村居 office and the town office: import volunteers, read the work-unit report.
+OFFICES = frozenset({Role.village_admin.value, Role.admin.value})
 #: Manage people (one-time codes, imports that update accounts) within their scope and rank.
 PEOPLE_MANAGERS = frozenset({Role.grid_leader.value, Role.village_admin.value, Role.admin.value})
 #: Edit the places of grids (centre, boundary): the 村居's admin and the town admin.
@@ -117,6 +119,44 @@ def _anchors(person: User) -> list[tuple[int | None, int | None, int | None]]:
     return out
 
 
+def may_see(user: User | None, obj) -> bool:
+    """Whether ``user`` may see the staff view of a place of the town: a 村居, a grid, a grid
+    point or a department (their grids' 村居 for grid staff, their 村居 for its admin)."""
+    from volunteer.org.models import Department, Grid, GridPoint, Village
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_admin:
+        return True
+    if isinstance(obj, Village):
+        return obj.id in (village_ids(user) or set())
+    if isinstance(obj, Grid):
+        return obj.id in user.grid_ids() or obj.village_id in user.village_ids()
+    if isinstance(obj, GridPoint):
+        return may_see(user, obj.grid)
+    if isinstance(obj, Department):
+        return obj.id in user.department_ids()
+    return False
+
+
+def may_manage(user: User | None, obj) -> bool:
+    """Whether ``user`` may change a place of the town: grid leaders their grids, village
+    admins their 村居 and its grids and points (people: ``may_manage_person``)."""
+    from volunteer.org.models import Grid, GridPoint, Village
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_admin:
+        return True
+    if isinstance(obj, Village):
+        return obj.id in user.village_ids()
+    if isinstance(obj, Grid):
+        return obj.id in user.grid_ids(Role.grid_leader) or obj.village_id in user.village_ids()
+    if isinstance(obj, GridPoint):
+        return obj.grid.village_id in user.village_ids()
+    return False
+
+
 def may_manage_person(actor: User | None, person: User) -> bool:
     """Whether ``actor`` may act on ``person``'s account (a one-time code, an import that
     updates them): every role the person holds, and their home grid, lies within one of the
@@ -155,6 +195,14 @@ def may_see_certificate(viewer: User | None, profile: VolunteerProfile) -> bool:
     if viewer is None or not getattr(viewer, "is_authenticated", False):
         return False
     return profile.user_id == viewer.id or may_see_person(viewer, profile)
+
+
+def full_name_shown(viewer: User | None, profile: VolunteerProfile) -> bool:
+    """Whether a list (suggestions) shows a volunteer's full name to ``viewer``: inside the
+    viewer's 村居 (the town admin: everywhere); elsewhere the name is masked (童**)."""
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return False
+    return profile.user_id == viewer.id or same_village(viewer, _profile_village(profile))
 
 
 # --- phones ----------------------------------------------------------------------------------
@@ -239,6 +287,44 @@ def may_edit_grid_place(user: User | None, grid) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     return user.is_admin or grid.village_id in user.village_ids()
+
+
+#: File issues as staff: choose where an issue came from (patrol, hotline, deputies' reception …).
+ISSUE_SOURCE_SETTERS = GRID_ROLES | {Role.village_admin.value, Role.admin.value}
+#: The source of an issue filed by anyone else.
+RESIDENT_SOURCE = "resident_report"
+
+
+def may_set_issue_source(user: User | None) -> bool:
+    """Grid staff and the 村居 and town admins say where an issue came from."""
+    return holds(user, ISSUE_SOURCE_SETTERS)
+
+
+def issue_source(user: User | None, wanted: str | None) -> str | None:
+    """The source of an issue ``user`` files: what staff chose (patrol when they did not say);
+    a resident's report for everyone else. None when ``wanted`` is not theirs to choose."""
+    if may_set_issue_source(user):
+        return wanted or "patrol"
+    return RESIDENT_SOURCE if wanted in (None, RESIDENT_SOURCE) else None
+
+
+#: What a viewer sees of an issue (``issue_view``).
+ISSUE_STAFF_VIEW, ISSUE_OWN_VIEW, ISSUE_PUBLIC_VIEW = "staff", "own", "public"
+
+
+def issue_view(roles: set[str]) -> str:
+    """What a viewer holding ``roles`` for an issue (``issues.workflow.roles_for``) sees of it.
+
+    "staff": a staff role in the issue's scope, everything that role shows. "own": its reporter,
+    their own text and place without staff details. "public": anyone else, followers ("me too")
+    included: the board's public facts (category, status, tier, 村居, times, the place by
+    ``public_place``, public photos), nothing of the text and nothing computed from it.
+    """
+    if set(roles) - {"reporter", "follower"}:
+        return ISSUE_STAFF_VIEW
+    if "reporter" in roles:
+        return ISSUE_OWN_VIEW
+    return ISSUE_PUBLIC_VIEW
 
 
 #: Decimal places of a place shown to the public (about 100 m).

@@ -15,11 +15,13 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import Email, Length, NumberRange, Optional, ValidationError
 
+from volunteer import policy
 from volunteer.auth.models import ROLE_LABELS, SCOPE_KIND, Role, RoleAssignment, User
 from volunteer.extensions import db
 from volunteer.i18n import localtime
 from volunteer.issues.models import IssueCategory, UrgencyLevel
 from volunteer.org.models import Department, Grid, GridPoint, ServiceItem, Village
+from volunteer.org.services import boundary_error, centre_error
 from volunteer.skills.models import Skill, SkillCategory
 from volunteer.validators import NoMarkup, Password, PersonName, Phone, phone_filter, strip
 from volunteer.volunteers.models import ContactView, WorkUnit
@@ -98,8 +100,16 @@ class GridView(BaseAdminView):
                  "code": {"filters": TEXT, "validators": [NoMarkup(), Length(max=20)]}}
 
     def on_model_change(self, form, model, is_created):
-        if not (-90 <= (model.lat or 0) <= 90 and -180 <= (model.lon or 0) <= 180):
-            raise ValidationError(str(_l("Latitude or longitude out of range.")))
+        """The same place rules as the grid page (``org.services``)."""
+        if not policy.may_edit_grid_place(current_user, model):
+            raise ValidationError(str(_l("Only the village admin or the town admin can move "
+                                         "the grid on the map.")))
+        if model.lat is None or model.lon is None or model.village is None:
+            raise ValidationError(str(_l("A grid needs a village, a latitude and a longitude.")))
+        error = centre_error(model, model.lat, model.lon) \
+            or boundary_error(model, model.boundary)
+        if error:
+            raise ValidationError(error)
 
 
 class GridPointView(BaseAdminView):

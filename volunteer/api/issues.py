@@ -8,9 +8,10 @@ from flask import g, jsonify
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm.exc import StaleDataError
 
-from volunteer.api import bp
+from volunteer import policy
+from volunteer.api import bp, fields
 from volunteer.api.spec import operation, validation_error
-from volunteer.common import has_markup, iso_utc, mask_name, to_utc, utcnow
+from volunteer.common import iso_utc, mask_name, to_utc, utcnow
 from volunteer.extensions import db
 from volunteer.issues.forms import HELPER_ACTIONS
 from volunteer.issues.models import SOURCES, STATUSES, TIERS, Issue
@@ -38,15 +39,6 @@ Status = Literal["reported", "accepted", "in_progress", "resolved", "closed", "r
 Action = Literal[tuple(RULES)]  # type: ignore[valid-type]
 
 
-def _text(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError("must not be empty")
-    if has_markup(value):
-        raise ValueError("must not contain HTML tags")
-    return value
-
-
 class IssueQuery(BaseModel):
     model_config = {"extra": "forbid"}
 
@@ -69,15 +61,21 @@ class IssueIn(BaseModel):
     lon: float | None = Field(default=None, ge=-180, le=180)
     grid: str | None = Field(default=None, max_length=20)
     urgency: Literal["low", "normal", "high", "critical"] = "normal"
-    source: Literal[SOURCES] = "patrol"  # type: ignore[valid-type]
+    # Grid staff and admins choose (patrol when left out); everyone else files a resident's report.
+    source: Literal[SOURCES] | None = None  # type: ignore[valid-type]
     helpers_needed: int = Field(default=1, ge=1, le=50)
     needed_from: datetime | None = None
     needed_until: datetime | None = None
 
-    @field_validator("title", "description")
+    @field_validator("title")
     @classmethod
-    def _clean(cls, v: str) -> str:
-        return _text(v)
+    def _title(cls, v: str) -> str:
+        return fields.text(v, required=True)
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, v: str) -> str:
+        return fields.text(v, multiline=True, required=True)
 
 
 class TransitionIn(BaseModel):
@@ -95,10 +93,8 @@ class TransitionIn(BaseModel):
 
     @field_validator("comment", "resolution")
     @classmethod
-    def _no_markup(cls, v: str | None) -> str | None:
-        if v is not None and has_markup(v):
-            raise ValueError("must not contain HTML tags")
-        return v.strip() if v else None
+    def _clean(cls, v: str | None) -> str | None:
+        return fields.text(v, multiline=True)
 
 
 class EventOut(BaseModel):
@@ -168,9 +164,10 @@ def issue_out(issue: Issue, now=None, detail: bool = False):
         rework_count=issue.rework_count, reopen_count=issue.reopen_count, version=issue.version)
     limited = only_follower(g.api_user, issue)
     if limited:  # "me too": the public facts only, as on the page and the board
-        data.update(title=issue.category.display_name("zh"), description="",
-                    lat=round(issue.lat, 3), lon=round(issue.lon, 3), resolution=None,
-                    rating=None)
+        lat, lon = policy.public_place(issue.lat, issue.lon)
+        data.update(title=issue.category.display_name("zh"), description="", lat=lat, lon=lon,
+                    resolution=None, rating=None, department=None, hours_spent=None,
+                    cost_saved_yuan=None, needed_from=None, needed_until=None)
     if not detail:
         return IssueOut(**data)
     staff = is_staff_for(g.api_user, issue)
@@ -180,12 +177,16 @@ def issue_out(issue: Issue, now=None, detail: bool = False):
             return None
         return e.actor.name if staff or e.actor_id == g.api_user.id else mask_name(e.actor.name)
 
+    def shown(e) -> bool:  # followers: the changes of status, as on their page
+        if limited:
+            return bool(e.to_status) and e.from_status != e.to_status
+        return staff or e.action not in HELPER_ACTIONS
+
     return IssueDetailOut(**data, allowed_actions=allowed_actions(g.api_user, issue), events=[
         EventOut(action=e.action, actor=actor(e), from_status=e.from_status,
                  to_status=e.to_status, from_tier=e.from_tier, to_tier=e.to_tier,
-                 comment=e.comment, at=iso_utc(e.created_at))
-        for e in issue.events if (staff or e.action not in HELPER_ACTIONS)
-        and not (limited and (e.comment or e.from_status == e.to_status))])
+                 comment=None if limited else e.comment, at=iso_utc(e.created_at))
+        for e in issue.events if shown(e)])
 
 
 def _not_found():
@@ -229,10 +230,14 @@ ISSUE_ERRORS = {
 @operation(bp, "/issues", "POST", summary="File an issue", body=IssueIn,
            response=IssueDetailOut, status=201, tags=["issues"])
 def create_issue(body: IssueIn):
-    """File an issue; its grid comes from the location unless one is named."""
+    """File an issue; its grid comes from the location unless one is named. Only grid staff and
+    admins say where it came from; anyone else files a resident's report."""
+    source = policy.issue_source(g.api_user, body.source)
+    if source is None:
+        return validation_error({"source": "only grid staff choose the source; leave it out"})
     data = IssueInput(title=body.title, description=body.description, category=body.category,
                       lat=body.lat, lon=body.lon, grid_code=body.grid, urgency=body.urgency,
-                      source=body.source, helpers_needed=body.helpers_needed,
+                      source=source, helpers_needed=body.helpers_needed,
                       needed_from=to_utc(body.needed_from), needed_until=to_utc(body.needed_until))
     if (body.lat is None) != (body.lon is None):
         return validation_error({"lon" if body.lon is None else "lat": "give both lat and lon"})

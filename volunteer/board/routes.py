@@ -8,7 +8,9 @@ from flask import abort, jsonify, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from sqlalchemy.orm import selectinload
 
+from volunteer import policy
 from volunteer.board import bp
+from volunteer.common import paginate
 from volunteer.extensions import db
 from volunteer.issues.forms import STATUS_LABELS, TIER_LABELS
 from volunteer.issues.models import OPEN_STATUSES, STATUSES, Issue, IssueCategory, IssuePhoto
@@ -16,7 +18,6 @@ from volunteer.issues.photos import web_path
 from volunteer.org.models import Village
 
 PER_PAGE = 30
-ROUND = 3  # decimal places of a degree: ~110 m north–south, ~95 m east–west here
 MAP_LIMIT = 5000
 
 
@@ -47,6 +48,11 @@ def _selection():
     return villages, chosen, status, conds
 
 
+def _place(lat: float, lon: float) -> dict:
+    shown = policy.public_place(lat, lon)
+    return {"lat": shown[0], "lon": shown[1]}
+
+
 @bp.route("/")
 def index():
     """The board: public facts of recent issues, filterable by 村居 and status."""
@@ -54,7 +60,7 @@ def index():
     q = (db.select(Issue).where(*conds)
          .options(selectinload(Issue.category), selectinload(Issue.village))
          .order_by(Issue.created_at.desc(), Issue.id.desc()))
-    page = db.paginate(q, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    page = paginate(q, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
     en = str(get_locale()).startswith("en")
     photos: dict[int, list[int]] = {}
     for pid, iid in db.session.execute(
@@ -64,7 +70,7 @@ def index():
         photos.setdefault(iid, []).append(pid)
     # Only public facts leave this function: no title, description, reporter or exact place.
     items = [{"id": r.id, "status": r.status, "tier": r.tier, "created_at": r.created_at,
-              "closed_at": r.closed_at, "lat": round(r.lat, ROUND), "lon": round(r.lon, ROUND),
+              "closed_at": r.closed_at, **_place(r.lat, r.lon),
               "category": r.category.display_name("en" if en else "zh"),
               "village": r.village.name, "photos": photos.get(r.id, [])} for r in page.items]
     counts = db.session.execute(
@@ -92,7 +98,7 @@ def map_points():
         db.select(Issue.id, Issue.lat, Issue.lon, name, Issue.status)
         .join(IssueCategory, Issue.category_id == IssueCategory.id).where(*conds)
         .order_by(Issue.created_at.desc(), Issue.id.desc()).limit(MAP_LIMIT)).all()
-    points = [[r[0], round(r[1], ROUND), round(r[2], ROUND), f"#{r[0]} {r[3]}", r[4], False]
+    points = [[r[0], *policy.public_place(r[1], r[2]), f"#{r[0]} {r[3]}", r[4], False]
               for r in rows]
     return jsonify({"points": points, "shown": len(points),
                     "statuses": {k: str(v) for k, v in STATUS_LABELS.items()}})

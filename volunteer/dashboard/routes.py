@@ -16,14 +16,17 @@ from volunteer.dashboard.figures import Period, Scope, today_local
 from volunteer.dashboard.tables import Table, build, workbook
 from volunteer.extensions import db
 from volunteer.org.models import Grid, Village
+from volunteer.policy import DASHBOARD_READERS, OFFICES, holds
 
 MAX_DAYS = 5 * 366  # a period of at most five years
+EARLIEST = date(2000, 1, 1)  # no period starts before it (year 1 overflows time arithmetic)
 DEFAULT_DAYS = 182
 PERIOD_ERRORS = {
     "bad_date": _l("Dates are written as YYYY-MM-DD."),
     "reversed": _l("The start of the period must not be after its end."),
     "too_long": _l("A period can be at most five years long."),
     "future": _l("The period cannot start in the future."),
+    "too_early": _l("The period cannot start before 2000."),
 }
 SCOPE_ERRORS = {
     "outside": _l("That village or grid is outside your scope; you see only your own."),
@@ -39,7 +42,7 @@ class DashboardError(ValueError):
 
 def allowed(user) -> bool:
     """Town admins, village admins and grid leaders have dashboards."""
-    return user.is_admin or bool(user.village_ids()) or bool(user.grid_ids(Role.grid_leader))
+    return holds(user, DASHBOARD_READERS)
 
 
 def resolve_scope(user, village_code: str | None, grid_code: str | None) -> Scope:
@@ -77,10 +80,14 @@ def resolve_period(start: str | None, end: str | None, today: date | None = None
         s = date.fromisoformat(start) if start else e - timedelta(days=DEFAULT_DAYS)
     except ValueError:
         raise DashboardError("bad_date") from None
+    except OverflowError:  # an end in year 1 minus six months
+        raise DashboardError("too_early") from None
     if s > e:
         raise DashboardError("reversed")
     if (e - s).days > MAX_DAYS:
         raise DashboardError("too_long")
+    if s < EARLIEST:
+        raise DashboardError("too_early")
     if s > today:
         raise DashboardError("future")
     return Period(s, e)
@@ -247,7 +254,7 @@ def work_units():
     from volunteer.dashboard.workunits import unit_report
     from volunteer.volunteers.models import WorkUnit
 
-    if not (current_user.is_admin or current_user.village_ids()):
+    if not holds(current_user, OFFICES):
         abort(403)
     scope, period, errors, villages = _context()
     units = db.session.scalars(db.select(WorkUnit).where(WorkUnit.approved)

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from volunteer.common import paginate
 from volunteer.extensions import db, limiter
 from volunteer.hours import bp
 from volunteer.hours.forms import CorrectionForm, DecisionForm, HoursForm
@@ -71,7 +72,7 @@ def _visible_invitation(invitation_id: int) -> Invitation:
 @login_required
 def index():
     """My service record: confirmed hours and activities, what waits, my corrections."""
-    page = db.paginate(record_of(current_user.id).options(
+    page = paginate(record_of(current_user.id).options(
         selectinload(ServiceHours.corrections), selectinload(ServiceHours.confirmed_by)),
         per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
     return render_template("hours/index.html", page=page, totals=totals(current_user.id),
@@ -181,7 +182,7 @@ def review():
         ServiceHours.issue_id.in_(db.select(Issue.id).where(organised_clause(current_user))),
         ServiceHours.session_id.in_(db.select(ServiceSession.id).join(GridPoint)
                                     .where(managed_points_clause(current_user))))
-    entries = db.paginate(
+    entries = paginate(
         db.select(ServiceHours).where(ServiceHours.status == "proposed", mine)
         .options(selectinload(ServiceHours.volunteer), selectinload(ServiceHours.issue),
                  selectinload(ServiceHours.invitation))

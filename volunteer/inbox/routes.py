@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from volunteer.auth.forms import ConfirmForm
-from volunteer.common import utcnow
+from volunteer.common import paginate, utcnow
 from volunteer.extensions import db
 from volunteer.inbox import bp
 from volunteer.inbox.models import KINDS, Notification, NotificationSetting
@@ -43,22 +43,22 @@ def index():
     """My notifications, newest first."""
     from volunteer.services.models import ServiceSession  # services → issues → inbox
 
-    page = db.paginate(db.select(Notification).where(Notification.user_id == current_user.id)
-                       .options(selectinload(Notification.issue).selectinload(Issue.category),
-                                selectinload(Notification.invitation)
-                                .selectinload(Invitation.volunteer),
-                                selectinload(Notification.invitation)
-                                .selectinload(Invitation.session)
-                                .selectinload(ServiceSession.item),
-                                selectinload(Notification.invitation)
-                                .selectinload(Invitation.session)
-                                .selectinload(ServiceSession.point),
-                                selectinload(Notification.session)
-                                .selectinload(ServiceSession.item),
-                                selectinload(Notification.session)
-                                .selectinload(ServiceSession.point))
-                       .order_by(Notification.id.desc()), per_page=30, max_per_page=30,
-                       error_out=False)
+    page = paginate(db.select(Notification).where(Notification.user_id == current_user.id)
+                    .options(selectinload(Notification.issue).selectinload(Issue.category),
+                             selectinload(Notification.invitation)
+                             .selectinload(Invitation.volunteer),
+                             selectinload(Notification.invitation)
+                             .selectinload(Invitation.session)
+                             .selectinload(ServiceSession.item),
+                             selectinload(Notification.invitation)
+                             .selectinload(Invitation.session)
+                             .selectinload(ServiceSession.point),
+                             selectinload(Notification.session)
+                             .selectinload(ServiceSession.item),
+                             selectinload(Notification.session)
+                             .selectinload(ServiceSession.point))
+                    .order_by(Notification.id.desc()), per_page=30, max_per_page=30,
+                    error_out=False)
     return render_template("inbox/index.html", page=page, describe=describe,
                            for_follower=for_follower, form=ConfirmForm())
 

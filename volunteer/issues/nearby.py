@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import selectinload
@@ -44,15 +45,23 @@ class Nearby:
     distance_m: float
     similarity: float
     score: float
+    known: bool = True  # whether the text was compared (the viewer may read it)
 
     @property
     def likely(self) -> bool:
-        return self.score >= LIKELY
+        return self.known and self.score >= LIKELY
+
+
+def _everyone(issue: Issue) -> bool:
+    return True
 
 
 def similar_open_issues(lat: float, lon: float, text: str = "", category: str | None = None,
-                        radius_m: float = RADIUS_M, limit: int = SHOWN) -> list[Nearby]:
-    """Open issues within ``radius_m`` of the point, most alike first."""
+                        radius_m: float = RADIUS_M, limit: int = SHOWN,
+                        knows_text: Callable[[Issue], bool] = _everyone) -> list[Nearby]:
+    """Open issues within ``radius_m`` of the point: those whose text the viewer may read
+    (``knows_text``) most alike first, then the others nearest first. The text of the others
+    is never compared, so neither their order nor any flag tells what it says."""
     south, north, west, east = bounding_box(lat, lon, radius_m / 1000)
     rows = db.session.scalars(
         db.select(Issue).where(Issue.status.in_(OPEN_STATUSES), Issue.lat.between(south, north),
@@ -64,11 +73,12 @@ def similar_open_issues(lat: float, lon: float, text: str = "", category: str | 
         d = float(haversine_km(lat, lon, issue.lat, issue.lon)) * 1000
         if d > radius_m:
             continue
+        if not knows_text(issue):
+            out.append(Nearby(issue, d, 0.0, 0.0, known=False))
+            continue
         sim = text_similarity(text, f"{issue.title} {issue.description}") if text.strip() else 0.0
         same_category = category is not None and issue.category.code == category
         score = sim + 0.25 * (1 - d / radius_m) + (0.2 if same_category else 0.0)
         out.append(Nearby(issue, d, sim, score))
-    out.sort(key=lambda n: (-n.score, n.distance_m))
+    out.sort(key=lambda n: (0, -n.score, n.distance_m) if n.known else (1, 0.0, n.distance_m))
     return out[:limit]
-
-

@@ -7,12 +7,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from volunteer import policy
 from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.models import GRID_ROLES
-from volunteer.common import to_utc, utcnow
-from volunteer.extensions import db, limiter
+from volunteer.common import paginate, parse_int, to_utc, utcnow
+from volunteer.extensions import db, limiter, per_account
 from volunteer.geo import parse_point
 from volunteer.issues import bp
 from volunteer.issues.forms import (
@@ -31,6 +33,7 @@ from volunteer.issues.models import (
     TIERS,
     Issue,
     IssueCategory,
+    IssueFollower,
     UrgencyLevel,
 )
 from volunteer.issues.nearby import RADIUS_M, similar_open_issues
@@ -92,6 +95,7 @@ ERRORS = {
     "me_too_already": _l("You already follow this issue."),
 }
 MAP_LIMIT = 5000
+SIMILAR_LIMIT = "30 per minute"  # the duplicate hint, per user: no probing of places
 
 
 def _loc() -> str:
@@ -129,8 +133,8 @@ def index():
     queues, queue = _queue()
     f = _filters()
     now = utcnow()
-    page = db.paginate(issue_query(current_user, queue, f, now), per_page=PER_PAGE,
-                       max_per_page=PER_PAGE, error_out=False)
+    page = paginate(issue_query(current_user, queue, f, now), per_page=PER_PAGE,
+                    max_per_page=PER_PAGE, error_out=False)
     limited = {i.id for i in page.items if only_follower(current_user, i)}
     return render_template("issues/list.html", page=page, f=f, queue=queue, queues=queues,
                            limited=limited,
@@ -149,7 +153,7 @@ def new():
     form.category.choices = [("", _("Choose a category"))] + _category_choices()
     form.urgency.choices = [(u.code, u.display_name(loc)) for u in db.session.scalars(
         db.select(UrgencyLevel).order_by(UrgencyLevel.hours.desc()))]
-    staff = current_user.is_admin or current_user.has_role(*GRID_ROLES, "village_admin")
+    staff = policy.may_set_issue_source(current_user)
     grids = db.session.execute(db.select(Grid.code, Grid.name, Village.name).join(Village)
                                .order_by(Grid.code)).all()
     form.grid.choices = [("", _("Find it from the map pin"))] + [
@@ -164,7 +168,7 @@ def new():
         except PhotoError as exc:
             form.photos.errors.append(photo_message(exc))
             return render_template("issues/new.html", form=form, staff=staff)
-        source = form.source.data if staff else "resident_report"
+        source = policy.issue_source(current_user, form.source.data if staff else None)
         data = IssueInput(
             title=form.title.data, description=form.description.data,
             category=form.category.data, urgency=form.urgency.data, source=source,
@@ -209,6 +213,7 @@ def detail(issue_id: int):
         return render_template("issues/followed.html", issue=issue, now=utcnow(), loc=_loc(),
                                STATUS_LABELS=STATUS_LABELS, TIER_LABELS=TIER_LABELS,
                                ACTION_LABELS=ACTION_LABELS,
+                               place=policy.public_place(issue.lat, issue.lon),
                                photos=[p for p in issue.photos if p.public])
     return _render_detail(issue, ActionForm(formdata=None))
 
@@ -270,8 +275,7 @@ def act(issue_id: int):
         comment=form.comment.data, resolution=form.resolution.data,
         hours_spent=float(form.hours_spent.data) if form.hours_spent.data is not None else None,
         cost_saved_yuan=form.cost_saved_yuan.data, rating=form.rating.data,
-        department_id=int(form.department_id.data) if (form.department_id.data or "").isdigit()
-        else None, duplicate_of=form.duplicate_of.data)
+        department_id=parse_int(form.department_id.data), duplicate_of=form.duplicate_of.data)
     try:
         transition(current_user, issue, form.action.data, details, version=version)
         db.session.commit()
@@ -313,8 +317,10 @@ def set_skills(issue_id: int):
 
 @bp.route("/similar")
 @login_required
+@limiter.limit(SIMILAR_LIMIT, key_func=per_account("similar"))
 def similar():
-    """Open issues within 300 m that look like the one being typed (JSON, for the form)."""
+    """Open issues within 300 m that look like the one being typed (JSON, for the form).
+    Issues the user may not read come as public facts: distance to 50 m, nothing of their text."""
     point = parse_point(request.args.get("lat"), request.args.get("lon"))
     if point is None:
         return jsonify({"error": "bad_location", "message": _("Not a valid location.")}), 400
@@ -322,26 +328,37 @@ def similar():
     text = (request.args.get("text") or "")[:2000]
     category = (request.args.get("category") or "")[:40] or None
     now, loc = utcnow(), _loc()
-    items = []
-    for n in similar_open_issues(lat, lon, text, category):
-        issue = n.issue
-        roles = roles_for(current_user, issue)
-        item = {"id": issue.id, "category": issue.category.display_name(loc),
-                "status": str(STATUS_LABELS[issue.status]), "village": issue.village.name,
-                "distance_m": int(round(n.distance_m, -1)), "likely": n.likely,
-                "reported": format_timedelta(issue.created_at - now, add_direction=True),
-                "me_too": None if roles & PSEUDO_ROLES
-                else url_for("issues.me_too_view", issue_id=issue.id)}
-        if roles:  # the title only for those who may open the issue anyway
-            item["title"] = issue.title
-            item["url"] = url_for("issues.detail", issue_id=issue.id)
-        items.append(item)
+    roles: dict[int, set[str]] = {}
+
+    def knows_text(issue: Issue) -> bool:
+        roles[issue.id] = roles_for(current_user, issue)
+        return policy.issue_view(roles[issue.id]) != policy.ISSUE_PUBLIC_VIEW
+
+    items = [_similar_item(n, roles[n.issue.id], now, loc)
+             for n in similar_open_issues(lat, lon, text, category, knows_text=knows_text)]
     return jsonify({"radius_m": RADIUS_M, "items": items})
+
+
+def _similar_item(n, roles: set[str], now, loc: str) -> dict:
+    """One issue of the duplicate hint as the user may see it."""
+    issue = n.issue
+    item = {"id": issue.id, "category": issue.category.display_name(loc),
+            "status": str(STATUS_LABELS[issue.status]), "village": issue.village.name,
+            "reported": format_timedelta(issue.created_at - now, add_direction=True),
+            "me_too": None if roles & PSEUDO_ROLES
+            else url_for("issues.me_too_view", issue_id=issue.id)}
+    if not n.known:  # the public facts only
+        item["distance_m"] = policy.public_distance(n.distance_m)
+    else:
+        item.update(distance_m=int(round(n.distance_m, -1)), likely=n.likely, title=issue.title)
+    if roles:  # a follower opens the public facts, staff and the reporter the issue
+        item["url"] = url_for("issues.detail", issue_id=issue.id)
+    return item
 
 
 @bp.route("/<int:issue_id>/me-too", methods=["POST"])
 @login_required
-@limiter.limit("20 per day", key_func=lambda: f"me-too:{current_user.get_id()}")
+@limiter.limit("20 per day", key_func=per_account("me-too"))
 def me_too_view(issue_id: int):
     """I have the same problem: follow this issue instead of filing a new one."""
     issue = db.session.get(Issue, issue_id)
@@ -388,12 +405,29 @@ def map_points():
     queue = _queue()[1]
     now = utcnow()
     total, rows = issue_points(current_user, queue, _filters(), now, MAP_LIMIT)
+    public = _seen_as_public()
     # Compact rows [id, lat, lon, label, status, overdue]; a queue can hold thousands.
-    points = [[r.id, round(r.lat, 6), round(r.lon, 6), f"#{r.id} {r.title}", r.status,
-               r.status in OPEN_STATUSES and r.deadline_at < now] for r in rows]
+    points = []
+    for r in rows:
+        if r.id in public:  # "me too": the place as on the board, the category for a title
+            lat, lon = policy.public_place(r.lat, r.lon)
+            label = f"#{r.id} {public[r.id].category.display_name(_loc())}"
+        else:
+            lat, lon, label = round(r.lat, 6), round(r.lon, 6), f"#{r.id} {r.title}"
+        points.append([r.id, lat, lon, label, r.status,
+                       r.status in OPEN_STATUSES and r.deadline_at < now])
     return jsonify({"points": points, "total": total, "shown": len(points),
                     "statuses": {k: str(v) for k, v in STATUS_LABELS.items()},
                     "link": url_for("issues.index")})
+
+
+def _seen_as_public() -> dict[int, Issue]:
+    """The issues the user follows but sees only as public facts, by id."""
+    followed = db.select(IssueFollower.issue_id).where(IssueFollower.user_id == current_user.id)
+    issues = db.session.scalars(db.select(Issue).where(Issue.id.in_(followed)).options(
+        selectinload(Issue.category), selectinload(Issue.followers))).all()
+    return {i.id: i for i in issues
+            if policy.issue_view(roles_for(current_user, i)) == policy.ISSUE_PUBLIC_VIEW}
 
 
 QUEUE_LABELS = {"grid": _l("My grids"), "village": _l("My village"),

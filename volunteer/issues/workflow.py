@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from volunteer.auth.models import Role, User
 from volunteer.common import utcnow
+from volunteer.policy import ISSUE_PUBLIC_VIEW, issue_view
 
 ANY = "*"
 REOPEN_DAYS = 14
@@ -93,8 +94,9 @@ PSEUDO_ROLES = {"reporter", "follower"}
 
 def only_follower(user: User | None, issue) -> bool:
     """Whether ``user`` sees the issue only because they said "me too": then they see its
-    public facts (category, status, 村居, rough place, public photos), not its text."""
-    return roles_for(user, issue) == {"follower"}
+    public facts (``policy.issue_view``), not its text."""
+    roles = roles_for(user, issue)
+    return bool(roles) and issue_view(roles) == ISSUE_PUBLIC_VIEW
 
 
 def is_staff_for(user: User | None, issue) -> bool:

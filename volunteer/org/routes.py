@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from volunteer import policy
 from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.models import STAFF_ORDER, RoleAssignment, User
 from volunteer.auth.permissions import can_manage, can_see, require, role_required
@@ -15,6 +16,7 @@ from volunteer.extensions import db
 from volunteer.org import bp
 from volunteer.org.forms import GridForm
 from volunteer.org.models import Grid, Village
+from volunteer.org.services import centre_error
 
 STAFF = [r.value for r in STAFF_ORDER]
 
@@ -65,32 +67,41 @@ def grid(code: str):
     map_points = [{"lat": g.lat, "lon": g.lon, "label": f"{g.village.name} {g.name}"}]
     map_points += [{"lat": p.lat, "lon": p.lon, "label": p.name} for p in g.points]
     return render_template("org/grid.html", grid=g, people=people, map_points=map_points,
-                           can_edit=can_manage(current_user, g), code_form=ConfirmForm())
+                           can_edit=can_manage(current_user, g), code_form=ConfirmForm(),
+                           code_for={a.user_id for a in people
+                                     if policy.may_manage_person(current_user, a.user)})
 
 
 @bp.route("/grids/<code>/edit", methods=["GET", "POST"])
 @role_required(*STAFF)
 def grid_edit(code: str):
-    """Grid leaders and village admins correct their grid's name, households and centroid."""
+    """Grid leaders and village admins correct their grid's name and households; only the
+    村居's admins and the town admin move its centre, and only within the 村居."""
     g = _by_code(Grid, code)
     require(can_manage(current_user, g))
     form = GridForm(obj=g)
+    if not policy.may_edit_grid_place(current_user, g):
+        del form.lat, form.lon
     if form.validate_on_submit():
-        form.populate_obj(g)
-        db.session.commit()
-        flash(_("Grid saved."), "success")
-        return redirect(url_for("org.grid", code=g.code))
+        error = centre_error(g, form.lat.data, form.lon.data) if "lat" in form else None
+        if error is None:
+            form.populate_obj(g)
+            db.session.commit()
+            flash(_("Grid saved."), "success")
+            return redirect(url_for("org.grid", code=g.code))
+        form.lat.errors.append(error)
     return render_template("org/grid_edit.html", grid=g, form=form)
 
 
 @bp.route("/people/<int:user_id>/code", methods=["POST"])
-@role_required(*STAFF)
+@role_required(*policy.PEOPLE_MANAGERS)
 def issue_reset_code(user_id: int):
-    """Give a person of one's grid a one-time code to set a new password."""
+    """Give a person one manages a one-time code to set a new password (the town admin's own
+    account only from the command line)."""
     person = db.session.get(User, user_id)
     if person is None:
         abort(404)
-    require(can_manage(current_user, person))
+    require(policy.may_manage_person(current_user, person))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     code = issue_code(person, "reset", current_user)

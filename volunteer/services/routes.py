@@ -15,8 +15,8 @@ from sqlalchemy.orm import selectinload
 
 from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.models import Role, RoleAssignment
-from volunteer.common import SHANGHAI, to_local, to_utc, utcnow
-from volunteer.extensions import db, limiter
+from volunteer.common import SHANGHAI, paginate, parse_int, to_local, to_utc, utcnow
+from volunteer.extensions import db, limiter, per_account
 from volunteer.geo import parse_point
 from volunteer.issues.models import Issue
 from volunteer.issues.services import IssueError
@@ -57,6 +57,7 @@ SIGNUP_LABELS = {"confirmed": _l("signed up"), "waiting": _l("on the waiting lis
 SESSION_LABELS = {"scheduled": _l("scheduled"), "held": _l("held"),
                   "cancelled": _l("cancelled")}
 PER_PAGE = 30
+MONTHS_SHOWN = 24  # the calendar goes this many months back and ahead
 
 
 def message(exc: SessionError) -> str:
@@ -113,10 +114,10 @@ def item(code: str):
                                                         ServiceItem.active))
     if it is None:
         abort(404)
-    page = db.paginate(upcoming().where(ServiceSession.item_id == it.id)
-                       .options(selectinload(ServiceSession.point))
-                       .order_by(ServiceSession.starts_at), per_page=PER_PAGE,
-                       max_per_page=PER_PAGE, error_out=False)
+    page = paginate(upcoming().where(ServiceSession.item_id == it.id)
+                    .options(selectinload(ServiceSession.point))
+                    .order_by(ServiceSession.starts_at), per_page=PER_PAGE,
+                    max_per_page=PER_PAGE, error_out=False)
     return render_template("services/item.html", item=it, page=page, loc=_loc())
 
 
@@ -132,7 +133,7 @@ def points():
          .options(selectinload(GridPoint.grid).selectinload(Grid.village))
          .order_by(Grid.code, GridPoint.id))
     q = _point_filters(q, chosen, kind)
-    page = db.paginate(q, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    page = paginate(q, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
     return render_template("services/points.html", page=page, villages=villages, chosen=chosen,
                            kind=kind, points_url=url_for("services.points_map",
                                                          village=chosen.code if chosen else None,
@@ -196,15 +197,18 @@ def point(point_id: int):
 
 
 def _month(arg: str | None) -> date:
+    """The month asked for (YYYY-M) within two years of now; this month, with a message, for
+    anything else."""
     today = datetime.now(SHANGHAI).date().replace(day=1)
-    try:
-        year, month = (int(x) for x in (arg or "").split("-"))
-        chosen = date(year, month, 1)
-    except ValueError:
+    if not arg:
         return today
-    if abs((chosen.year - today.year) * 12 + chosen.month - today.month) > 24:
+    year, _sep, month = arg.partition("-")
+    year, month = parse_int(year, 1, 9999), parse_int(month, 1, 12)
+    if year is None or month is None \
+            or abs((year - today.year) * 12 + month - today.month) > MONTHS_SHOWN:
+        flash(_("That is not a month we show; here is this month."), "warning")
         return today
-    return chosen
+    return date(year, month, 1)
 
 
 @bp.route("/points/<int:point_id>/calendar")
@@ -272,7 +276,7 @@ def session(session_id: int):
 
 @bp.route("/sessions/<int:session_id>/signup", methods=["POST"])
 @login_required
-@limiter.limit("60 per hour", key_func=lambda: f"signup:{current_user.get_id()}")
+@limiter.limit("60 per hour", key_func=per_account("signup"))
 def signup(session_id: int):
     """Take a place, or a place on the waiting list."""
     s = _session_or_404(session_id)
@@ -319,7 +323,7 @@ def cancel(signup_id: int):
 @login_required
 def mine():
     """My sign-ups and my orders."""
-    signups = db.paginate(
+    signups = paginate(
         db.select(SessionSignup).join(ServiceSession)
         .where(SessionSignup.user_id == current_user.id)
         .options(selectinload(SessionSignup.session).selectinload(ServiceSession.item),
@@ -343,7 +347,7 @@ def mine():
 @bp.route("/order/<code>", methods=["GET", "POST"])
 @login_required
 @limiter.limit("20 per day", methods=["POST"],
-               key_func=lambda: f"order:{current_user.get_id()}")
+               key_func=per_account("order"))
 def order(code: str):
     """Order a service for myself or a neighbour; it becomes an issue I can follow."""
     from volunteer.issues.routes import ERRORS as ISSUE_ERRORS

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from volunteer.auth.forms import ConfirmForm
-from volunteer.common import SHANGHAI, to_utc, utcnow
+from volunteer.common import SHANGHAI, paginate, parse_int, to_utc, utcnow
 from volunteer.extensions import db
 from volunteer.org.models import Grid, GridPoint, ServiceItem
 from volunteer.policy import ORGANISERS, holds
@@ -91,7 +91,7 @@ def _staff_only():
 def staff_list():
     """The coming sessions at the grid points I manage."""
     _staff_only()
-    page = db.paginate(
+    page = paginate(
         db.select(ServiceSession).join(GridPoint)
         .where(managed_points_clause(current_user),
                ServiceSession.starts_at >= to_utc(datetime.combine(
@@ -216,8 +216,8 @@ def attendance(session_id: int):
     s = _managed_or_404(session_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    ids = {int(v) for v in request.form.getlist("attended") if v.isdigit()}
-    staff = {int(v) for v in request.form.getlist("staff") if v.isdigit()}
+    ids = {n for n in map(parse_int, request.form.getlist("attended")) if n is not None}
+    staff = {n for n in map(parse_int, request.form.getlist("staff")) if n is not None}
     try:
         take_attendance(current_user, s, ids, staff)
         db.session.commit()

@@ -1,5 +1,6 @@
 /* Small Leaflet maps. Markup: <div class="js-map" data-tiles=".." data-attribution=".."
-   data-datum="WGS84|GCJ02" data-points='[{"lat":..,"lon":..,"label":".."}]'></div>.
+   data-datum="WGS84|GCJ02" data-points='[{"lat":..,"lon":..,"label":"..","url":"/.."}]'></div>
+   (url optional). Labels are inserted as text, never as HTML.
    Coordinates are stored in WGS-84; Chinese tile sources (AMap, Tencent) draw in GCJ-02, so
    points are shifted for display when the tiles use it. When tiles cannot load, the markers and
    the text beside the map still say where things are. */
@@ -50,6 +51,16 @@
   }
   window.gridMap = { wgsToGcj: wgsToGcj, gcjToWgs: gcjToWgs, datumOf: datumOf };
 
+  /* A popup's content as a node: the label as text (never HTML), a link when the point has a
+     local address (p.url, starting with one "/"). */
+  function popup(p) {
+    var local = typeof p.url === "string" && /^\/(?![\/\\])/.test(p.url);
+    var node = document.createElement(local ? "a" : "span");
+    node.textContent = String(p.label);
+    if (local) { node.href = p.url; }
+    return node;
+  }
+
   function init(el) {
     if (typeof L === "undefined") { return; }
     var show = datumOf(el).toMap;
@@ -61,7 +72,7 @@
       var ll = show(p.lat, p.lon);
       bounds.push(ll);
       var m = L.marker(ll).addTo(map);
-      if (p.label) { m.bindPopup(document.createTextNode(p.label).textContent); }
+      if (p.label) { m.bindPopup(popup(p)); }
     });
     if (bounds.length === 1) { map.setView(bounds[0], Number(el.dataset.zoom || 16)); }
     else if (bounds.length) { map.fitBounds(bounds, { padding: [40, 40] }); }
