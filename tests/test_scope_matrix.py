@@ -280,3 +280,22 @@ def test_the_insiders_reach_the_same_routes(app, world):
     volunteer = app.test_client()
     volunteer.post("/auth/login", data={"login": world["sparky"].phone, "password": PASSWORD})
     assert volunteer.get(f"/tasks/{world['inv'].id}").status_code == 200
+
+
+def test_a_leader_elsewhere_is_a_member_here(app, world, factory):
+    """Suggestions follow the role one holds for the issue, not a role held anywhere: a grid
+    member of the issue's grid who leads another grid sees none of its suggestions."""
+    from volunteer.auth.services import grant_role
+
+    person = factory.user("grid_member", world["ga"], name="两头兼")
+    grant_role(person, "grid_leader", world["gb"])
+    db.session.commit()
+    token = create_token(person, "t")
+    db.session.commit()
+    web = app.test_client()
+    resp = web.get(f"/api/v1/issues/{world['open_issue'].id}/suggestions",
+                   headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 403
+    web.post("/auth/login", data={"login": person.phone, "password": PASSWORD})
+    page = web.get(f"/issues/{world['open_issue'].id}")
+    assert page.status_code == 200 and 'data-testid="suggestions"' not in page.get_data(True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 from flask import g, jsonify
 from pydantic import BaseModel, Field, field_validator
 
+from volunteer import policy
 from volunteer.api import bp, fields
 from volunteer.api.spec import operation, validation_error
 from volunteer.extensions import db
 from volunteer.issues.models import Issue
 from volunteer.issues.services import can_view
-from volunteer.issues.suggestions import SUGGESTION_ROLES, describe, for_issue, skill_names
+from volunteer.issues.suggestions import describe, for_issue, skill_names
 from volunteer.matching.matcher import Query
 from volunteer.matching.store import get_matcher
 from volunteer.skills.models import Skill
@@ -77,7 +78,7 @@ def _out(result) -> MatchOut:
            errors=[403])
 def match(body: MatchIn):
     """Skills inferred from the text (or given), and the best-placed volunteers with reasons."""
-    if not g.api_user.has_role(*SUGGESTION_ROLES):
+    if not policy.holds(g.api_user, policy.SUGGESTERS):
         return _forbidden()
     if body.skills:
         known = set(db.session.scalars(db.select(Skill.code).where(Skill.code.in_(body.skills))))
@@ -96,6 +97,6 @@ def issue_suggestions(issue_id: int):
     issue = db.session.get(Issue, issue_id)
     if issue is None or not can_view(g.api_user, issue):
         return jsonify({"error": "not_found", "message": "No such issue in your scope."}), 404
-    if not g.api_user.has_role(*SUGGESTION_ROLES):
+    if not policy.may_see_suggestions(g.api_user, issue):
         return _forbidden()
     return _out(for_issue(issue))

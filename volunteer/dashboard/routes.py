@@ -16,7 +16,7 @@ from volunteer.dashboard.figures import Period, Scope, today_local
 from volunteer.dashboard.tables import Table, build, workbook
 from volunteer.extensions import db
 from volunteer.org.models import Grid, Village
-from volunteer.policy import DASHBOARD_READERS, OFFICES, holds
+from volunteer.policy import DASHBOARD_READERS, OFFICES, holds, may_manage
 
 MAX_DAYS = 5 * 366  # a period of at most five years
 EARLIEST = date(2000, 1, 1)  # no period starts before it (year 1 overflows time arithmetic)
@@ -53,14 +53,14 @@ def resolve_scope(user, village_code: str | None, grid_code: str | None) -> Scop
         grid = db.session.scalar(db.select(Grid).where(Grid.code == grid_code[:20]))
         if grid is None:
             raise DashboardError("unknown")
-        if not (user.is_admin or grid.id in own_grids or grid.village_id in own_villages):
+        if not may_manage(user, grid):
             raise DashboardError("outside")
         return Scope(f"{grid.village.name} · {grid.name}", grid_ids=frozenset({grid.id}))
     if village_code:
         village = db.session.scalar(db.select(Village).where(Village.code == village_code[:20]))
         if village is None:
             raise DashboardError("unknown")
-        if not (user.is_admin or village.id in own_villages):
+        if not may_manage(user, village):
             raise DashboardError("outside")
         return Scope(village.name, village_ids=frozenset({village.id}))
     if user.is_admin:

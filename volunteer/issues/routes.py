@@ -220,9 +220,9 @@ def detail(issue_id: int):
 
 def _suggestions(issue: Issue):
     """Inferred skills and ranked volunteers, for grid leaders, instructors and admins."""
-    from volunteer.issues.suggestions import SUGGESTION_ROLES, for_issue, for_page
+    from volunteer.issues.suggestions import for_issue, for_page
 
-    if not (roles_for(current_user, issue) & {r.value for r in SUGGESTION_ROLES}):
+    if not policy.may_see_suggestions(current_user, issue):
         return None
     if not issue.is_open and issue.status != "resolved":
         return None
@@ -295,11 +295,8 @@ def act(issue_id: int):
 @login_required
 def set_skills(issue_id: int):
     """The grid leader corrects the skills the issue needs (empty: infer from the text)."""
-    from volunteer.issues.suggestions import SUGGESTION_ROLES
-    from volunteer.issues.workflow import roles_for
-
     issue = _issue_or_404(issue_id)
-    if not (roles_for(current_user, issue) & {r.value for r in SUGGESTION_ROLES}):
+    if not policy.may_see_suggestions(current_user, issue):
         abort(403)
     if not ConfirmForm().validate_on_submit():
         abort(400)

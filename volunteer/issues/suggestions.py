@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from volunteer import policy
-from volunteer.auth.models import Role, User
+from volunteer.auth.models import User
 from volunteer.common import SHANGHAI, mask_name
 from volunteer.extensions import db
 from volunteer.matching.matcher import MatchResult, Query
@@ -21,8 +21,6 @@ from volunteer.org.models import Grid
 from volunteer.skills.models import Skill
 from volunteer.volunteers import availability
 from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill
-
-SUGGESTION_ROLES = tuple(Role(r) for r in sorted(policy.SUGGESTERS))  # the rule is policy's
 
 
 def skill_names(codes) -> dict[str, str]:

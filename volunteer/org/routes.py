@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from volunteer import policy
 from volunteer.auth.forms import ConfirmForm
-from volunteer.auth.models import STAFF_ORDER, RoleAssignment, User
+from volunteer.auth.models import RoleAssignment, User
 from volunteer.auth.permissions import can_manage, can_see, require, role_required
 from volunteer.auth.services import issue_code
 from volunteer.extensions import db
@@ -18,7 +18,7 @@ from volunteer.org.forms import GridForm
 from volunteer.org.models import Grid, Village
 from volunteer.org.services import centre_error
 
-STAFF = [r.value for r in STAFF_ORDER]
+STAFF = sorted(policy.STAFF)
 
 
 def _by_code(model, code: str):

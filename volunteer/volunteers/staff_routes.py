@@ -53,7 +53,7 @@ from volunteer.volunteers.services import (
 )
 
 # Grid leaders, instructors and village admins keep the registry (the town admin always may).
-STAFF = [Role.grid_leader.value, Role.grid_instructor.value, Role.village_admin.value]
+STAFF = sorted(policy.REGISTRY_KEEPERS)
 PER_PAGE = 30
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
