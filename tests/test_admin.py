@@ -142,3 +142,24 @@ def test_admin_edits_deadline_hours(client, auth):
                        data={"name_zh": "紧急", "name_en": "High", "hours": "-5"})
     assert resp.status_code == 200
     assert db.session.get(UrgencyLevel, level.id).hours == 12
+
+
+def test_admin_password_reset_ends_sessions_and_revokes_tokens(app, client, auth, factory):
+    """A password set on the town admin's screen is a reset like any other: the person's
+    sessions end and their API tokens stop working."""
+    from volunteer.auth.services import create_token
+
+    person = factory.user("resident", name="张飞")
+    token = create_token(person, "script")
+    db.session.commit()
+    device = app.test_client()
+    device.post("/auth/login", data={"login": person.phone, "password": PASSWORD})
+    assert device.get("/auth/tokens").status_code == 200
+    auth.login("admin")
+    resp = client.post(f"/admin/a_user/edit/?id={person.id}", data={
+        "name": "张飞", "phone": person.phone, "email": "", "active": "y",
+        "new_password": "zhang12345"})
+    assert resp.status_code == 302
+    assert device.get("/auth/tokens").status_code == 302  # back to the login page
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}) \
+        .status_code == 401

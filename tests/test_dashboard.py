@@ -1,10 +1,12 @@
 """Dashboards and reports: figures for a scope and period, scope and period checks, charts and
 tables, XLSX exports, the monthly report, coverage gaps, the work-unit report, certificates."""
 import io
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from volunteer.common import utcnow
@@ -15,7 +17,7 @@ from volunteer.hours.models import Certificate, ServiceHours
 from volunteer.invitations.models import Invitation
 from volunteer.issues.models import Issue, IssueEvent
 from volunteer.issues.services import Details, IssueInput, file_issue, transition
-from volunteer.volunteers.models import VolunteerProfile, WorkUnit
+from volunteer.volunteers.models import ContactView, VolunteerProfile, WorkUnit
 
 TODAY = date.today()
 
@@ -237,10 +239,13 @@ def test_work_unit_report(client, auth, town, factory):
     auth.login(user=town["admin"])
     page = client.get(f"/dashboard/work-units?unit={unit.id}").get_data(as_text=True)
     assert "党员甲" in page and "党员乙" in page and "6.0 confirmed hours" in page
+    assert not re.search(r"1[3-9]\d{9}", page)  # the page is a list: phones masked
+    assert db.session.scalar(db.select(sa.func.count(ContactView.id))) == 0
     resp = client.get(f"/dashboard/work-units?unit={unit.id}&format=xlsx")
     wb = load_workbook(io.BytesIO(resp.data))
-    assert [r[0] for r in wb.worksheets[0].iter_rows(min_row=4, values_only=True)] == [
-        "党员甲", "党员乙"]
+    rows = list(wb.worksheets[0].iter_rows(min_row=4, values_only=True))
+    assert [r[0] for r in rows] == ["党员甲", "党员乙"] and re.fullmatch(r"1[3-9]\d{9}", rows[0][1])
+    assert db.session.scalar(db.select(ContactView.context)) == "export"  # logged
     resp = client.get("/dashboard/work-units?unit=不存在的单位")
     assert resp.status_code == 400 and "no approved work unit" in resp.get_data(as_text=True)
     auth.logout()

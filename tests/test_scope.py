@@ -120,3 +120,20 @@ def test_grid_page_map_honours_the_tile_datum(client, auth, two_villages, app):
     assert 'data-datum="WGS84"' in body and "js/map.js" in body
     app.config["MAP_TILE_DATUM"] = "GCJ02"
     assert 'data-datum="GCJ02"' in client.get("/org/grids/VA-01").get_data(as_text=True)
+
+
+def test_grid_page_shows_phones_only_of_people_one_manages(client, auth, factory, two_villages):
+    """A grid's staff page lists its role holders: in full only those the viewer manages."""
+    leader = factory.user("grid_leader", two_villages["ga"], phone="13911110001")
+    member = factory.user("grid_member", two_villages["ga"], phone="13911110002")
+    auth.login(user=member)
+    page = client.get("/org/grids/VA-01").get_data(as_text=True)
+    assert leader.phone not in page and "139****0001" in page
+    auth.logout()
+    auth.login(user=leader)
+    page = client.get("/org/grids/VA-01").get_data(as_text=True)
+    assert member.phone in page and "139****0001" in page  # oneself: masked like a colleague
+    auth.logout()
+    auth.login("village_admin", two_villages["a"])
+    page = client.get("/org/grids/VA-01").get_data(as_text=True)
+    assert member.phone in page and leader.phone in page

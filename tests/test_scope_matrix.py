@@ -299,3 +299,26 @@ def test_a_leader_elsewhere_is_a_member_here(app, world, factory):
     web.post("/auth/login", data={"login": person.phone, "password": PASSWORD})
     page = web.get(f"/issues/{world['open_issue'].id}")
     assert page.status_code == 200 and 'data-testid="suggestions"' not in page.get_data(True)
+
+
+def test_helpers_notes_go_to_organisers_only(app, world, factory):
+    """A volunteer's note (a decline reason, an offer note) may carry a phone or an address: on
+    the issue page it is shown to the organisers, not to every staff role of the issue; other
+    staff see names as the policy shows them (masked outside their 村居)."""
+    from volunteer.invitations.models import Invitation
+
+    other = factory.volunteer("乙村电工", ["electrician"], grid=world["gb"])
+    inv = db.session.get(Invitation, world["inv"].id)
+    inv.note = "我的地址甲村3号楼"
+    db.session.add(Invitation(issue_id=inv.issue_id, volunteer_id=other.id, status="declined",
+                              wave=1, origin="invite", note="请打13900001111"))
+    db.session.commit()
+    member = app.test_client()
+    member.post("/auth/login", data={"login": world["member"].phone, "password": PASSWORD})
+    page = member.get(f"/issues/{world['issue'].id}").get_data(as_text=True)
+    assert "甲村3号楼" not in page and "13900001111" not in page
+    assert "乙村电工" not in page and "电工甲" in page
+    leader = app.test_client()
+    leader.post("/auth/login", data={"login": world["leader"].phone, "password": PASSWORD})
+    page = leader.get(f"/issues/{world['issue'].id}").get_data(as_text=True)
+    assert "甲村3号楼" in page and "乙村电工" in page

@@ -289,7 +289,7 @@ def test_grid_leader_cannot_move_the_centre(client, auth, grids):
 
 @pytest.mark.parametrize("lat,lon,message", [
     ("30.7001", "121.3001", "must lie within 甲村"),  # next to 乙村's grid
-    ("31.5", "121.353", "must lie within 甲村"), ("nan", "121.353", "between -90 and 90")])
+    ("31.5", "121.353", "must lie within 甲村"), ("nan", "121.353", "Please enter a number")])
 def test_village_admin_keeps_the_centre_in_their_village(client, auth, grids, lat, lon,
                                                           message):
     from volunteer.org.models import Grid
@@ -406,3 +406,37 @@ def test_no_script_sets_html_from_data():
         for line in source.splitlines():
             if "innerHTML" in line or "insertAdjacentHTML" in line:
                 assert 'innerHTML = ""' in line, (path.name, line)
+
+
+@pytest.mark.parametrize("value", ["sNaN", "NaN", "nan", "inf", "-Infinity"])
+def test_numbers_that_are_not_numbers_are_refused(client, auth, factory, value):
+    """NaN and infinities pass NumberRange: hours spent, a grid's centre and a travel range
+    refuse them with a message, and nothing changes."""
+    from volunteer.issues.models import Issue
+    from volunteer.issues.services import IssueInput, file_issue, transition
+    from volunteer.org.models import Grid
+
+    grid = factory.grid()
+    member = factory.user("grid_member", grid)
+    issue = file_issue(member, IssueInput(title="路灯不亮", description="d",
+                                          category="facilities", lat=30.757, lon=121.353))
+    for action in ("accept", "start"):
+        transition(member, issue, action)
+    db.session.commit()
+    auth.login(user=member)
+    resp = client.post(f"/issues/{issue.id}/act", data={
+        "action": "resolve", "version": str(issue.version), "resolution": "修好了",
+        "hours_spent": value})
+    assert resp.status_code in (200, 400)
+    assert db.session.get(Issue, issue.id).status == "in_progress"
+    auth.logout()
+    auth.login("village_admin", grid.village)
+    resp = client.post(f"/org/grids/{grid.code}/edit", data={
+        "name": "新名", "households": "300", "lat": value, "lon": "121.35"})
+    assert resp.status_code == 200 and db.session.get(Grid, grid.id).name != "新名"
+    auth.logout()
+    volunteer = factory.volunteer("志愿者", ["electrician"], grid=grid)
+    auth.login(user=volunteer)
+    resp = client.post("/volunteers/me/edit", data={"name": "志愿者", "travel_km": value})
+    assert resp.status_code == 200
+    assert db.session.get(type(volunteer.profile), volunteer.profile.id).travel_km == 5.0

@@ -216,7 +216,7 @@ def test_reveal_in_the_api(client, town, factory, monkeypatch):
     assert client.post(url, headers=lh, json={}).status_code == 422
     assert client.post(url, headers=lh, json={"reason": "<b>x</b>"}).status_code == 422
     far = f'/api/v1/volunteers/{town["far"].id}/contact'
-    assert client.post(far, headers=lh, json={"reason": "x"}).status_code == 403
+    assert client.post(far, headers=lh, json={"reason": "x"}).status_code == 404
     resident = bearer(factory.user("resident"))
     assert client.post(url, headers=resident, json={"reason": "x"}).status_code == 404
     assert client.post("/api/v1/volunteers/999999/contact", headers=lh,
@@ -285,3 +285,24 @@ def test_distances_are_rounded(client, town, following_matcher):
     assert far["volunteer"]["name"] == "李**" and near["volunteer"]["name"] == "童电工"
     # The reasons carry the same rounded distance.
     assert any(str(far["distance_m"]) in r for r in far["reasons"])
+
+
+def test_phone_searches_are_limited_per_account(make_app):
+    """Searching by whole phone numbers is limited, so that the 10⁴ numbers behind a masked one
+    cannot be tried; searching by name is not."""
+    from volunteer.setup import load_reference_data
+
+    from .conftest import PASSWORD, Factory
+
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
+    with app.app_context():
+        load_reference_data()
+        db.session.commit()
+        f = Factory()
+        keeper = f.user("grid_leader", f.grid())
+        web = app.test_client()
+        web.post("/auth/login", data={"login": keeper.phone, "password": PASSWORD})
+        codes = [web.get(f"/volunteers/?q=1380000{n:04d}").status_code for n in range(31)]
+        assert codes[:30] == [200] * 30 and codes[30] == 429
+        assert web.get("/volunteers/?q=张").status_code == 200
+        db.session.remove()

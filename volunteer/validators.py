@@ -1,8 +1,11 @@
 """WTForms validators and filters shared by every feature's forms."""
 from __future__ import annotations
 
+import math
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 
 from volunteer import rules
 from volunteer.common import normalize_phone
@@ -68,6 +71,18 @@ class Password(_Rule):
 
 def password_rule():
     return rules.password_message()
+
+
+def finite(form, field):
+    """A number that is a number: NaN and infinities (``nan``, ``sNaN``, ``inf``) pass
+    ``NumberRange`` unnoticed, so this stops them first."""
+    value = field.data
+    if value is None:
+        return
+    ok = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+    if not ok:
+        field.errors[:] = []
+        raise StopValidation(_l("Please enter a number."))
 
 
 def map_pin(form, field):

@@ -251,9 +251,13 @@ class UserView(BaseAdminView):
                                                  what=self.column_labels[other])))
         for a in model.roles:
             check_scope(a.role, a.grid, a.village, a.department)
-        if form.new_password.data:
-            from volunteer.auth.services import hash_password
+        if form.new_password.data:  # a reset by the town office: as any other reset
+            from volunteer.auth.services import end_sessions, hash_password, revoke_tokens
+
             model.password_hash = hash_password(form.new_password.data)
+            if model.id is not None:
+                end_sessions(model)
+                revoke_tokens(model)
 
 
 class WorkUnitView(BaseAdminView):

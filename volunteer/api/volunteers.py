@@ -40,8 +40,11 @@ def reveal_contact(user_id: int, body: RevealIn):
     user = g.api_user
     profile = db.session.scalar(db.select(VolunteerProfile).where(
         VolunteerProfile.user_id == user_id))
+    # A volunteer whose phone one may not reveal answers as one who does not exist, so that the
+    # endpoint does not tell which ids are volunteers.
     if profile is None or profile.user.deleted_at is not None \
-            or policy.phone_shown(user, profile, "detail") is policy.Phone.NONE:
+            or policy.phone_shown(user, profile, "detail") not in (policy.Phone.REVEAL,
+                                                                    policy.Phone.FULL):
         return jsonify({"error": "not_found", "message": "No such volunteer in your scope."}), 404
     try:
         phone = reveal_phone(user, profile, body.reason)

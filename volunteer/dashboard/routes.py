@@ -264,13 +264,19 @@ def work_units():
     if asked and unit is None:
         errors.append(str(_l("There is no approved work unit of that name.")))
     members = unit_report(unit, scope, period) if unit and not errors else []
-    if members:  # the report shows phone numbers: the contact view log records it
+    xlsx = request.args.get("format") == "xlsx"
+    if members and xlsx:  # the export has phone numbers: the contact view log records it
         from volunteer.volunteers.services import log_contact_view
 
-        xlsx = request.args.get("format") == "xlsx"
-        log_contact_view(current_user, None, "export" if xlsx else "report", len(members),
+        log_contact_view(current_user, None, "export", len(members),
                          f"{unit.name} {period.start}–{period.end}")
         db.session.commit()
+    elif members:  # the page is a list: phones masked (policy.phone_shown, "list")
+        from dataclasses import replace
+
+        from volunteer.common import mask_phone
+
+        members = [replace(m, phone=mask_phone(m.phone)) for m in members]
     if unit and not errors and request.args.get("format") == "xlsx":
         rows = []
         for m in members:

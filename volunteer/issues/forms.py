@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from volunteer.validators import NoMarkup, map_pin, strip
+from volunteer.validators import NoMarkup, finite, map_pin, strip
 
 SOURCE_LABELS = {
     "patrol": _l("Found on patrol"), "resident_report": _l("Reported by a resident"),
@@ -86,7 +86,7 @@ class ActionForm(FlaskForm):
     resolution = TextAreaField(_l("How it was resolved"), filters=[strip], validators=[
         Optional(), Length(max=2000), NoMarkup()])
     hours_spent = DecimalField(_l("Hours spent"), places=1, validators=[
-        Optional(), NumberRange(0, 1000, _l("Between 0 and 1,000 hours."))])
+        Optional(), finite, NumberRange(0, 1000, _l("Between 0 and 1,000 hours."))])
     cost_saved_yuan = IntegerField(_l("Estimated cost saved (yuan)"), validators=[
         Optional(), NumberRange(0, 10_000_000, _l("Between 0 and 10,000,000 yuan."))])
     rating = IntegerField(_l("Rating (1–5)"), validators=[

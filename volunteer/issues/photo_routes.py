@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from volunteer import policy
 from volunteer.auth.forms import ConfirmForm
-from volunteer.auth.models import Role
 from volunteer.extensions import db
 from volunteer.issues import bp
 from volunteer.issues.forms import PhotoForm
@@ -16,8 +16,6 @@ from volunteer.issues.photos import PhotoBatch, PhotoError, original_path, read_
 from volunteer.issues.services import can_view
 from volunteer.issues.workflow import is_staff_for, only_follower, roles_for
 
-# Who may put a photo on the public board: those who also decide whether an issue stands.
-PUBLISHERS = {Role.grid_leader.value, Role.village_admin.value, Role.admin.value}
 PHOTO_ERRORS = {
     "too_large": _l("%(name)s is larger than 5 MB."),
     "bad_type": _l("%(name)s is not a JPEG or PNG photo."),
@@ -35,7 +33,7 @@ def photo_message(exc: PhotoError) -> str:
 
 
 def can_publish_photos(user, issue: Issue) -> bool:
-    return bool(roles_for(user, issue) & PUBLISHERS)
+    return policy.may_publish_photos(roles_for(user, issue))
 
 
 def can_add_photos(user, issue: Issue) -> bool:

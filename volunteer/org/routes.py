@@ -12,6 +12,7 @@ from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.models import RoleAssignment, User
 from volunteer.auth.permissions import can_manage, can_see, require, role_required
 from volunteer.auth.services import issue_code
+from volunteer.common import mask_phone
 from volunteer.extensions import db
 from volunteer.org import bp
 from volunteer.org.forms import GridForm
@@ -66,10 +67,12 @@ def grid(code: str):
         .options(selectinload(RoleAssignment.user)).order_by(RoleAssignment.role)).all()
     map_points = [{"lat": g.lat, "lon": g.lon, "label": f"{g.village.name} {g.name}"}]
     map_points += [{"lat": p.lat, "lon": p.lon, "label": p.name} for p in g.points]
+    managed = {a.user_id for a in people if policy.may_manage_person(current_user, a.user)}
+    phones = {a.user_id: a.user.phone if policy.colleague_phone(current_user, a.user)
+              is policy.Phone.FULL else mask_phone(a.user.phone) for a in people}
     return render_template("org/grid.html", grid=g, people=people, map_points=map_points,
                            can_edit=can_manage(current_user, g), code_form=ConfirmForm(),
-                           code_for={a.user_id for a in people
-                                     if policy.may_manage_person(current_user, a.user)})
+                           code_for=managed, phones=phones)
 
 
 @bp.route("/grids/<code>/edit", methods=["GET", "POST"])

@@ -33,6 +33,7 @@ from volunteer.validators import (
     Password,
     PersonName,
     Phone,
+    finite,
     map_pin,
     password_rule,
     phone_filter,
@@ -66,7 +67,7 @@ class ProfileForm(FlaskForm):
     availability = MultiCheckboxField(_l("When you are usually free"),
                                       choices=[(c, lbl) for c, _b, _zh, lbl in SLOTS])
     travel_km = FloatField(_l("How far you would go (km)"), default=5, validators=[
-        InputRequired(_l("Please enter a distance.")),
+        InputRequired(_l("Please enter a distance.")), finite,
         NumberRange(0.5, 50, _l("Between 0.5 and 50 km."))])
     monthly_limit = IntegerField(_l("At most this many tasks a month"), default=4, validators=[
         InputRequired(_l("Please enter a number.")),

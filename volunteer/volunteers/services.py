@@ -282,24 +282,8 @@ def in_scope(user: User, profile: VolunteerProfile) -> bool:
     return policy.may_see_person(user, profile)
 
 
-def can_verify(user: User, profile: VolunteerProfile) -> bool:
-    """Leaders, instructors and village admins verify skills of volunteers in their scope."""
-    if user.is_admin:
-        return True
-    if not user.has_role(Role.grid_leader, Role.grid_instructor, Role.village_admin):
-        return False
-    if profile.home_grid is None:
-        return False
-    return (profile.home_grid_id in user.grid_ids(Role.grid_leader, Role.grid_instructor)
-            or profile.home_grid.village_id in user.village_ids()
-            or (user.has_role(Role.grid_leader, Role.grid_instructor) and in_scope(user, profile)))
-
-
-def can_confirm_party(user: User, profile: VolunteerProfile) -> bool:
-    """The 村居's admin (or the town admin) confirms a party member's 报到."""
-    if user.is_admin:
-        return True
-    return profile.home_grid is not None and profile.home_grid.village_id in user.village_ids()
+can_verify = policy.may_verify  # the rules are policy's; views import them from here too
+can_confirm_party = policy.may_confirm_party
 
 
 @dataclass

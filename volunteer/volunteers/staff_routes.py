@@ -19,11 +19,10 @@ from flask_login import current_user, login_required
 
 from volunteer import policy
 from volunteer.auth.forms import ConfirmForm
-from volunteer.auth.models import Role
 from volunteer.auth.permissions import require, role_required
 from volunteer.auth.routes import safe_next
-from volunteer.common import paginate, utcnow
-from volunteer.extensions import db
+from volunteer.common import is_phone, normalize_phone, paginate, utcnow
+from volunteer.extensions import db, limiter, per_account
 from volunteer.org.models import Grid, Village
 from volunteer.skills.models import Skill
 from volunteer.volunteers import availability, bp, previews
@@ -77,8 +76,14 @@ def _scope_choices():
     return db.session.scalars(vq).all(), db.session.scalars(gq).all()
 
 
+def _not_a_phone_search() -> bool:
+    return not is_phone(normalize_phone((request.args.get("q") or "").strip()))
+
+
 @bp.route("/")
 @role_required(*STAFF)
+@limiter.limit("30 per hour", key_func=per_account("phone-search"),
+               exempt_when=_not_a_phone_search)  # 10⁴ searches would unmask a masked number
 def staff_list():
     """Volunteers of my scope, filtered and paginated; phones masked (the detail page reveals)."""
     f = _filters()
@@ -112,7 +117,8 @@ def export_xlsx():
             yield_per=500)):
         g = profile.home_grid
         ws.append(safe_row(ws, [
-            profile.user.name, profile.user.phone, g.village.name if g else "",
+            profile.user.name, list_phone(current_user, profile, "export"),
+            g.village.name if g else "",
             g.code if g else "", "、".join(vs.label(loc) for vs in profile.skills),
             "、".join(vs.label(loc) for vs in profile.skills if vs.status == "verified"),
             _("yes") if profile.is_party_member else _("no"),
@@ -256,11 +262,11 @@ def party(user_id: int, action: str):
 # --- import -------------------------------------------------------------------------------------
 
 def _allowed_villages() -> set[int] | None:
-    return None if current_user.is_admin else current_user.village_ids()
+    return policy.import_villages(current_user)
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@role_required(Role.village_admin)
+@role_required(*policy.OFFICES)
 def import_upload():
     """Upload a file; it is checked and previewed, nothing is written yet."""
     form = ImportForm()
@@ -294,7 +300,7 @@ def import_upload():
 
 
 @bp.route("/import/confirm", methods=["POST"])
-@role_required(Role.village_admin)
+@role_required(*policy.OFFICES)
 def import_confirm():
     """Import the file checked a moment ago (all rows or none)."""
     form = ImportConfirmForm()
