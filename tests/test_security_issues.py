@@ -440,3 +440,17 @@ def test_numbers_that_are_not_numbers_are_refused(client, auth, factory, value):
     resp = client.post("/volunteers/me/edit", data={"name": "志愿者", "travel_km": value})
     assert resp.status_code == 200
     assert db.session.get(type(volunteer.profile), volunteer.profile.id).travel_km == 5.0
+
+
+def test_grids_cannot_walk_away_one_margin_at_a_time(client, auth, grids):
+    """Each move stays within 1 km of the 村居's other grids, but moving two grids in turn
+    would carry them anywhere: the 村居's own centre (the town admin's) holds them within 3 km."""
+    from volunteer.org.models import Grid
+
+    auth.login("village_admin", grids["a"])
+    steps = [("VA-01", "30.768"), ("VA-02", "30.776"), ("VA-01", "30.784")]
+    codes = [client.post(f"/org/grids/{code}/edit", data=_grid_form(lat=lat, lon="121.353"))
+             for code, lat in steps]
+    assert [r.status_code for r in codes] == [302, 302, 200]
+    assert "within 3 km of its centre" in codes[-1].get_data(as_text=True)
+    assert db.session.get(Grid, grids["a1"].id).lat == 30.768

@@ -9,11 +9,14 @@ import math
 from flask_babel import gettext as _
 
 from volunteer.extensions import db
-from volunteer.geo import EARTH_KM, in_polygon
+from volunteer.geo import EARTH_KM, haversine_km, in_polygon
 from volunteer.org.models import Grid, Village
 
 #: How far beyond the extent of its other grids (and its own centre) a grid of a 村居 may lie.
 MARGIN_KM = 1.0
+#: How far from the 村居's own centre (which only the town admin sets) any of its grids may lie,
+#: so that grids cannot walk away one margin at a time.
+REACH_KM = 3.0
 
 Box = tuple[float, float, float, float]  # south, north, west, east
 
@@ -71,6 +74,20 @@ def village_area(grid: Grid) -> Box | None:
     return min(lats) - dlat, max(lats) + dlat, min(lons) - dlon, max(lons) + dlon
 
 
+def _beyond_reach(grid: Grid, points) -> bool:
+    """Whether any (lat, lon) lies more than ``REACH_KM`` from the 村居's centre."""
+    village = grid.village
+    if village.lat is None or village.lon is None:
+        return False
+    return any(float(haversine_km(float(village.lat), float(village.lon), float(lat),
+                                  float(lon))) > REACH_KM for lat, lon in points)
+
+
+def _reach_message(grid: Grid) -> str:
+    return _("Every grid of %(village)s lies within %(km)g km of its centre.",
+             village=grid.village.name, km=REACH_KM)
+
+
 def _inside(box: Box, lat: float, lon: float) -> bool:
     south, north, west, east = box
     return south <= lat <= north and west <= lon <= east
@@ -94,6 +111,8 @@ def centre_error(grid: Grid, lat: float, lon: float) -> str | None:
     if area is not None and not _inside(area, lat, lon):
         return _("The centre must lie within %(village)s: at most %(km)g km beyond its other "
                  "grids.", village=grid.village.name, km=MARGIN_KM)
+    if _beyond_reach(grid, [(lat, lon)]):
+        return _reach_message(grid)
     with db.session.no_autoflush:
         foreign = _foreign_grid_at(grid, lat, lon)
     if foreign is not None:
@@ -111,4 +130,6 @@ def boundary_error(grid: Grid, boundary: str | None) -> str | None:
     if area is not None and not all(_inside(area, p[1], p[0]) for ring in shape for p in ring):
         return _("The boundary must lie within %(village)s: at most %(km)g km beyond its other "
                  "grids.", village=grid.village.name, km=MARGIN_KM)
+    if _beyond_reach(grid, [(p[1], p[0]) for ring in shape for p in ring]):
+        return _reach_message(grid)
     return None
