@@ -184,17 +184,20 @@ def test_api_match_for_admin_records_nothing(client, factory):
     assert db.session.scalar(db.select(db.func.count(ContactView.id))) == before
 
 
-def test_api_match_roles(client, factory):
-    vol(factory, "童电工", skills=("electrician",))
+def test_api_match_roles(client, factory, following_matcher):
+    sparky = vol(factory, "童电工", skills=("electrician",))
+    db.session.get(type(sparky.profile), sparky.profile.id).home_grid = factory.grid(
+        lat=CENTER[0] + 0.003, lon=CENTER[1])
+    db.session.commit()
     body = {"text": "路灯不亮", "lat": CENTER[0], "lon": CENTER[1]}
     assert client.post("/api/v1/match", headers=bearer(factory.user("resident")),
                        json=body).status_code == 403
     leader = factory.user("grid_leader", factory.grid())
     resp = client.post("/api/v1/match", headers=bearer(leader), json=body)
     assert resp.status_code == 200
-    top = resp.json["suggestions"][0]  # outside the 村居: masked, rounded to 100 m
+    top = resp.json["suggestions"][0]  # outside the 村居: masked, measured from the grid
     assert top["volunteer"]["phone"].count("*") == 4 and top["volunteer"]["name"] == "童**"
-    assert top["distance_m"] % 100 == 0
+    assert top["score"] is None and top["distance_m"] % 100 == 0
 
 
 @pytest.mark.parametrize("body,field", [

@@ -190,6 +190,37 @@ def may_see_person(viewer: User | None, profile: VolunteerProfile) -> bool:
     return same_village(viewer, _profile_village(profile))
 
 
+def may_verify(user: User | None, profile: VolunteerProfile) -> bool:
+    """Registry keepers verify the skills of volunteers of their 村居 (the town admin: all)."""
+    if user is not None and getattr(user, "is_authenticated", False) and user.is_admin:
+        return True
+    return profile.home_grid is not None and may_see_person(user, profile)
+
+
+def may_confirm_party(user: User | None, profile: VolunteerProfile) -> bool:
+    """The 村居's admin (or the town admin) confirms a party member's 报到."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_admin or (profile.home_grid is not None
+                             and profile.home_grid.village_id in user.village_ids())
+
+
+def import_villages(user: User) -> set[int] | None:
+    """The 村居 an office imports volunteers into: its own; None for the town office."""
+    return None if user.is_admin else set(user.village_ids())
+
+
+def may_publish_photos(roles: set[str]) -> bool:
+    """Those who decide whether an issue stands put its photos on the public board."""
+    return bool(roles & ORGANISERS)
+
+
+def colleague_phone(viewer: User | None, person: User) -> Phone:
+    """A grid's role holders on its staff page: in full for the people the viewer manages
+    (whom they could give a one-time code anyway), masked for everyone else."""
+    return Phone.FULL if may_manage_person(viewer, person) else Phone.MASKED
+
+
 def may_see_certificate(viewer: User | None, profile: VolunteerProfile) -> bool:
     """A skill's certificate file: the volunteer, and those who may open their staff page."""
     if viewer is None or not getattr(viewer, "is_authenticated", False):
@@ -197,10 +228,10 @@ def may_see_certificate(viewer: User | None, profile: VolunteerProfile) -> bool:
     return profile.user_id == viewer.id or may_see_person(viewer, profile)
 
 
-def full_name_shown(viewer: User | None, profile: VolunteerProfile) -> bool:
+def full_name_shown(viewer: User | None, profile: VolunteerProfile | None) -> bool:
     """Whether a list (suggestions) shows a volunteer's full name to ``viewer``: inside the
     viewer's 村居 (the town admin: everywhere); elsewhere the name is masked (童**)."""
-    if viewer is None or not getattr(viewer, "is_authenticated", False):
+    if viewer is None or not getattr(viewer, "is_authenticated", False) or profile is None:
         return False
     return profile.user_id == viewer.id or same_village(viewer, _profile_village(profile))
 
@@ -354,6 +385,28 @@ def shown_distance(viewer: User | None, metres: float | None, village_id: int | 
     inside = viewer is not None and getattr(viewer, "is_authenticated", False) \
         and same_village(viewer, village_id)
     return _step(metres, DISTANCE_STEP_INSIDE if inside else DISTANCE_STEP_OUTSIDE)
+
+
+#: Decimal places of a volunteer's match score shown inside the viewer's 村居.
+SCORE_DECIMALS_INSIDE = 2
+
+
+def home_measured(viewer: User | None, village_id: int | None) -> bool:
+    """Whether what ``viewer`` is shown of a volunteer of ``village_id`` may be measured from
+    the volunteer's home: inside the viewer's 村居 (the town admin: everywhere). Elsewhere a
+    distance is measured from the volunteer's grid centre, and no score is shown, since any
+    figure computed from the home, however rounded, gives the home away at its rounding edges
+    to someone who moves the query point."""
+    return viewer is not None and getattr(viewer, "is_authenticated", False) \
+        and same_village(viewer, village_id)
+
+
+def shown_score(viewer: User | None, score: float | None, village_id: int | None) -> float | None:
+    """A volunteer's match score as ``viewer`` sees it: to 2 decimals inside the viewer's 村居;
+    none elsewhere (``home_measured``)."""
+    if score is None or not home_measured(viewer, village_id):
+        return None
+    return round(float(score), SCORE_DECIMALS_INSIDE)
 
 
 def public_distance(metres: float) -> int:

@@ -207,13 +207,26 @@ def _volunteer_distance(user, inv: Invitation) -> int | None:
     return policy.shown_distance(user, inv.distance_m, village)
 
 
+def _volunteer_score(user, inv: Invitation) -> float | None:
+    """The matcher's score at the time: the volunteer's own in full; others' as the policy
+    shows them (only inside one's 村居: it falls off with the distance to their home)."""
+    from volunteer import policy
+
+    if inv.volunteer_id == user.id:
+        return inv.score
+    profile = inv.volunteer.profile
+    village = profile.home_grid.village_id if profile and profile.home_grid else None
+    return policy.shown_score(user, inv.score, village)
+
+
 def invitation_out(inv: Invitation, now=None) -> InvitationOut:
     user = g.api_user
     return InvitationOut(
         id=inv.id, issue=inv.issue_id, session=inv.session_id, title=target(inv).title,
         volunteer={"id": inv.volunteer_id, "name": inv.volunteer.name,
                    "phone": _volunteer_phone(user, inv)},
-        origin=inv.origin, status=inv.state(now), wave=inv.wave, score=inv.score,
+        origin=inv.origin, status=inv.state(now), wave=inv.wave,
+        score=_volunteer_score(user, inv),
         distance_m=_volunteer_distance(user, inv), starts_at=iso_utc(inv.starts_at),
         ends_at=iso_utc(inv.ends_at), expires_at=iso_utc(inv.expires_at),
         answered_at=iso_utc(inv.responded_at), note=inv.note)

@@ -42,8 +42,10 @@ class VolunteerOut(BaseModel):
 
 class SuggestionOut(BaseModel):
     volunteer: VolunteerOut
-    score: float
-    distance_m: int
+    score: float | None = Field(description="The match score; only for volunteers of one's "
+                                "own 村居 (elsewhere it would give their home away).")
+    distance_m: int | None = Field(description="Metres, to 10 m from the volunteer's home "
+                                   "inside one's 村居; elsewhere to 100 m from their grid centre.")
     reasons: list[str]
 
 
@@ -63,14 +65,14 @@ def _forbidden():
                     "message": "Suggestions are for grid leaders, instructors and admins."}), 403
 
 
-def _out(result) -> MatchOut:
+def _out(result, origin: tuple[float, float]) -> MatchOut:
     names = skill_names([c for c, _p in result.skills])
     return MatchOut(
         skills=[InferredSkill(code=c, name=names.get(c, c), probability=round(p, 3))
                 for c, p in result.skills],
         suggestions=[SuggestionOut(volunteer=VolunteerOut(**d["volunteer"]), score=d["score"],
                                    distance_m=d["distance_m"], reasons=d["reasons"])
-                     for d in describe(g.api_user, result)])
+                     for d in describe(g.api_user, result, origin)])
 
 
 @operation(bp, "/match", "POST", summary="Rank volunteers for a need described in text at a "
@@ -87,7 +89,7 @@ def match(body: MatchIn):
             return validation_error({"skills": f"unknown skill codes: {', '.join(unknown)}"})
     result = get_matcher().match(Query(lat=body.lat, lon=body.lon, text=body.text,
                                        skills=body.skills or None, limit=body.limit))
-    return _out(result)
+    return _out(result, (body.lat, body.lon))
 
 
 @operation(bp, "/issues/{issue_id}/suggestions", "GET", summary="Suggested volunteers for an "
@@ -99,4 +101,4 @@ def issue_suggestions(issue_id: int):
         return jsonify({"error": "not_found", "message": "No such issue in your scope."}), 404
     if not policy.may_see_suggestions(g.api_user, issue):
         return _forbidden()
-    return _out(for_issue(issue))
+    return _out(for_issue(issue), (issue.lat, issue.lon))

@@ -10,8 +10,10 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from volunteer import policy
 from volunteer.auth.forms import ConfirmForm
-from volunteer.common import paginate, parse_int, utcnow
+from volunteer.auth.models import User
+from volunteer.common import mask_name, paginate, parse_int, utcnow
 from volunteer.extensions import db, limiter, per_account
 from volunteer.invitations import bp
 from volunteer.invitations.forms import NoteForm, ReasonForm
@@ -29,6 +31,7 @@ from volunteer.invitations.services import (
 )
 from volunteer.invitations.targets import can_organise
 from volunteer.issues.models import Issue
+from volunteer.volunteers.models import VolunteerProfile
 
 ERRORS = {
     "not_allowed": _l("Only the grid leader, the village admin or the town admin can do this."),
@@ -197,7 +200,8 @@ def calendar(invitation_id: int):
 @bp.route("/near")
 @login_required
 def near():
-    """Needs near me: open issues in my range that need my skills, best fit first."""
+    """Needs near me: open issues in my range that need my skills, best fit first. Until an
+    organiser takes up my offer I see of an issue what the public sees (``Need.public``)."""
     from volunteer.invitations.needs import needs_near
     from volunteer.issues.suggestions import render_reasons, skill_names
 
@@ -205,10 +209,11 @@ def near():
     items = needs_near(current_user) if profile is not None else []
     codes = set()
     for n in items:
-        codes.update(p.get("code") for _c, p in n.suggestion.reasons if "code" in p)
+        codes.update(p.get("code") for _c, p in n.reasons() if "code" in p)
     names = skill_names(codes)
     return render_template("invitations/near.html", profile=profile, form=NoteForm(formdata=None),
-                           items=[(n, render_reasons(n.suggestion.reasons, names))
+                           items=[(n, render_reasons(n.reasons(), names,
+                                                     lambda _m, n=n: n.distance_m))
                                   for n in items], loc=str(get_locale()))
 
 
@@ -369,8 +374,9 @@ def helpers_panel(obj, invite_url: str, **extra) -> dict:
     t = target(obj)
     invitations = db.session.scalars(
         db.select(Invitation).where(t.column() == t.id)
-        .options(selectinload(Invitation.volunteer)).order_by(Invitation.wave, Invitation.id)
-    ).all()
+        .options(selectinload(Invitation.volunteer).selectinload(User.profile)
+                 .selectinload(VolunteerProfile.home_grid))
+        .order_by(Invitation.wave, Invitation.id)).all()
     entries = {e.invitation_id: e for e in db.session.scalars(
         db.select(ServiceHours).where(getattr(ServiceHours, f"{t.kind}_id") == t.id)
         .options(selectinload(ServiceHours.corrections)))}
@@ -384,7 +390,13 @@ def helpers_panel(obj, invite_url: str, **extra) -> dict:
                   if inv.state(now) in ("accepted", "done", "no_show")}
         if db.session.new:
             db.session.commit()  # the contact view log's rows, before the page renders
+    # Organisers see whom they asked and what they said; other staff of the issue see the
+    # names the policy shows them, and no notes.
+    names = {inv.id: inv.volunteer.name if organiser or inv.volunteer.deleted_at
+             or policy.full_name_shown(current_user, inv.volunteer.profile)
+             else mask_name(inv.volunteer.name) for inv in invitations}
     return {"invitations": invitations, "entries": entries, "now": now, "phones": phones,
+            "names": names,
             "places_left": places_left(t), "organiser": organiser,
             "needed": t.places, "open": t.is_open(), "invite_url": invite_url,
             "STATE_LABELS": STATE_LABELS, "CLOSED_LABELS": CLOSED_LABELS, **extra}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import selectinload
 
+from volunteer import policy
 from volunteer.extensions import db
 from volunteer.geo import bounding_box, haversine_km
 from volunteer.issues.models import OPEN_STATUSES, Issue
@@ -19,6 +20,8 @@ from volunteer.issues.models import OPEN_STATUSES, Issue
 RADIUS_M = 300
 SHOWN = 5
 LIKELY = 0.5  # score from which an issue is flagged as probably the same
+#: How far an issue's public place (``policy.public_place``) may lie from its exact one, and more.
+PUBLIC_MARGIN_M = 100
 _NOISE = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -42,7 +45,7 @@ def text_similarity(a: str, b: str) -> float:
 @dataclass
 class Nearby:
     issue: Issue
-    distance_m: float
+    distance_m: float  # metres; from the public place when the text is not known
     similarity: float
     score: float
     known: bool = True  # whether the text was compared (the viewer may read it)
@@ -61,8 +64,10 @@ def similar_open_issues(lat: float, lon: float, text: str = "", category: str | 
                         knows_text: Callable[[Issue], bool] = _everyone) -> list[Nearby]:
     """Open issues within ``radius_m`` of the point: those whose text the viewer may read
     (``knows_text``) most alike first, then the others nearest first. The text of the others
-    is never compared, so neither their order nor any flag tells what it says."""
-    south, north, west, east = bounding_box(lat, lon, radius_m / 1000)
+    is never compared, so neither their order nor any flag tells what it says. For the others
+    the radius, the distance and the order come from their public place (as the board shows
+    it), so that moving the query point tells no more than the board does."""
+    south, north, west, east = bounding_box(lat, lon, (radius_m + PUBLIC_MARGIN_M) / 1000)
     rows = db.session.scalars(
         db.select(Issue).where(Issue.status.in_(OPEN_STATUSES), Issue.lat.between(south, north),
                                Issue.lon.between(west, east))
@@ -70,10 +75,12 @@ def similar_open_issues(lat: float, lon: float, text: str = "", category: str | 
         .order_by(Issue.created_at.desc()).limit(500)).all()
     out = []
     for issue in rows:
-        d = float(haversine_km(lat, lon, issue.lat, issue.lon)) * 1000
+        known = knows_text(issue)
+        at = (issue.lat, issue.lon) if known else policy.public_place(issue.lat, issue.lon)
+        d = float(haversine_km(lat, lon, at[0], at[1])) * 1000
         if d > radius_m:
             continue
-        if not knows_text(issue):
+        if not known:
             out.append(Nearby(issue, d, 0.0, 0.0, known=False))
             continue
         sim = text_similarity(text, f"{issue.title} {issue.description}") if text.strip() else 0.0

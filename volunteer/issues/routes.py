@@ -226,7 +226,8 @@ def _suggestions(issue: Issue):
         return None
     if not issue.is_open and issue.status != "resolved":
         return None
-    return for_page(current_user, for_issue(issue), chosen=bool(issue.skill_codes))
+    return for_page(current_user, for_issue(issue), chosen=bool(issue.skill_codes),
+                    origin=(issue.lat, issue.lon))
 
 
 def _helpers(issue: Issue) -> dict | None:

@@ -15,6 +15,7 @@ from volunteer import policy
 from volunteer.auth.models import User
 from volunteer.common import SHANGHAI, mask_name
 from volunteer.extensions import db
+from volunteer.geo import haversine_km
 from volunteer.matching.matcher import MatchResult, Query
 from volunteer.matching.store import get_matcher
 from volunteer.org.models import Grid
@@ -49,7 +50,9 @@ def render_reasons(reasons: list[tuple], names: dict[str, str], distance=None) -
         elif code == "skill_similar":
             out.append(_("close to %(skill)s", skill=names.get(p["code"], p["code"])))
         elif code == "distance":
-            out.append(_distance(distance(p["m"]) if distance else p["m"]))
+            m = distance(p["m"]) if distance else p["m"]
+            if m is not None:  # none: not to be shown
+                out.append(_distance(m))
         elif code == "same_grid":
             out.append(_("same grid"))
         elif code == "same_village":
@@ -113,15 +116,17 @@ def for_session(session, limit: int = 10) -> MatchResult:
     return get_matcher().match(q)
 
 
-def for_page(viewer: User, result: MatchResult, chosen: bool) -> dict:
+def for_page(viewer: User, result: MatchResult, chosen: bool,
+             origin: tuple[float, float] | None = None) -> dict:
     """A match for a page: the skills by name, the volunteers described, the team's ids."""
     names = skill_names([c for c, _p in result.skills])
     return {"skills": [(c, names.get(c, c), p) for c, p in result.skills],
-            "items": describe(viewer, result), "chosen": chosen,
+            "items": describe(viewer, result, origin), "chosen": chosen,
             "team": [uid for uid, _c in result.team]}
 
 
-def describe(viewer: User, result: MatchResult) -> list[dict]:
+def describe(viewer: User, result: MatchResult,
+             origin: tuple[float, float] | None = None) -> list[dict]:
     """The suggestions as dicts: volunteer (id, name, masked phone, skills, whether the viewer
     may reveal the phone), score, distance and reasons as the viewer may see them, and where a
     map shows the volunteer (never their home: ``policy.volunteer_pin``)."""
@@ -150,8 +155,17 @@ def describe(viewer: User, result: MatchResult) -> list[dict]:
         skills = [vs.skill.name_en if en and vs.skill else vs.label() for vs in profile.skills]
         village = profile.home_grid.village_id if profile.home_grid else None
 
-        def distance(m, village=village):
-            return policy.shown_distance(viewer, m, village)
+        if not policy.home_measured(viewer, village):
+            # Outside one's 村居: from the volunteer's grid centre, never from their home.
+            grid = profile.home_grid
+            away = None if origin is None or grid is None or grid.lat is None else \
+                float(haversine_km(origin[0], origin[1], grid.lat, grid.lon)) * 1000
+
+            def distance(m, village=village, away=away):
+                return policy.shown_distance(viewer, away, village)
+        else:
+            def distance(m, village=village):
+                return policy.shown_distance(viewer, m, village)
 
         pin = policy.volunteer_pin(viewer, profile) or (None, None)
         out.append({
@@ -161,7 +175,8 @@ def describe(viewer: User, result: MatchResult) -> list[dict]:
                           "phone": list_phone(viewer, profile),
                           "revealable": may_reveal(viewer, profile),
                           "skills": skills},
-            "score": s.score, "distance_m": distance(s.distance_m), "tier": s.tier,
+            "score": policy.shown_score(viewer, s.score, village),
+            "distance_m": distance(s.distance_m), "tier": s.tier,
             "reasons": render_reasons(s.reasons, names, distance),
             "lat": pin[0], "lon": pin[1],
         })

@@ -181,7 +181,8 @@ def _render_manage(s: ServiceSession, form):
     # The residents with their accounts in one query (the page lists them all).
     db.session.scalars(db.select(SessionSignup).where(SessionSignup.session_id == s.id)
                        .options(selectinload(SessionSignup.user))).all()
-    suggestions = for_page(current_user, for_session(s), chosen=bool(s.item.skill)) \
+    suggestions = for_page(current_user, for_session(s), chosen=bool(s.item.skill),
+                           origin=(s.point.lat, s.point.lon)) \
         if s.is_upcoming and s.staff_needed else None
     helpers = helpers_panel(s, url_for("invitations.invite_session", session_id=s.id),
                             anchor="staff", heading=_("Volunteer staff"))
