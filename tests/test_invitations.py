@@ -293,6 +293,12 @@ def test_needs_near_me_and_offers(client, auth, town, factory):
     assert "The organiser will answer your offer" in resp.get_data(as_text=True)
     (offer,) = invitations(issue)
     assert offer.status == "offered" and offer.origin == "offer"
+    # While the offer waits, the volunteer sees the public facts: no title, no distance.
+    for page in (client.get(f"/tasks/{offer.id}"), client.get("/tasks/")):
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200 and "绿地路灯不亮" not in text and " m from you" not in text
+    got = client.get("/api/v1/invitations", headers=bearer(town["sparky"])).json["items"]
+    assert [(i["title"], i["distance_m"]) for i in got] == [(f"#{issue.id} 公共设施维修", None)]
     assert f'data-issue="{issue.id}"' not in client.get("/tasks/near").get_data(as_text=True)
     resp = client.post(f"/tasks/offer/{issue.id}", follow_redirects=True)
     assert "was already asked" in resp.get_data(as_text=True)

@@ -358,6 +358,17 @@ def issue_view(roles: set[str]) -> str:
     return ISSUE_PUBLIC_VIEW
 
 
+#: The states of an invitation in which its volunteer sees the task's details (its text, exact
+#: place and distance): asked to help, or whose offer was taken up.
+TASK_DETAIL_STATES = frozenset({"invited", "accepted", "done", "no_show"})
+
+
+def task_details_shown(state: str) -> bool:
+    """Whether the volunteer of an invitation in ``state`` sees the task's details; before (an
+    offer waiting) and after (declined, withdrawn, expired) they see its public facts."""
+    return state in TASK_DETAIL_STATES
+
+
 #: Decimal places of a place shown to the public (about 100 m).
 PUBLIC_DECIMALS = 3
 #: Metres to which distances are rounded: inside the viewer's 村居, outside it, for residents.

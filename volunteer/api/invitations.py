@@ -219,15 +219,36 @@ def _volunteer_score(user, inv: Invitation) -> float | None:
     return policy.shown_score(user, inv.score, village)
 
 
+def _title(user, inv: Invitation, state: str) -> str:
+    """The task's title; to its volunteer, an issue's category alone until they may see its
+    details (``policy.task_details_shown``)."""
+    from volunteer import policy
+
+    if inv.issue is not None and inv.volunteer_id == user.id \
+            and not policy.task_details_shown(state):
+        return f"#{inv.issue.id} {inv.issue.category.display_name(user.locale or 'zh')}"
+    return target(inv).title
+
+
+def _distance_for(user, inv: Invitation, state: str) -> int | None:
+    from volunteer import policy
+
+    if inv.issue is not None and inv.volunteer_id == user.id \
+            and not policy.task_details_shown(state):
+        return None
+    return _volunteer_distance(user, inv)
+
+
 def invitation_out(inv: Invitation, now=None) -> InvitationOut:
     user = g.api_user
+    state = inv.state(now)
     return InvitationOut(
-        id=inv.id, issue=inv.issue_id, session=inv.session_id, title=target(inv).title,
+        id=inv.id, issue=inv.issue_id, session=inv.session_id, title=_title(user, inv, state),
         volunteer={"id": inv.volunteer_id, "name": inv.volunteer.name,
                    "phone": _volunteer_phone(user, inv)},
-        origin=inv.origin, status=inv.state(now), wave=inv.wave,
+        origin=inv.origin, status=state, wave=inv.wave,
         score=_volunteer_score(user, inv),
-        distance_m=_volunteer_distance(user, inv), starts_at=iso_utc(inv.starts_at),
+        distance_m=_distance_for(user, inv, state), starts_at=iso_utc(inv.starts_at),
         ends_at=iso_utc(inv.ends_at), expires_at=iso_utc(inv.expires_at),
         answered_at=iso_utc(inv.responded_at), note=inv.note)
 
