@@ -177,6 +177,7 @@ def test_pdf_is_parsed_and_written_again_with_its_pages_only(client, app, grid):
     assert "/Author" not in (reader.metadata or {})
 
 
+@pytest.mark.usefixtures("english")
 def test_pdf_without_pages_is_refused(client, app, grid):
     w = PdfWriter()
     buf = io.BytesIO()
