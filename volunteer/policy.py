@@ -315,7 +315,7 @@ def may_run_point(user: User | None, point) -> bool:
 
 def may_edit_grid_place(user: User | None, grid) -> bool:
     """Only the grid's 村居 admin and the town admin move a grid's centre or boundary."""
-    if user is None or not getattr(user, "is_authenticated", False):
+    if not holds(user, GRID_PLACE_EDITORS):
         return False
     return user.is_admin or grid.village_id in user.village_ids()
 
