@@ -205,8 +205,9 @@ def may_confirm_party(user: User | None, profile: VolunteerProfile) -> bool:
                              and profile.home_grid.village_id in user.village_ids())
 
 
-def import_villages(user: User) -> set[int] | None:
-    """The 村居 an office imports volunteers into: its own; None for the town office."""
+def office_villages(user: User) -> set[int] | None:
+    """The 村居 an office acts for (imports volunteers into, exports the records of): a 村居
+    office its own; None for the town office."""
     return None if user.is_admin else set(user.village_ids())
 
 

@@ -51,6 +51,8 @@ def nav_items() -> list[tuple]:
     if policy.holds(current_user, policy.ORGANISERS):
         work.append((_l("Sessions"), "services.staff_list", "calendar-week"))
         work.append((_l("Hours to confirm"), "hours.review", "hourglass-split"))
+    if policy.holds(current_user, policy.OFFICES):
+        work.append((_l("Service records"), "hours.records_view", "journal-text"))
     if work:
         items.append((_l("Grid work"), None, "diagram-3", work))
     if current_user.is_admin:

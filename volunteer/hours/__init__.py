@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("hours", __name__, url_prefix="/hours")
 
-from volunteer.hours import routes  # noqa: E402,F401
+from volunteer.hours import records_routes, routes  # noqa: E402,F401

@@ -262,7 +262,7 @@ def party(user_id: int, action: str):
 # --- import -------------------------------------------------------------------------------------
 
 def _allowed_villages() -> set[int] | None:
-    return policy.import_villages(current_user)
+    return policy.office_villages(current_user)
 
 
 @bp.route("/import", methods=["GET", "POST"])

@@ -1,0 +1,92 @@
+"""Service records for the national system (MCA Order No. 67): the confirmed records of a
+period, one row each, headed in Chinese, as XLSX and CSV, for the 村居 and town offices only."""
+import csv
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+
+from volunteer.extensions import db
+from volunteer.hours.models import HoursCorrection, ServiceHours
+from volunteer.hours.records import COLUMNS
+from volunteer.issues.services import IssueInput, file_issue
+from volunteer.volunteers.models import ContactView
+
+pytestmark = pytest.mark.usefixtures("english")
+TODAY = date.today()
+
+
+@pytest.fixture
+def town(factory):
+    a, b = factory.village(code="VA", name="甲村"), factory.village(code="VB", name="乙村")
+    ga, gb = factory.grid(a, code="VA-01"), factory.grid(b, code="VB-01")
+    leader = factory.user("grid_leader", ga, name="网格长")
+    t = {"a": a, "b": b, "leader": leader,
+         "va_admin": factory.user("village_admin", a), "vb_admin": factory.user("village_admin", b),
+         "admin": factory.user("admin"),
+         "sparky": factory.volunteer("=HYPERLINK(1)", ["electrician"], grid=ga)}
+    issue = file_issue(leader, IssueInput(title="路灯不亮", description="d", category="facilities",
+                                          lat=30.757, lon=121.353))
+    other = file_issue(leader, IssueInput(title="堆物", description="d", category="facilities",
+                                          lat=30.757, lon=121.353, grid_code="VB-01"))
+    db.session.flush()
+    for i, (iss, day, status) in enumerate([(issue, TODAY - timedelta(days=3), "confirmed"),
+                                            (issue, TODAY - timedelta(days=2), "proposed"),
+                                            (other, TODAY - timedelta(days=1), "confirmed")]):
+        db.session.add(ServiceHours(volunteer_id=t["sparky"].id, issue_id=iss.id,
+                                    activity=f"#{iss.id} {iss.title}", served_on=day,
+                                    hours=Decimal("2.5"), status=status, note="排查线路",
+                                    confirmed_by_id=leader.id if status == "confirmed" else None,
+                                    confirmed_at=db.func.now() if status == "confirmed" else None))
+    db.session.flush()
+    first = db.session.scalar(db.select(ServiceHours).order_by(ServiceHours.id))
+    db.session.add(HoursCorrection(hours_id=first.id, old_hours=Decimal("2.0"),
+                                   new_hours=Decimal("2.5"), reason="少记了半小时",
+                                   status="accepted"))
+    db.session.commit()
+    return t
+
+
+def _get(client, fmt, who, auth, town):
+    auth.login(user=town[who])
+    start = (TODAY - timedelta(days=10)).isoformat()
+    return client.get(f"/hours/records?format={fmt}&from={start}&to={TODAY.isoformat()}")
+
+
+def test_the_village_office_downloads_its_records_as_xlsx(client, auth, town):
+    resp = _get(client, "xlsx", "va_admin", auth, town)
+    assert resp.status_code == 200
+    ws = load_workbook(io.BytesIO(resp.data)).worksheets[0]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0] == COLUMNS
+    (row,) = rows[1:]  # its own 村居's confirmed record; not the proposed one, not 乙村's
+    record = dict(zip(COLUMNS, row, strict=True))
+    assert record["志愿者姓名"] == "=HYPERLINK(1)" and ws["B2"].data_type == "s"  # text
+    assert record["联系电话"] == town["sparky"].phone and record["服务时长（小时）"] == 2.5
+    assert record["组织单位"].endswith("甲村") and record["记录人"] == "网格长"
+    assert record["记录状态"] == "有效" and "少记了半小时" in record["更正情况"]
+    assert record["服务内容"] == "排查线路"
+    assert db.session.scalar(db.select(ContactView.context)) == "export"  # logged
+
+
+def test_the_town_office_downloads_every_village_as_csv(client, auth, town):
+    resp = _get(client, "csv", "admin", auth, town)
+    assert resp.status_code == 200 and resp.data.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(resp.data.decode("utf-8-sig"))))
+    assert tuple(rows[0]) == COLUMNS and len(rows) == 3
+    assert rows[1][1] == "'=HYPERLINK(1)"  # a formula in a spreadsheet: kept as text
+
+
+@pytest.mark.parametrize("who", ["leader", "sparky"])
+def test_only_offices_download_records(client, auth, town, who):
+    assert _get(client, "xlsx", who, auth, town).status_code == 403
+
+
+def test_a_bad_period_is_a_message(client, auth, town):
+    auth.login(user=town["admin"])
+    resp = client.get("/hours/records?from=2026-13-01&format=xlsx")
+    assert resp.status_code == 400 and "alert-danger" in resp.get_data(as_text=True)
+    page = client.get("/hours/records").get_data(as_text=True)
+    assert 'data-testid="records-xlsx"' in page and "2 records, 5.0 hours" in page
