@@ -21,7 +21,8 @@ TODAY = date.today()
 @pytest.fixture
 def town(factory):
     a, b = factory.village(code="VA", name="甲村"), factory.village(code="VB", name="乙村")
-    ga, gb = factory.grid(a, code="VA-01"), factory.grid(b, code="VB-01")
+    ga = factory.grid(a, code="VA-01")
+    factory.grid(b, code="VB-01")
     leader = factory.user("grid_leader", ga, name="网格长")
     t = {"a": a, "b": b, "leader": leader,
          "va_admin": factory.user("village_admin", a), "vb_admin": factory.user("village_admin", b),
@@ -32,9 +33,9 @@ def town(factory):
     other = file_issue(leader, IssueInput(title="堆物", description="d", category="facilities",
                                           lat=30.757, lon=121.353, grid_code="VB-01"))
     db.session.flush()
-    for i, (iss, day, status) in enumerate([(issue, TODAY - timedelta(days=3), "confirmed"),
-                                            (issue, TODAY - timedelta(days=2), "proposed"),
-                                            (other, TODAY - timedelta(days=1), "confirmed")]):
+    for iss, day, status in [(issue, TODAY - timedelta(days=3), "confirmed"),
+                             (issue, TODAY - timedelta(days=2), "proposed"),
+                             (other, TODAY - timedelta(days=1), "confirmed")]:
         db.session.add(ServiceHours(volunteer_id=t["sparky"].id, issue_id=iss.id,
                                     activity=f"#{iss.id} {iss.title}", served_on=day,
                                     hours=Decimal("2.5"), status=status, note="排查线路",
@@ -90,3 +91,35 @@ def test_a_bad_period_is_a_message(client, auth, town):
     assert resp.status_code == 400 and "alert-danger" in resp.get_data(as_text=True)
     page = client.get("/hours/records").get_data(as_text=True)
     assert 'data-testid="records-xlsx"' in page and "2 records, 5.0 hours" in page
+
+
+def test_the_volunteer_record_carries_a_number_and_an_id_masked_everywhere(client, factory,
+                                                                         auth):
+    """MCA Order No. 67: a volunteer record may carry the national volunteer number and an
+    identity document; the document is optional, checked, never sent back to the browser, and
+    masked on every page."""
+    from tests.test_volunteer_registration import form_data
+
+    factory.grid(factory.village(code="XJ", name="新江村"), code="XJ-01", lat=30.76, lon=121.35)
+    bad = client.post("/volunteers/register/skilled", data=form_data(
+        id_type="id_card", id_number="110105194912310021"))
+    assert bad.status_code == 200 and "valid last one" in bad.get_data(as_text=True)
+    client.post("/volunteers/register/skilled", data=form_data(
+        national_no="3101120001", id_type="id_card", id_number="11010519491231002x"))
+    from volunteer.volunteers.models import VolunteerProfile
+
+    p = db.session.scalar(db.select(VolunteerProfile))
+    assert (p.national_no, p.id_type, p.id_number) == ("3101120001", "id_card",
+                                                       "11010519491231002X")
+    page = client.get("/volunteers/me").get_data(as_text=True)
+    assert "110***********002X" in page and "11010519491231002X" not in page
+    form = client.get("/volunteers/me/edit").get_data(as_text=True)
+    assert "11010519491231002X" not in form  # not even in the edit form
+    client.post("/volunteers/me/edit", data=form_data(national_no="3101120001",
+                                                      id_type="id_card", id_number=""))
+    db.session.expire_all()
+    assert db.session.scalar(db.select(VolunteerProfile.id_number)) == "11010519491231002X"
+    client.post("/volunteers/me/edit", data=form_data(national_no="", id_type="", id_number=""))
+    db.session.expire_all()
+    assert db.session.scalar(db.select(VolunteerProfile.id_number)) is None
+    assert db.session.scalar(db.select(VolunteerProfile.national_no)) is None

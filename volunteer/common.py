@@ -69,6 +69,14 @@ def mask_phone(phone: str | None) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
 
 
+def mask_id(number: str | None) -> str:
+    """An identity document number as every page shows it: 310***********123X."""
+    if not number:
+        return ""
+    keep = 3 if len(number) > 10 else 1
+    return number[:keep] + "*" * max(len(number) - keep - 4, 2) + number[-4:]
+
+
 def mask_name(name: str | None) -> str:
     """童** for Chinese names, J*** for Latin ones."""
     name = (name or "").strip()

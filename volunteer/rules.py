@@ -81,3 +81,34 @@ def one_line(value: str | None) -> str:
     """A value made safe for a mail header or a log line: line breaks (whatever
     ``str.splitlines`` breaks at) become spaces."""
     return re.sub(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+", " ", value or "")
+
+
+#: Kinds of identity document a volunteer record may carry (MCA Order No. 67), in the order a
+#: form offers them.
+ID_TYPES = ("id_card", "passport", "hk_mo_permit", "tw_permit", "other")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def id_number(kind: str | None, value: str | None):
+    """An identity document number of ``kind``: a mainland ID card has 18 characters with a
+    valid check character (GB 11643); other documents 5–30 letters and digits."""
+    value = (value or "").strip().upper()
+    if kind not in ID_TYPES:
+        return _l("Please choose the kind of document.")
+    if kind == "id_card":
+        if not re.fullmatch(r"\d{17}[\dX]", value) or _ID_CHECK[sum(
+                int(c) * w for c, w in zip(value[:17], _ID_WEIGHTS, strict=True)) % 11] \
+                != value[17]:
+            return _l("A mainland ID card number has 18 characters and a valid last one.")
+        return None
+    if not re.fullmatch(r"[A-Z0-9]{5,30}", value):
+        return _l("Use 5 to 30 letters and digits.")
+    return None
+
+
+def volunteer_number(value: str | None):
+    """The national volunteer number (志愿者统一编号): 6–30 letters and digits."""
+    if not re.fullmatch(r"[A-Za-z0-9]{6,30}", (value or "").strip()):
+        return _l("A volunteer number has 6 to 30 letters and digits.")
+    return None

@@ -7,8 +7,15 @@ from flask_login import current_user
 
 from volunteer import policy
 from volunteer.auth.models import Role, role_label
-from volunteer.common import mask_name, mask_phone
+from volunteer.common import mask_id, mask_name, mask_phone
 from volunteer.i18n import get_locale, large_text_on, localtime
+
+
+def id_type_label(code: str | None) -> str:
+    """The translated name of a kind of identity document."""
+    from volunteer.volunteers.forms import ID_TYPE_LABELS
+
+    return str(ID_TYPE_LABELS.get(code or "", code or ""))
 
 # Content Security Policy: our own scripts and styles only, map tiles from the configured host.
 _CSP = ("default-src 'self'; img-src 'self' data: https: http:; script-src 'self'; "
@@ -94,7 +101,7 @@ def register_web(app: Flask) -> None:
             "large_text": large_text_on(),
             "nav_items": nav_items(),
             "Role": Role, "policy": policy,
-            "role_label": role_label,
+            "role_label": role_label, "id_type_label": id_type_label,
             "map_config": {"tiles": current_app.config["MAP_TILE_URL"],
                            "attribution": current_app.config["MAP_TILE_ATTRIBUTION"],
                            "datum": current_app.config["MAP_TILE_DATUM"],
@@ -104,4 +111,5 @@ def register_web(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["mask_name"] = mask_name
     app.jinja_env.filters["mask_phone"] = mask_phone
+    app.jinja_env.filters["mask_id"] = mask_id
     app.jinja_env.globals["static_v"] = lambda f: url_for("static", filename=f)

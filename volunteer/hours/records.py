@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from volunteer.auth.models import User
 from volunteer.common import to_local
 from volunteer.dashboard.figures import Period
 from volunteer.extensions import db
@@ -21,9 +22,12 @@ from volunteer.rules import FORMULA_START
 from volunteer.services.models import ServiceSession
 
 #: The columns, as the national system's import names them (README: "Service records").
-COLUMNS = ("记录编号", "志愿者姓名", "联系电话", "服务项目", "组织单位", "服务地点", "开始时间",
+COLUMNS = ("记录编号", "志愿者姓名", "志愿者编号", "证件类型", "证件号码", "联系电话", "服务项目", "组织单位", "服务地点", "开始时间",
            "结束时间", "服务时长（小时）", "服务内容", "记录人", "记录时间", "记录状态", "更正情况")
 VALID = "有效"
+#: Kinds of identity document as the national system names them.
+ID_TYPES_ZH = {"id_card": "居民身份证", "passport": "护照", "hk_mo_permit": "港澳居民来往内地通行证",
+               "tw_permit": "台湾居民来往大陆通行证", "other": "其他"}
 
 
 @dataclass
@@ -32,6 +36,9 @@ class Record:
 
     number: str
     name: str
+    national_no: str
+    id_type: str
+    id_number: str
     phone: str
     activity: str
     organisation: str
@@ -46,7 +53,8 @@ class Record:
     corrections: str
 
     def row(self) -> list:
-        return [self.number, self.name, self.phone, self.activity, self.organisation,
+        return [self.number, self.name, self.national_no, self.id_type, self.id_number,
+                self.phone, self.activity, self.organisation,
                 self.place, self.start, self.end, self.hours, self.content, self.recorder,
                 self.recorded_at, self.status, self.corrections]
 
@@ -74,7 +82,7 @@ def records(villages: set[int] | None, period: Period, town: str) -> list[Record
         db.select(ServiceHours)
         .where(ServiceHours.status == "confirmed", ServiceHours.served_on >= period.start,
                ServiceHours.served_on <= period.end, _scope_clause(villages))
-        .options(selectinload(ServiceHours.volunteer), selectinload(ServiceHours.confirmed_by),
+        .options(selectinload(ServiceHours.volunteer).selectinload(User.profile), selectinload(ServiceHours.confirmed_by),
                  selectinload(ServiceHours.corrections),
                  selectinload(ServiceHours.invitation).selectinload(Invitation.issue),
                  selectinload(ServiceHours.issue).selectinload(Issue.village),
@@ -100,8 +108,12 @@ def records(villages: set[int] | None, period: Period, town: str) -> list[Record
         corrections = "；".join(
             f"{c.old_hours}→{c.new_hours}（{c.reason}）" for c in e.corrections
             if c.status == "accepted")
+        profile = e.volunteer.profile
         out.append(Record(
             number=f"{e.served_on.year}-{e.id:06d}", name=e.volunteer.name,
+            national_no=profile.national_no or "" if profile else "",
+            id_type=ID_TYPES_ZH.get(profile.id_type or "", "") if profile else "",
+            id_number=profile.id_number or "" if profile else "",
             phone=e.volunteer.phone or "", activity=e.activity, organisation=organisation,
             place=place, start=start, end=end, hours=float(e.hours),
             content=e.note or e.activity,

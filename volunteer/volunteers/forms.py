@@ -28,6 +28,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from volunteer import rules
 from volunteer.validators import (
     NoMarkup,
     Password,
@@ -40,6 +41,11 @@ from volunteer.validators import (
     strip,
 )
 from volunteer.volunteers.availability import SLOTS
+
+ID_TYPE_LABELS = {"id_card": _l("Mainland ID card (居民身份证)"), "passport": _l("Passport"),
+                  "hk_mo_permit": _l("Mainland travel permit for Hong Kong and Macao residents"),
+                  "tw_permit": _l("Mainland travel permit for Taiwan residents"),
+                  "other": _l("Other document")}
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -74,7 +80,28 @@ class ProfileForm(FlaskForm):
         NumberRange(1, 30, _l("Between 1 and 30."))])
     bio = TextAreaField(_l("About you (optional)"), filters=[strip], validators=[
         Optional(), Length(max=1000), NoMarkup()])
+    national_no = StringField(_l("National volunteer number (志愿者统一编号), if you have one"),
+                              filters=[strip], validators=[Optional(), Length(max=30)])
+    id_type = SelectField(_l("Identity document on your service record (optional)"),
+                          choices=[("", _l("None"))] + [(k, v) for k, v in ID_TYPE_LABELS.items()],
+                          validate_choice=False)
+    id_number = StringField(_l("Document number"), filters=[strip], validators=[
+        Optional(), Length(max=30)], description=_l(
+            "Only if you want it on your service record; it is shown masked everywhere. "
+            "Leave empty to keep the one on file."))
     submit = SubmitField(_l("Save"))
+
+    def validate_national_no(self, field):
+        if field.data and (message := rules.volunteer_number(field.data)):
+            raise ValidationError(message)
+
+    def validate_id_type(self, field):
+        if field.data and field.data not in ID_TYPE_LABELS:
+            raise ValidationError(_l("Please choose the kind of document."))
+
+    def validate_id_number(self, field):
+        if field.data and (message := rules.id_number(self.id_type.data, field.data)):
+            raise ValidationError(message)
 
     def free_skill_list(self) -> list[str]:
         return _free_skills(self.free_skills.data)

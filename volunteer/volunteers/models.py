@@ -49,6 +49,11 @@ class VolunteerProfile(db.Model):
     party_confirmed_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL"))
     party_confirmed_at: Mapped[datetime | None]
+    # The volunteer record of MCA Order No. 67: the national volunteer number when known, and
+    # an identity document only if the volunteer gives one (shown masked everywhere).
+    national_no: Mapped[str | None] = mapped_column(sa.String(30))
+    id_type: Mapped[str | None] = mapped_column(sa.String(20))
+    id_number: Mapped[str | None] = mapped_column(sa.String(30))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 

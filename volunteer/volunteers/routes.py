@@ -92,7 +92,13 @@ def _profile_data(form, party: bool) -> ProfileData:
         availability=availability.from_codes(form.availability.data),
         monthly_limit=form.monthly_limit.data, bio=form.bio.data,
         skill_ids=[by_code[c].id for c in form.skills.data], free_skills=form.free_skill_list(),
-        certificates=certificates, is_party_member=party)
+        certificates=certificates, is_party_member=party,
+        national_no=form.national_no.data or None, id_type=form.id_type.data or "",
+        id_number=form.id_number.data or None)
+    on_file = getattr(current_user, "profile", None)
+    if form.id_type.data and not form.id_number.data and (
+            on_file is None or on_file.id_type != form.id_type.data):
+        raise RegistryError(_("Please enter the document's number."), "id_number")
     if party:
         data.work_unit = form.work_unit.data
         data.party_branch = form.party_branch.data
@@ -195,6 +201,7 @@ def edit():
         form.free_skills.data = "、".join(vs.free_text for vs in profile.skills if not vs.skill)
         form.availability.data = availability.codes(profile.availability)
         form.work_unit.data = profile.work_unit.name if profile.work_unit else ""
+        form.id_number.data = ""  # never sent back to the browser: kept unless replaced
     if form.validate_on_submit():
         try:
             save_profile(current_user, _profile_data(form, bool(form.is_party_member.data)))

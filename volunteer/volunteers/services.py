@@ -198,6 +198,9 @@ class ProfileData:
     work_unit: str | None = None
     party_branch: str | None = None
     party_registered_on: date | None = None
+    national_no: str | None = None
+    id_type: str | None = None  # "": remove the document on file
+    id_number: str | None = None  # None: keep the one on file
 
 
 def save_profile(user: User, data: ProfileData) -> VolunteerProfile:
@@ -221,6 +224,11 @@ def save_profile(user: User, data: ProfileData) -> VolunteerProfile:
     profile.availability = data.availability
     profile.monthly_limit = data.monthly_limit
     profile.bio = data.bio or None
+    profile.national_no = data.national_no or None
+    if data.id_type == "":
+        profile.id_type = profile.id_number = None
+    elif data.id_type and data.id_number:
+        profile.id_type, profile.id_number = data.id_type, data.id_number.upper()
     profile.is_party_member = data.is_party_member
     if data.is_party_member:
         profile.work_unit = work_unit_named(data.work_unit)
@@ -407,15 +415,23 @@ def log_contact_view(viewer: User, subject: User | None, context: str, count: in
 
 
 def verify_skill(staff: User, vs: VolunteerSkill) -> None:
+    """Mark a skill checked; the volunteer hears of it."""
+    from volunteer.inbox.services import skill_decided  # (the inbox package loads its views)
+
     vs.status, vs.verified_by_id, vs.verified_at, vs.reject_reason = \
         "verified", staff.id, utcnow(), None
     vs.profile.updated_at = utcnow()
+    skill_decided(staff.id, vs)
 
 
 def reject_skill(staff: User, vs: VolunteerSkill, reason: str) -> None:
+    """Reject a skill with a reason; the volunteer hears of it, and why."""
+    from volunteer.inbox.services import skill_decided
+
     vs.status, vs.verified_by_id, vs.verified_at, vs.reject_reason = \
         "rejected", staff.id, utcnow(), reason
     vs.profile.updated_at = utcnow()
+    skill_decided(staff.id, vs)
 
 
 def confirm_party(staff: User, profile: VolunteerProfile, confirmed: bool = True) -> None:
@@ -440,6 +456,7 @@ def _export_profile(user: User):
         "party_branch": p.party_branch,
         "party_registered_on": p.party_registered_on.isoformat() if p.party_registered_on else None,
         "party_status": p.party_status,
+        "national_no": p.national_no, "id_type": p.id_type, "id_number": p.id_number,
         "created_at": iso_utc(p.created_at),
         "skills": [{"skill": vs.skill.code if vs.skill else None, "free_text": vs.free_text,
                     "certificate_no": vs.certificate_no,
