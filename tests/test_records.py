@@ -123,3 +123,37 @@ def test_the_volunteer_record_carries_a_number_and_an_id_masked_everywhere(clien
     db.session.expire_all()
     assert db.session.scalar(db.select(VolunteerProfile.id_number)) is None
     assert db.session.scalar(db.select(VolunteerProfile.national_no)) is None
+
+
+@pytest.mark.parametrize("issuer", ["", "山阳镇志愿服务中心"])
+def test_a_certificate_as_the_national_rules_describe_it(make_app, issuer):
+    """With an issuer configured the page is a 志愿服务证明 with the issuer, its person in
+    charge, handler and contact, the number and date, a place for the seal and a QR code of the
+    public check; without one it is a 服务记录 summary."""
+    from volunteer.hours.models import Certificate
+    from volunteer.setup import load_reference_data
+
+    from .conftest import PASSWORD, Factory
+
+    app = make_app(CERT_ISSUER=issuer, CERT_ISSUER_HEAD="李主任", CERT_HANDLER="张经办",
+                   CERT_CONTACT="021-57000000")
+    with app.app_context():
+        load_reference_data()
+        v = Factory().volunteer("王志愿", ["doctor"])
+        v.profile.national_no = "3101120001"
+        db.session.add(ServiceHours(volunteer_id=v.id, activity="义诊", served_on=TODAY,
+                                    hours=Decimal("2.0"), status="confirmed"))
+        db.session.commit()
+        web = app.test_client()
+        web.post("/auth/login", data={"login": v.phone, "password": PASSWORD})
+        web.post("/hours/certificate")
+        cert = db.session.scalar(db.select(Certificate))
+        page = web.get(f"/hours/certificate/{cert.serial}").get_data(as_text=True)
+        assert "3101120001" in page and cert.serial in page and "<svg" in page
+        if issuer:
+            assert "志愿服务证明</h1>" in page and issuer in page and "李主任" in page
+            assert "张经办" in page and 'data-testid="seal"' in page
+        else:
+            assert "服务记录</h1>" in page and "志愿服务证明</h1>" not in page
+            assert "李主任" not in page
+        db.session.remove()

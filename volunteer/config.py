@@ -59,8 +59,16 @@ class Config:
     TERMS_VERSION = "2026-11"
     MATCH_WEIGHTS: dict = {}  # overrides of volunteer.matching.matcher.Weights
     RESET_CODE_HOURS = 24
+    VERIFY_DAYS = 2  # a resolved issue waiting longer than this for verification is overdue
     TOWN_CODE = "SY"
     TOWN_NAME = "山阳镇"
+    # The organisation that issues volunteer service certificates (志愿服务证明, MCA Order No.
+    # 67): its name, the person in charge, the handler and a contact. Without an issuer the
+    # site prints service-record summaries, not certificates.
+    CERT_ISSUER = ""
+    CERT_ISSUER_HEAD = ""
+    CERT_HANDLER = ""
+    CERT_CONTACT = ""
 
 
 class TestConfig(Config):
@@ -79,9 +87,10 @@ _ENV_KEYS = [
     "MAP_TILE_URL", "MAP_TILE_ATTRIBUTION", "MAP_TILE_DATUM", "MAIL_SERVER", "MAIL_USERNAME",
     "MAIL_PASSWORD", "MAIL_SENDER", "SITE_URL", "RATELIMIT_STORAGE_URI", "TERMS_VERSION", "PASSWORD_HASH_METHOD",
     "RATELIMIT_LOGIN", "RATELIMIT_LOGIN_ADDRESS",
+    "CERT_ISSUER", "CERT_ISSUER_HEAD", "CERT_HANDLER", "CERT_CONTACT",
 ]
 _ENV_BOOLS = ["SESSION_COOKIE_SECURE", "MAIL_USE_TLS"]
-_ENV_INTS = ["MAIL_PORT", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO"]
+_ENV_INTS = ["MAIL_PORT", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "VERIFY_DAYS"]
 
 
 def load_config(app, overrides: dict | None = None) -> None:

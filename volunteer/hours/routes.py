@@ -99,12 +99,15 @@ def confirm_view(invitation_id: int):
 
 
 def _record(invitation_id: int, action, ok_text: str):
-    """Run one hours operation from the HoursForm; commit, or say why not and change nothing."""
+    """Run one hours operation from the HoursForm; commit, or say why not and change nothing.
+    From the review list, back to it (to confirm the next one); else to the task's page."""
     inv = _visible_invitation(invitation_id)
+    back = url_for("hours.review") if request.form.get("back") == "review" \
+        and can_organise(current_user, inv) else _back(inv)
     form = HoursForm()
     if not form.validate_on_submit():
         flash(_("Please check the form."), "danger")
-        return redirect(_back(inv))
+        return redirect(back)
     try:
         action(inv, form)
         db.session.commit()
@@ -117,7 +120,7 @@ def _record(invitation_id: int, action, ok_text: str):
               "warning")
     else:
         flash(ok_text, "success")
-    return redirect(_back(inv))
+    return redirect(back)
 
 
 @bp.route("/<int:hours_id>/correction", methods=["POST"])
@@ -225,17 +228,26 @@ def new_certificate():
 @bp.route("/certificate/<serial>")
 @login_required
 def certificate(serial: str):
-    """My certificate, printable: full name, every activity, the serial to verify it by."""
+    """My certificate, printable, with what MCA Order No. 67 asks of one: the volunteer (name,
+    national volunteer number), the hours and the service, the issuing organisation with its
+    person in charge, handler and contact, the number and date, a place for the seal, and a QR
+    code of the public check. Without a configured issuer it is a service-record summary."""
     from flask import current_app
 
     from volunteer.hours.models import Certificate
+    from volunteer.hours.services import qr_svg
 
     cert = db.session.scalar(db.select(Certificate).where(Certificate.serial == serial[:24]))
     if cert is None or cert.volunteer_id != current_user.id:
         abort(404)
-    return render_template("hours/certificate.html", cert=cert,
-                           town=current_app.config["TOWN_NAME"],
-                           verify_url=url_for("hours.verify", serial=cert.serial, _external=True))
+    config = current_app.config
+    verify_url = url_for("hours.verify", serial=cert.serial, _external=True)
+    profile = cert.volunteer.profile
+    return render_template(
+        "hours/certificate.html", cert=cert, town=config["TOWN_NAME"], verify_url=verify_url,
+        qr=qr_svg(verify_url), national_no=profile.national_no if profile else None,
+        issuer={k: config[f"CERT_{k.upper()}"] for k in ("issuer", "issuer_head", "handler",
+                                                        "contact")})
 
 
 @bp.route("/verify")

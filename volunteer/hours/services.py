@@ -6,6 +6,7 @@ rejects with a reason. Nobody confirms their own hours.
 """
 from __future__ import annotations
 
+import io
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -256,3 +257,15 @@ def issue_certificate(user: User, prefix: str, now: datetime | None = None):
     db.session.add(cert)
     db.session.flush()
     return cert
+
+
+def qr_svg(text: str):
+    """A QR code of ``text`` as inline SVG markup (for a printed certificate's check link)."""
+    import qrcode
+    import qrcode.image.svg
+    from markupsafe import Markup
+
+    buf = io.BytesIO()
+    qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8).save(buf)
+    svg = buf.getvalue().decode()
+    return Markup(svg[svg.index("<svg"):])  # the library's own markup; ``text`` is a URL of ours
