@@ -56,9 +56,48 @@ def test_file_an_issue_and_walk_it_to_closure(live_server, page, factory):
 
     login(page, live_server, leader)
     page.goto(f"{live_server}/issues/{issue.id}")
+    # On a phone the leader's next step is on the first screen, without scrolling.
+    box = page.locator("form[data-action=verify] [type=submit]").bounding_box()
+    assert box["y"] + box["height"] <= page.viewport_size["height"]
     act(page, "verify")
     db.session.expire_all()
     issue = db.session.get(Issue, issue.id)
     assert issue.status == "closed" and issue.cost_saved_yuan == 10000
     assert [e.action for e in issue.events] == ["report", "accept", "start", "resolve", "verify"]
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_the_resident_rates_with_a_tap_on_a_phone(live_server, page, factory):
+    from volunteer.issues.services import Details, IssueInput, file_issue, transition
+
+    village = factory.village(code="XJ", name="新江村")
+    grid = factory.grid(village, code="XJ-01", lat=30.757, lon=121.353)
+    member = factory.user("grid_member", grid, name="网格员甲")
+    leader = factory.user("grid_leader", grid, name="网格长乙")
+    resident = factory.user("resident", name="居民丙")
+    issue = file_issue(resident, IssueInput(
+        title="楼道灯坏了", description="三号楼楼道灯不亮。", category="facilities",
+        lat=30.7571, lon=121.3531))
+    for action in ("accept", "start"):
+        transition(member, issue, action)
+    transition(member, issue, "resolve", Details(resolution="换了灯泡"))
+    transition(leader, issue, "verify")
+    db.session.commit()
+
+    login(page, live_server, resident)
+    page.goto(f"{live_server}/issues/{issue.id}")
+    star = page.get_by_test_id("rate-4")
+    box = star.bounding_box()
+    assert box["y"] + box["height"] <= page.viewport_size["height"] and box["height"] >= 44
+    # Reopening is folded: a first tap shows it, a second confirms.
+    reopen = page.locator("form[data-action=reopen] [type=submit]")
+    expect(reopen).to_be_hidden()
+    page.locator("details[data-more=reopen] > summary").click()
+    expect(reopen).to_be_visible()
+    page.locator("form[data-action=rate] [name=comment]").fill("很快就修好了")
+    star.click()
+    expect(page.locator(".alert-success")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    db.session.expire_all()
+    issue = db.session.get(Issue, issue.id)
+    assert (issue.rating, issue.rating_comment, issue.status) == (4, "很快就修好了", "closed")

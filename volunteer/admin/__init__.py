@@ -78,11 +78,14 @@ TEXT = [strip]
 class VillageView(BaseAdminView):
     column_list = ["code", "name", "kind", "address"]
     column_searchable_list = ["code", "name"]
-    column_labels = {"code": _l("Code"), "name": _l("Name"), "kind": _l("Kind"),
+    column_labels = {"code": _l("Code"), "name": _l("Village name"), "kind": _l("Kind"),
                      "address": _l("Address"), "town": _l("Town"), "lat": _l("Latitude"),
                      "lon": _l("Longitude"), "grids": _l("Grids")}
     form_excluded_columns = ["grids"]
     form_choices = {"kind": [("village", _l("Village (村)")), ("community", _l("Residents' committee (居)"))]}
+    column_formatters = {"kind": lambda v, c, m, n: dict(VillageView.form_choices["kind"]).get(
+        m.kind, m.kind)}
+    column_formatters_detail = column_formatters
     form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(max=100)]},
                  "code": {"filters": TEXT, "validators": [NoMarkup(), Length(max=20)]}}
 
@@ -91,7 +94,7 @@ class GridView(BaseAdminView):
     column_list = ["code", "name", "village", "households", "lat", "lon"]
     column_searchable_list = ["code", "name"]
     column_filters = ["village.name"]
-    column_labels = {"code": _l("Code"), "name": _l("Name"), "village": _l("Village"),
+    column_labels = {"code": _l("Code"), "name": _l("Grid name"), "village": _l("Village"),
                      "village.name": _l("Village"), "households": _l("Households"),
                      "lat": _l("Latitude"), "lon": _l("Longitude"),
                      "boundary": _l("Boundary (GeoJSON)"), "points": _l("Grid points")}
@@ -116,7 +119,7 @@ class GridPointView(BaseAdminView):
     column_list = ["name", "grid", "address", "party_service_point", "deputy_reception_point"]
     column_searchable_list = ["name", "address"]
     column_filters = ["party_service_point", "deputy_reception_point"]
-    column_labels = {"name": _l("Name"), "grid": _l("Grid"), "address": _l("Address"),
+    column_labels = {"name": _l("Grid point name"), "grid": _l("Grid"), "address": _l("Address"),
                      "lat": _l("Latitude"), "lon": _l("Longitude"),
                      "opening_hours": _l("Opening hours"),
                      "party_service_point": _l("Party service point (两点合一)"),
@@ -128,8 +131,9 @@ class GridPointView(BaseAdminView):
 class DepartmentView(BaseAdminView):
     column_list = ["code", "name", "name_en", "phone"]
     column_searchable_list = ["code", "name", "name_en"]
-    column_labels = {"code": _l("Code"), "name": _l("Name"), "name_en": _l("English name"),
-                     "description": _l("Description"), "phone": _l("Phone")}
+    column_labels = {"code": _l("Code"), "name": _l("Department name"),
+                     "name_en": _l("English name"), "description": _l("Description"),
+                     "phone": _l("Phone")}
     form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(max=100)]}}
 
 
@@ -137,7 +141,7 @@ class ServiceItemView(BaseAdminView):
     column_list = ["code", "name", "category", "department", "skill", "active"]
     column_searchable_list = ["code", "name"]
     column_filters = ["active", "category"]
-    column_labels = {"code": _l("Code"), "name": _l("Name"), "name_en": _l("English name"),
+    column_labels = {"code": _l("Code"), "name": _l("Service name"), "name_en": _l("English name"),
                      "category": _l("Category"), "description": _l("Description"),
                      "department": _l("Department"), "skill": _l("Skill"),
                      "where_when": _l("Where and when"), "active": _l("Active"),
@@ -205,8 +209,11 @@ class RoleAssignmentView(BaseAdminView):
     column_formatters = {"role": lambda v, c, m, n: ROLE_LABELS.get(m.role, m.role)}
     form_columns = ["user", "role", "grid", "village", "department"]
     form_choices = {"role": ROLE_CHOICES}
-    form_ajax_refs = {"user": {"fields": ["name", "phone", "email"], "page_size": 20},
-                      "grid": {"fields": ["code", "name"], "page_size": 20}}
+    # Flask-Admin's own placeholder says "Please select model"; say what to type instead.
+    form_ajax_refs = {"user": {"fields": ["name", "phone", "email"], "page_size": 20,
+                               "placeholder": _l("Name or mobile")},
+                      "grid": {"fields": ["code", "name"], "page_size": 20,
+                               "placeholder": _l("Grid name")}}
 
     def on_model_change(self, form, model, is_created):
         check_scope(model.role, model.grid, model.village, model.department)
@@ -268,9 +275,16 @@ class WorkUnitView(BaseAdminView):
     column_filters = ["approved"]
     column_default_sort = ("approved", False)
     column_editable_list = ["approved"]
-    column_labels = {"name": _l("Name"), "approved": _l("Approved"), "created_at": _l("Added")}
+    column_labels = {"name": _l("Work unit name"), "approved": _l("Approved"),
+                     "created_at": _l("Added")}
     form_columns = ["name", "approved"]
     form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(min=1, max=100)]}}
+
+
+# How a phone number came to be seen (ContactView.context), for the audit log's readers.
+CONTACT_CONTEXTS = {"reveal": _l("Shown on request"), "helper": _l("Helper's phone to the organiser"),
+                    "export": _l("Export"), "certificate": _l("Certificate"),
+                    "detail": _l("Volunteer's page"), "report": _l("Report")}
 
 
 class ContactViewLog(BaseAdminView):
@@ -285,6 +299,8 @@ class ContactViewLog(BaseAdminView):
                      "subject": _l("Whose number"), "context": _l("Where"),
                      "count": _l("Numbers"), "note": _l("Filter"),
                      "viewer.name": _l("Who looked"), "subject.name": _l("Whose number")}
+    column_formatters = {"context": lambda v, c, m, n: CONTACT_CONTEXTS.get(m.context, m.context)}
+    column_formatters_detail = column_formatters
 
 
 class IssueCategoryView(BaseAdminView):

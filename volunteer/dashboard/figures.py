@@ -14,7 +14,13 @@ from volunteer.common import SHANGHAI, to_utc, utcnow
 from volunteer.extensions import db
 from volunteer.hours.models import ServiceHours
 from volunteer.invitations.models import Invitation
-from volunteer.issues.models import Issue, IssueCategory, IssueEvent, overdue_clause
+from volunteer.issues.models import (
+    OPEN_STATUSES,
+    Issue,
+    IssueCategory,
+    IssueEvent,
+    overdue_clause,
+)
 from volunteer.org.models import Grid, GridPoint, Village
 from volunteer.services.models import ServiceSession
 from volunteer.skills.models import Skill
@@ -107,7 +113,9 @@ def _month(column):
 
 
 def issue_figures(scope: Scope, period: Period, now: datetime | None = None) -> Figures:
-    """Issues found in the period and what became of them."""
+    """Issues found in the period and what became of them; ``now`` (default: now) is the moment
+    the overdue count describes — the end of a past month for its report."""
+    as_of = now
     now = now or utcnow()
     f = Figures()
     found = sa.and_(scope.issues(), period.contains(Issue.created_at))
@@ -148,8 +156,9 @@ def issue_figures(scope: Scope, period: Period, now: datetime | None = None) -> 
     ).all()
     if durations:
         f.median_days = median((c - r).total_seconds() / 86400 for r, c in durations)
-    f.overdue_now = db.session.scalar(db.select(sa.func.count(Issue.id))
-                                      .where(scope.issues(), overdue_clause(now)))
+    f.overdue_now = db.session.scalar(db.select(sa.func.count(Issue.id)).where(
+        scope.issues(), overdue_clause(now) if as_of is None or as_of >= utcnow()
+        else overdue_at(as_of)))
     f.rework = db.session.scalar(
         db.select(sa.func.count(IssueEvent.id)).join(Issue, IssueEvent.issue_id == Issue.id)
         .where(scope.issues(), IssueEvent.action == "fail_verification",
@@ -163,6 +172,19 @@ def issue_figures(scope: Scope, period: Period, now: datetime | None = None) -> 
     return f
 
 
+def overdue_at(moment: datetime):
+    """Issues that were overdue at a past ``moment``: filed before it, due before it, and still
+    open then — their status at that moment is the last status change before it (an issue
+    without one was just reported)."""
+    E = IssueEvent
+    status_then = (db.select(E.to_status)
+                   .where(E.issue_id == Issue.id, E.to_status.is_not(None), E.created_at < moment)
+                   .order_by(E.created_at.desc(), E.id.desc()).limit(1)
+                   .correlate(Issue).scalar_subquery())
+    return sa.and_(Issue.created_at < moment, Issue.deadline_at < moment,
+                   sa.func.coalesce(status_then, "reported").in_(OPEN_STATUSES))
+
+
 def months(period: Period) -> list[str]:
     """'YYYY-MM' of every month the period touches."""
     out, y, m = [], period.start.year, period.start.month
@@ -172,43 +194,57 @@ def months(period: Period) -> list[str]:
     return out
 
 
-def volunteers_by_skill(scope: Scope, period: Period) -> list[tuple]:
-    """Per skill: (code, zh, en, registered, verified, available, helped in the period)."""
+def volunteers_by_skill(scope: Scope, period: Period, as_of: datetime | None = None
+                        ) -> list[tuple]:
+    """Per skill: (code, zh, en, registered, verified, available, helped in the period); with
+    ``as_of``, only volunteers registered before it and skills verified before it."""
     P, VS = VolunteerProfile, VolunteerSkill
+    then = P.created_at < as_of if as_of is not None else sa.true()
+    verified = sa.and_(VS.status == "verified", VS.verified_at < as_of) \
+        if as_of is not None else VS.status == "verified"
     helped = db.select(Invitation.volunteer_id).where(
         Invitation.status == "done", period.contains(Invitation.updated_at))
     rows = db.session.execute(
         db.select(Skill.code, Skill.name_zh, Skill.name_en, sa.func.count(VS.id),
-                  sa.func.count(VS.id).filter(VS.status == "verified"),
+                  sa.func.count(VS.id).filter(verified),
                   sa.func.count(VS.id).filter(P.paused.is_(False)),
                   sa.func.count(VS.id).filter(P.user_id.in_(helped)))
         .join(VS, VS.skill_id == Skill.id).join(P, VS.profile_id == P.id)
-        .where(scope.grids(P.home_grid_id), VS.status != "rejected")
+        .where(scope.grids(P.home_grid_id), VS.status != "rejected", then)
         .group_by(Skill.id, Skill.code, Skill.name_zh, Skill.name_en)
         .order_by(sa.func.count(VS.id).desc())).all()
     return [tuple(r) for r in rows]
 
 
-def volunteer_totals(scope: Scope) -> tuple[int, int, int]:
-    """(registered, with a verified skill, available) volunteers living in the scope."""
-    P = VolunteerProfile
-    verified = db.select(VolunteerSkill.profile_id).where(VolunteerSkill.status == "verified")
+def volunteer_totals(scope: Scope, as_of: datetime | None = None) -> tuple[int, int, int]:
+    """(registered, with a verified skill, available) volunteers living in the scope — now, or
+    registered (and verified) before ``as_of`` (a past month's end; pauses have no history, so
+    "available" there is those registered then and not paused now)."""
+    P, VS = VolunteerProfile, VolunteerSkill
+    verified = db.select(VS.profile_id).where(VS.status == "verified")
+    then = sa.true()
+    if as_of is not None:
+        verified = verified.where(VS.verified_at < as_of)
+        then = P.created_at < as_of
     return tuple(db.session.execute(
         db.select(sa.func.count(P.id), sa.func.count(P.id).filter(P.id.in_(verified)),
                   sa.func.count(P.id).filter(P.paused.is_(False)))
-        .where(scope.grids(P.home_grid_id))).one())
+        .where(scope.grids(P.home_grid_id), then)).one())
 
 
-def party_by_village(scope: Scope) -> list[tuple[str, str, int, int]]:
-    """In-service party members who registered (报到) per 村居: (code, name, confirmed, pending)."""
+def party_by_village(scope: Scope, as_of: datetime | None = None
+                     ) -> list[tuple[str, str, int, int]]:
+    """In-service party members who registered (报到) per 村居: (code, name, confirmed, pending);
+    with ``as_of``, those registered before it."""
     P = VolunteerProfile
+    then = P.created_at < as_of if as_of is not None else sa.true()
     return [tuple(r) for r in db.session.execute(
         db.select(Village.code, Village.name,
                   sa.func.count(P.id).filter(P.party_status == "confirmed"),
                   sa.func.count(P.id).filter(P.party_status == "pending"))
         .join(Grid, Grid.village_id == Village.id)
         .join(P, sa.and_(P.home_grid_id == Grid.id, P.is_party_member))
-        .where(scope.villages(Village.id))
+        .where(scope.villages(Village.id), then)
         .group_by(Village.id, Village.code, Village.name).order_by(Village.code))]
 
 

@@ -30,6 +30,10 @@ class Gaps:
     demand: np.ndarray  # villages × skills
     supply: np.ndarray
     worst: list[tuple] = field(default_factory=list)  # (village, skill, demand, supply, gap)
+    # Per 村居 (same order as ``villages``): its position or None, and its worst gap over every
+    # skill (demand, supply, gap, skill) or None where every demand is met.
+    places: list[tuple[float, float] | None] = field(default_factory=list)
+    village_worst: list[tuple | None] = field(default_factory=list)
 
 
 def issue_skills(rows) -> dict[int, list[str]]:
@@ -150,16 +154,27 @@ def coverage(scope: Scope, period: Period, top_skills: int = 14, worst: int = 15
     if placed:
         supply[placed] = _supply([villages[k] for k in placed], [s.code for s in skills])
 
-    # The skills with the most demand, and the worst gaps.
-    order = [j for j in np.argsort(-demand.sum(axis=0)) if demand[:, j].sum() > 0][:top_skills]
+    # The worst gaps, and as columns the skills with the most demand plus every skill of a
+    # worst gap (a rare skill badly missing in one 村居 must show on the heat map too).
     gap = demand - supply
     cells = [(demand[i, j], gap[i, j], i, j) for i in range(len(villages))
              for j in range(len(skills)) if demand[i, j] > 0 and gap[i, j] > 0]
     cells.sort(key=lambda c: (-c[1], -c[0]))
     worst_rows = [(villages[i], skills[j], int(demand[i, j]), int(supply[i, j]), int(g))
                   for _d, g, i, j in cells[:worst]]
+    total = demand.sum(axis=0)
+    ranked = [j for j in np.argsort(-total, kind="stable").tolist() if total[j] > 0]
+    keep = set(ranked[:top_skills]) | {j for _d, _g, _i, j in cells[:worst]}
+    order = [j for j in ranked if j in keep]
+    per_village: list[tuple | None] = [None] * len(villages)
+    for d, g, i, j in cells:  # worst first: the first seen per 村居 is its worst
+        if per_village[i] is None:
+            per_village[i] = (int(d), int(supply[i, j]), int(g), skills[j])
     return Gaps(villages=[(v.id, v.code, v.name) for v in villages],
                 skills=[tuple(skills[j]) for j in order],
                 demand=demand[:, order] if order else np.zeros((len(villages), 0)),
                 supply=supply[:, order] if order else np.zeros((len(villages), 0)),
-                worst=worst_rows)
+                worst=worst_rows,
+                places=[(float(v.lat), float(v.lon)) if v.lat is not None and v.lon is not None
+                        else None for v in villages],
+                village_worst=per_village)

@@ -192,7 +192,9 @@ def report():
         return render_template("dashboard/report.html", d=None,
                                errors=[str(_l("There is no report for that month."))]), 400
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    d = build(scope, Period(first, min(last, today)))
+    period = Period(first, min(last, today))
+    # The month's figures only: what stood at its end (overdue issues, volunteers), not today's.
+    d = build(scope, period, as_of=period.utc_end if last < today else None)
     return render_template("dashboard/report.html", d=d, errors=[], month=first)
 
 
@@ -217,6 +219,13 @@ def worst_table(g) -> Table:
                   for v, s, dm, sp, gp in g.worst])
 
 
+def heat_level(demand: int, supply: int) -> int:
+    """The colour of a gap, 0 (no demand) to 4: by the share of the demand without a volunteer."""
+    if demand <= 0:
+        return 0
+    return min(4, 1 + int(3 * max(0, demand - supply) / demand))
+
+
 @bp.route("/gaps")
 @login_required
 def gaps():
@@ -228,16 +237,29 @@ def gaps():
         return render_template("dashboard/gaps.html", errors=errors, g=None, villages=villages,
                                args=request.args), 400
     g = coverage(scope, period)
+    en = str(get_locale()).startswith("en")
     heat = []
     for i, v in enumerate(g.villages):
         cells = []
         for j in range(len(g.skills)):
             dm, sp = int(g.demand[i, j]), int(g.supply[i, j])
-            level = 0 if dm == 0 else min(4, 1 + int(3 * max(0, dm - sp) / max(dm, 1)))
-            cells.append((dm, sp, level))
+            cells.append((dm, sp, heat_level(dm, sp)))
         heat.append((v, cells))
+    points = []  # the map: each 村居 at its centre, coloured by its worst gap
+    for (_vid, _code, name), place, w in zip(g.villages, g.places, g.village_worst, strict=True):
+        if place is None:
+            continue
+        if w is None:
+            label, level = f"{name} · {_('No gaps: every demand has enough volunteers in range.')}", 0
+        else:
+            dm, sp, _gp, skill = w
+            label = (f"{name} · {skill[3] if en else skill[2]} · "
+                     f"{_('demand %(d)s, available %(s)s', d=dm, s=sp)}")
+            level = heat_level(dm, sp)
+        points.append({"lat": place[0], "lon": place[1], "level": level, "name": name,
+                       "label": label})
     return render_template("dashboard/gaps.html", errors=[], g=g, heat=heat, villages=villages,
-                           scope=scope, period=period,
+                           scope=scope, period=period, points=points,
                            args=_args({"village": request.args.get("village"),
                                        "grid": request.args.get("grid")}, period))
 

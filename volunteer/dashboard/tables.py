@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -42,6 +43,7 @@ class Dashboard:
     figures: Figures
     totals: tuple[int, int, int]
     tables: list[Table] = field(default_factory=list)
+    as_of: datetime | None = None  # None: the moment figures are now's
 
     def table(self, name: str) -> Table | None:
         return next((t for t in self.tables if t.name == name), None)
@@ -51,11 +53,13 @@ def _pct(n: int, total: int) -> str:
     return f"{100 * n / total:.1f}%" if total else "—"
 
 
-def build(scope: Scope, period: Period) -> Dashboard:
-    """Every figure and table of the dashboard for ``scope`` and ``period``."""
+def build(scope: Scope, period: Period, as_of: datetime | None = None) -> Dashboard:
+    """Every figure and table of the dashboard for ``scope`` and ``period``; the figures that
+    describe a moment (overdue issues, volunteers) as of ``as_of`` when given (a past month's
+    report), else now."""
     en = str(get_locale()).startswith("en")
-    f = issue_figures(scope, period)
-    d = Dashboard(scope, period, f, volunteer_totals(scope))
+    f = issue_figures(scope, period, now=as_of)
+    d = Dashboard(scope, period, f, volunteer_totals(scope, as_of), as_of=as_of)
     tiers = ["grid", "village", "department"]
     d.tables.append(Table(
         "tiers", str(_l("Issues by tier")), [str(_l("Tier")), str(_l("Issues")), str(_l("Share"))],
@@ -108,18 +112,19 @@ def build(scope: Scope, period: Period) -> Dashboard:
         [[str(labels[k]), answers[k]] for k in [*keys, "offers"]],
         chart={"type": "doughnut", "labels": [str(labels[k]) for k in keys],
                "datasets": [{"data": [answers[k] for k in keys]}]}))
-    skills = volunteers_by_skill(scope, period)
+    skills = volunteers_by_skill(scope, period, as_of)
     d.tables.append(Table(
         "skills", str(_l("Volunteers by skill")),
-        [str(_l("Skill")), str(_l("Registered")), str(_l("Verified")),
+        [str(_l("Skill")), str(_l("Volunteers registered")), str(_l("Verified")),
          str(_l("Available (not paused)")), str(_l("Helped in the period"))],
         [[en_name if en else zh, reg, ver, avail, helped]
          for _c, zh, en_name, reg, ver, avail, helped in skills],
         chart={"type": "bar", "labels": [(en_name if en else zh) for _c, zh, en_name, *_r
                                          in skills[:15]],
-               "datasets": [{"label": str(_l("Registered")), "data": [r[3] for r in skills[:15]]},
+               "datasets": [{"label": str(_l("Volunteers registered")),
+                             "data": [r[3] for r in skills[:15]]},
                             {"label": str(_l("Verified")), "data": [r[4] for r in skills[:15]]}]}))
-    party = party_by_village(scope)
+    party = party_by_village(scope, as_of)
     d.tables.append(Table(
         "party", str(_l("In-service party members registered (报到) by village")),
         [str(_l("Village")), str(_l("Confirmed")), str(_l("Awaiting confirmation"))],

@@ -6,13 +6,13 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from volunteer.auth.models import User
 from volunteer.common import to_local
-from volunteer.dashboard.figures import Period
 from volunteer.extensions import db
 from volunteer.hours.models import ServiceHours
 from volunteer.invitations.models import Invitation
@@ -24,6 +24,9 @@ from volunteer.services.models import ServiceSession
 #: The columns, as the national system's import names them (README: "Service records").
 COLUMNS = ("记录编号", "志愿者姓名", "志愿者编号", "证件类型", "证件号码", "联系电话", "服务项目", "组织单位", "服务地点", "开始时间",
            "结束时间", "服务时长（小时）", "服务内容", "记录人", "记录时间", "记录状态", "更正情况")
+if TYPE_CHECKING:  # pragma: no cover
+    from volunteer.dashboard.figures import Period
+
 VALID = "有效"
 #: Kinds of identity document as the national system names them.
 ID_TYPES_ZH = {"id_card": "居民身份证", "passport": "护照", "hk_mo_permit": "港澳居民来往内地通行证",

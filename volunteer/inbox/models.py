@@ -10,7 +10,8 @@ from volunteer.common import utcnow
 from volunteer.extensions import db
 
 # Kinds of notification a person can switch on or off.
-KINDS = ("my_report", "queue", "overdue", "invitation", "team", "hours", "sessions")
+KINDS = ("my_report", "queue", "overdue", "verify", "invitation", "team", "hours", "sessions",
+         "skills")
 
 
 class Notification(db.Model):

@@ -12,17 +12,20 @@ from volunteer.common import paginate, utcnow
 from volunteer.extensions import db
 from volunteer.inbox import bp
 from volunteer.inbox.models import KINDS, Notification, NotificationSetting
-from volunteer.inbox.services import describe, for_follower, settings_of
+from volunteer.inbox.services import EVENT_PAGES, describe, for_follower, settings_of
 from volunteer.invitations.models import Invitation
 from volunteer.issues.models import Issue
 
 KIND_LABELS = {"my_report": _l("Changes to issues I reported"),
                "queue": _l("Issues reaching my queue"),
-               "overdue": _l("Issues in my queue running overdue"),
+               "overdue": _l("Issues in my queue running overdue, or waiting too long for my "
+                             "verification"),
+               "verify": _l("Resolved issues waiting for my verification"),
                "invitation": _l("Invitations to help, and reminders"),
                "team": _l("Answers and offers from volunteers for issues I organise"),
                "hours": _l("Service hours: proposals, confirmations, corrections"),
-               "sessions": _l("Service sessions I signed up for: reminders and changes")}
+               "sessions": _l("Service sessions I signed up for: reminders and changes"),
+               "skills": _l("My skills: verified or not accepted, and why")}
 
 
 def unread_count(user) -> int:
@@ -79,7 +82,7 @@ def read_all():
 @bp.route("/<int:notification_id>", methods=["POST"])
 @login_required
 def open_one(notification_id: int):
-    """Mark one read and go to its issue."""
+    """Mark one read and go where to act on it: the task, the hours to confirm, the issue …"""
     n = db.session.get(Notification, notification_id)
     if n is None or n.user_id != current_user.id or not ConfirmForm().validate_on_submit():
         abort(404)
@@ -87,6 +90,8 @@ def open_one(notification_id: int):
     db.session.commit()
     if n.invitation_id and n.invitation and n.invitation.volunteer_id == current_user.id:
         return redirect(url_for("invitations.detail", invitation_id=n.invitation_id))
+    if n.event in EVENT_PAGES:  # hours to confirm, my skills
+        return redirect(url_for(EVENT_PAGES[n.event][0]))
     if n.session_id and not n.issue_id:
         if n.invitation_id:  # an organiser hears about staff of a session
             return redirect(url_for("services.manage", session_id=n.session_id) + "#staff")

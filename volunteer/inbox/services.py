@@ -1,18 +1,28 @@
 """Who hears about what: the reporter of each change, staff when an issue reaches their queue or
-runs overdue. Services never commit."""
+runs overdue, the verifiers when it is resolved. Services never commit.
+
+The inbox row is written with the change that causes it; the e-mail waits in the session until
+the commit and leaves only then (a rollback sends nothing).
+"""
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 from volunteer.auth.models import Role, RoleAssignment, User
 from volunteer.common import iso_utc
 from volunteer.extensions import db
 from volunteer.inbox.models import KINDS, Notification, NotificationSetting
+from volunteer.issues.workflow import verifiers
 from volunteer.mail import send_mail
 from volunteer.privacy import eraser, exporter
+
+_MAIL = "inbox_mail_after_commit"
 
 
 def settings_of(user_id: int) -> dict[str, tuple[bool, bool]]:
@@ -25,8 +35,10 @@ def settings_of(user_id: int) -> dict[str, tuple[bool, bool]]:
 
 
 def notify(user_ids, kind: str, event: str, issue=None, actor_id: int | None = None,
-           invitation=None, session=None) -> int:
-    """Put a notification in each person's inbox (and e-mail them) as they chose."""
+           invitation=None, session=None, detail: str | Callable[[], str] = "") -> int:
+    """Put a notification in each person's inbox (and e-mail them after the commit) as they
+    chose. ``detail`` is a line the e-mail carries below the text (a skill, a reason), or a
+    function that writes it in the recipient's language."""
     sent = 0
     for uid in dict.fromkeys(u for u in user_ids if u and u != actor_id):
         in_app, email = settings_of(uid)[kind]
@@ -43,10 +55,40 @@ def notify(user_ids, kind: str, event: str, issue=None, actor_id: int | None = N
                     text = describe(event, issue, invitation, session,
                                     public=for_follower(kind, issue, uid))
                     link = _link(issue, invitation if invitation is not None
-                                 and invitation.volunteer_id == uid else None, session)
-                    send_mail(user.email, _("Grid Volunteers: %(what)s", what=text),
-                              text + "\n" + link)
+                                 and invitation.volunteer_id == uid else None, session,
+                                 event=event)
+                    more = detail() if callable(detail) else detail
+                    _mail_after_commit(user.email, _("Grid Volunteers: %(what)s", what=text),
+                                       "\n".join(x for x in (text, more, link) if x))
     return sent
+
+
+def _mail_after_commit(to: str, subject: str, body: str) -> None:
+    """Hold a message until the session commits; it belongs to the innermost transaction, so a
+    rolled-back savepoint drops its messages and keeps the others."""
+    session = db.session()
+    tx = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_MAIL, []).append((tx, (to, subject, body)))
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _send_after_commit(session) -> None:
+    for _tx, message in session.info.pop(_MAIL, []):
+        send_mail(*message)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _drop_after_rollback(session, previous_transaction) -> None:
+    def undone(tx) -> bool:
+        while tx is not None:
+            if tx is previous_transaction:
+                return True
+            tx = tx.parent
+        return False
+
+    held = session.info.get(_MAIL)
+    if held:
+        session.info[_MAIL] = [m for m in held if m[0] is not None and not undone(m[0])]
 
 
 def for_follower(kind: str, issue, user_id: int) -> bool:
@@ -54,12 +96,22 @@ def for_follower(kind: str, issue, user_id: int) -> bool:
     return kind == "my_report" and issue is not None and issue.reporter_id != user_id
 
 
-def _link(issue, invitation=None, session=None) -> str:
-    """Where to act: the volunteer's task page, the session's page, else the issue's page;
-    absolute in a request, else from SITE_URL (cron, CLI)."""
+#: Events whose place to act is a page of their own, not the issue's or the session's.
+EVENT_PAGES = {"hours_proposed": ("hours.review", "/hours/review"),
+               "correction_requested": ("hours.review", "/hours/review"),
+               "skill_verified": ("volunteers.me", "/volunteers/me"),
+               "skill_rejected": ("volunteers.me", "/volunteers/me")}
+
+
+def _link(issue, invitation=None, session=None, event: str = "") -> str:
+    """Where to act: the volunteer's task page (with the hours form when asked for hours), the
+    organiser's list of hours to confirm, the volunteer's skills, the session's page, else the
+    issue's page; absolute in a request, else from SITE_URL (cron, CLI)."""
     if invitation is not None:
         endpoint, kwargs, path = ("invitations.detail", {"invitation_id": invitation.id},
                                   f"/tasks/{invitation.id}")
+    elif event in EVENT_PAGES:
+        (endpoint, path), kwargs = EVENT_PAGES[event], {}
     elif session is not None:
         endpoint, kwargs, path = ("services.session", {"session_id": session.id},
                                   f"/services/sessions/{session.id}")
@@ -105,6 +157,9 @@ def describe(event: str, issue, invitation=None, session=None, public: bool = Fa
         "fail_verification": _("Your report went back for rework: %(ref)s", ref=ref),
         "reject": _("Your report was not taken up: %(ref)s", ref=ref),
         "reopen": _("Issue reopened: %(ref)s", ref=ref),
+        # to those who may verify
+        "to_verify": _("Resolved, waiting for your verification: %(ref)s", ref=ref),
+        "verify_overdue": _("Waiting too long for verification: %(ref)s", ref=ref),
         # to volunteers
         "invited": _("You are invited to help: %(ref)s", ref=ref),
         "expiring": _("Your invitation expires soon; please answer: %(ref)s", ref=ref),
@@ -114,9 +169,14 @@ def describe(event: str, issue, invitation=None, session=None, public: bool = Fa
         "issue_closed": _("No help is needed any more: %(ref)s", ref=ref),
         "offer_accepted": _("Your offer to help was taken up: %(ref)s", ref=ref),
         "offer_declined": _("Your offer to help was not needed: %(ref)s", ref=ref),
+        "propose_hours": _("The task is done, thank you. Please propose your service hours: "
+                           "%(ref)s", ref=ref),
         "hours_confirmed": _("Your service hours were confirmed: %(ref)s", ref=ref),
         "correction_accepted": _("Your correction of hours was accepted: %(ref)s", ref=ref),
         "correction_rejected": _("Your correction of hours was rejected: %(ref)s", ref=ref),
+        "skill_verified": _("A skill on your profile was verified."),
+        "skill_rejected": _("A skill on your profile was not accepted; the reason is on your "
+                            "profile."),
         # to organisers
         "accepted": _("%(who)s accepted: %(ref)s", who=who, ref=ref),
         "declined": _("%(who)s declined: %(ref)s", who=who, ref=ref),
@@ -155,6 +215,8 @@ def issue_event(issue, event, actor_id: int | None) -> None:
     reaches their queue."""
     if event in ("report", "escalate", "return", "reopen"):
         notify(_queue_staff(issue), "queue", event, issue, actor_id)
+    if event == "resolve":
+        notify([u.id for u in verifiers(issue)], "verify", "to_verify", issue, actor_id)
     if event not in ("report", "comment", "rate", "me_too"):
         notify([issue.reporter_id], "my_report", event, issue, actor_id)
         # Those who said "me too" hear the same, but only the reporter is asked for a rating.
@@ -163,14 +225,63 @@ def issue_event(issue, event, actor_id: int | None) -> None:
 
 
 def issue_overdue(issue) -> None:
+    """Tell the issue's queue that it passed its deadline."""
     notify(_queue_staff(issue), "overdue", "overdue", issue)
+
+
+NAMED_VERIFIERS = 4  # the resolver's page names this many; more are counted
+
+
+def who_verifies(issue) -> str:
+    """For the resolver's page: who now hears of the issue and may verify it, with their roles
+    ("王五（网格指导员）、赵六（村居管理员）"), or what to do when nobody may."""
+    from babel.lists import format_list
+
+    from volunteer.auth.models import role_label
+    from volunteer.issues.workflow import role_allows, roles_for
+
+    people = verifiers(issue)
+    if not people:
+        return _("Nobody may verify it here yet; please tell the village office.")
+    named = []
+    for person in people[:NAMED_VERIFIERS]:
+        roles = sorted(r for r in roles_for(person, issue) if role_allows("verify", r, issue.tier))
+        named.append(_("%(name)s (%(roles)s)", name=person.name,
+                       roles=format_list([role_label(r) for r in roles], locale=get_locale())))
+    if len(people) > NAMED_VERIFIERS:
+        named.append(_("%(n)s more", n=len(people) - NAMED_VERIFIERS))
+    return _("Now waiting for verification by %(who)s.",
+             who=format_list(named, locale=get_locale()))
+
+
+def verification_overdue(issue) -> None:
+    """Tell those who may verify that the resolved issue has waited too long for them."""
+    notify([u.id for u in verifiers(issue)], "overdue", "verify_overdue", issue)
+
+
+def skill_decided(staff_id: int, vs) -> None:
+    """Tell a volunteer that a skill of theirs was verified or rejected (the e-mail says which,
+    and why)."""
+    def detail() -> str:  # in the volunteer's language
+        name = vs.label(str(get_locale()))
+        if vs.status == "rejected" and vs.reject_reason:
+            return _("%(skill)s — reason: %(reason)s", skill=name, reason=vs.reject_reason)
+        return name
+
+    notify([vs.profile.user_id], "skills",
+           "skill_verified" if vs.status == "verified" else "skill_rejected", actor_id=staff_id,
+           detail=detail)
 
 
 @exporter("notifications")
 def _export(user: User):
+    """Every notice of every kind, with the line it shows, and what I chose to receive."""
     rows = db.session.scalars(db.select(Notification).where(Notification.user_id == user.id)
                               .order_by(Notification.id)).all()
     return {"items": [{"kind": n.kind, "event": n.event, "issue": n.issue_id,
+                       "invitation": n.invitation_id, "session": n.session_id,
+                       "text": describe(n.event, n.issue, n.invitation, n.session,
+                                        public=for_follower(n.kind, n.issue, user.id)),
                        "at": iso_utc(n.created_at),
                        "read_at": iso_utc(n.read_at)}
                       for n in rows],

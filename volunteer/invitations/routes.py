@@ -278,14 +278,15 @@ def _invite(obj, suggest, back: str):
     mode = request.form.get("mode", "one")
     result = suggest()
     by_id = {s.user_id: s for s in result.suggestions}
-    if mode == "team":
-        ids = [uid for uid, _c in result.team]
-    elif mode == "next":
-        n = open_places_to_invite(obj)
+    if mode in ("team", "next"):
+        n = open_places_to_invite(obj)  # places waiting for an answer are not offered again
         if n <= 0:
             flash(_("Nobody more to invite: the places are filled or invitations are still "
                     "waiting for an answer."), "info")
             return redirect(back)
+    if mode == "team":
+        ids = [uid for uid, _c in result.team][:n]
+    elif mode == "next":
         ids = [s.user_id for s in result.suggestions if s.tier > 0][:n] or \
             [s.user_id for s in result.suggestions][:n]
     else:
@@ -395,8 +396,15 @@ def helpers_panel(obj, invite_url: str, **extra) -> dict:
     names = {inv.id: inv.volunteer.name if organiser or inv.volunteer.deleted_at
              or policy.full_name_shown(current_user, inv.volunteer.profile)
              else mask_name(inv.volunteer.name) for inv in invitations}
+    left = places_left(t)
+    # Invitations and offers still waiting for an answer hold their places: a team or the next
+    # wave is only offered for the rest.
+    waiting = sum(1 for inv in invitations if inv.state(now) in ("invited", "offered"))
     return {"invitations": invitations, "entries": entries, "now": now, "phones": phones,
             "names": names,
-            "places_left": places_left(t), "organiser": organiser,
+            "places_left": left, "waiting": waiting, "to_invite": max(0, left - waiting),
+            # no-show makes sense once the task's time has begun or the task is over
+            "started": t.starts is not None and t.starts <= now,
+            "organiser": organiser,
             "needed": t.places, "open": t.is_open(), "invite_url": invite_url,
             "STATE_LABELS": STATE_LABELS, "CLOSED_LABELS": CLOSED_LABELS, **extra}

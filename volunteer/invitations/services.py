@@ -382,8 +382,9 @@ def mark_no_show(organiser: User, inv: Invitation, now: datetime | None = None) 
 
 def on_issue_changed(issue: Issue, action: str, now: datetime | None = None) -> None:
     """Keep invitations in step with the issue: once it is resolved nobody more is asked (the
-    invitations still waiting are withdrawn); helpers are done when it closes; a rejected issue
-    gives everyone back their time. A reopened issue starts a new round of invitations."""
+    invitations still waiting are withdrawn); helpers are done when it closes, and each is asked
+    for their hours; a rejected issue gives everyone back their time. A reopened issue starts a
+    new round of invitations."""
     now = now or utcnow()
     t = target(issue)
     if action == "resolve":
@@ -392,6 +393,7 @@ def on_issue_changed(issue: Issue, action: str, now: datetime | None = None) -> 
         for inv in db.session.scalars(db.select(Invitation).where(
                 Invitation.issue_id == issue.id, Invitation.status == "accepted")):
             inv.status = "done"
+            _notify(inv, [inv.volunteer_id], "hours", "propose_hours")  # the link: the form
         close_waiting(t, "issue_closed", now)
     elif action == "reject":
         for inv in db.session.scalars(db.select(Invitation).where(

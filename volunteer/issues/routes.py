@@ -224,7 +224,7 @@ def _suggestions(issue: Issue):
 
     if not policy.may_see_suggestions(current_user, issue):
         return None
-    if not issue.is_open and issue.status != "resolved":
+    if not issue.is_open:  # once resolved, nobody more is asked to help
         return None
     return for_page(current_user, for_issue(issue), chosen=bool(issue.skill_codes),
                     origin=(issue.lat, issue.lon))
@@ -239,8 +239,15 @@ def _helpers(issue: Issue) -> dict | None:
     return helpers_panel(issue, url_for("invitations.invite_view", issue_id=issue.id))
 
 
+#: The next step of the work, shown open at the top of the issue page (the first one allowed);
+#: every other action is folded under its name.
+PRIMARY_ACTIONS = ("accept", "start", "resolve", "verify", "rate")
+
+
 def _render_detail(issue: Issue, form: ActionForm, status: int = 200):
     actions = allowed_actions(current_user, issue)
+    primary = next((a for a in PRIMARY_ACTIONS if a in actions), None)
+    secondary = [a for a in actions if a != primary]
     suggestions = _suggestions(issue)
     all_skills = db.session.scalars(db.select(Skill).where(Skill.active).order_by(Skill.id)).all() \
         if suggestions is not None else []
@@ -249,6 +256,7 @@ def _render_detail(issue: Issue, form: ActionForm, status: int = 200):
     if issue.category.default_department_id and not form.department_id.data:
         form.department_id.data = str(issue.category.default_department_id)
     return render_template("issues/detail.html", issue=issue, form=form, actions=actions,
+                           primary=primary, secondary=secondary,
                            suggestions=suggestions, all_skills=all_skills,
                            skills_form=ConfirmForm(), now=utcnow(), STATUS_LABELS=STATUS_LABELS,
                            TIER_LABELS=TIER_LABELS, ACTION_LABELS=ACTION_LABELS,
@@ -289,6 +297,10 @@ def act(issue_id: int):
         flash(str(ERRORS["stale"]), "warning")
         return redirect(url_for("issues.detail", issue_id=issue_id))
     flash(_("Done: %(action)s.", action=ACTION_LABELS.get(form.action.data, "")), "success")
+    if form.action.data == "resolve":
+        from volunteer.inbox.services import who_verifies
+
+        flash(who_verifies(issue), "info")
     return redirect(url_for("issues.detail", issue_id=issue_id))
 
 

@@ -353,6 +353,34 @@ def tick(now: datetime | None = None) -> int:
     return len(ids)
 
 
+def verify_days() -> float:
+    """How long a resolved issue may wait for verification (the ``VERIFY_DAYS`` setting)."""
+    from flask import current_app
+
+    return float(current_app.config.get("VERIFY_DAYS", 2))
+
+
+def verification_overdue_clause(now: datetime | None = None):
+    """SQL: resolved issues that have waited longer than ``VERIFY_DAYS`` for verification."""
+    limit = (now or utcnow()) - timedelta(days=verify_days())
+    return sa.and_(Issue.status == "resolved", Issue.resolved_at < limit)
+
+
+def tick_verification(now: datetime | None = None) -> int:
+    """Flag overdue, once per resolution, each issue waiting too long for verification, and tell
+    those who may verify it. Idempotent."""
+    now = now or utcnow()
+    flagged = sa.exists().where(IssueEvent.issue_id == Issue.id, IssueEvent.action == "overdue",
+                                IssueEvent.created_at >= Issue.resolved_at)
+    issues = db.session.scalars(db.select(Issue).where(verification_overdue_clause(now),
+                                                       ~flagged)).all()
+    for issue in issues:
+        db.session.add(IssueEvent(issue_id=issue.id, action="overdue", from_status="resolved",
+                                  to_status="resolved", created_at=now))
+        inbox.verification_overdue(issue)
+    return len(issues)
+
+
 # --- privacy: download my data, delete my account ---------------------------------------------
 
 @exporter("reports")

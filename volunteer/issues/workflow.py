@@ -11,8 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from volunteer.auth.models import Role, User
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from volunteer.auth.models import GRID_ROLES, Role, RoleAssignment, User
 from volunteer.common import utcnow
+from volunteer.extensions import db
 from volunteer.policy import ISSUE_PUBLIC_VIEW, issue_view
 
 ANY = "*"
@@ -108,6 +112,34 @@ def role_allows(action: str, role: str, tier: str) -> bool:
     """The table lookup alone: may ``role`` do ``action`` on an issue at ``tier``?"""
     tiers = RULES[action].roles.get(role, ())
     return ANY in tiers or tier in tiers
+
+
+def verifiers(issue) -> list[User]:
+    """Who may verify ``issue`` now that it is resolved: everyone ``RULES`` lets verify at its
+    tier, in its scope, active, never the person who resolved it. The town admin (who may verify
+    anywhere) is named only when nobody nearer may, so a town's office does not hear of every
+    street lamp."""
+    ra = RoleAssignment  # first the people whose scope covers the issue (as ``roles_for``) …
+    in_scope = [ra.role == Role.admin.value,
+                sa.and_(ra.role.in_([r.value for r in GRID_ROLES]), ra.grid_id == issue.grid_id),
+                sa.and_(ra.role == Role.village_admin.value, ra.village_id == issue.village_id)]
+    if issue.tier == "department":
+        in_scope.append(sa.and_(ra.role == Role.department_staff.value,
+                                ra.department_id == issue.department_id))
+    people = db.session.scalars(
+        db.select(User).where(User.id.in_(db.select(ra.user_id).where(sa.or_(*in_scope))),
+                              User.active, User.deleted_at.is_(None))
+        .options(selectinload(User.roles)).order_by(User.id)).all()
+    near, town = [], []
+    for person in people:  # … then the table decides
+        if person.id == issue.handler_id:
+            continue
+        allowed = {r for r in roles_for(person, issue) if role_allows("verify", r, issue.tier)}
+        if allowed - {Role.admin}:
+            near.append(person)
+        elif allowed:
+            town.append(person)
+    return near or town
 
 
 def check(action: str, user: User, issue, now=None) -> None:

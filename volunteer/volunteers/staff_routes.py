@@ -119,7 +119,7 @@ def export_xlsx():
         ws.append(safe_row(ws, [
             profile.user.name, list_phone(current_user, profile, "export"),
             g.village.name if g else "",
-            g.code if g else "", "、".join(vs.label(loc) for vs in profile.skills),
+            g.name if g else "", "、".join(vs.label(loc) for vs in profile.skills),
             "、".join(vs.label(loc) for vs in profile.skills if vs.status == "verified"),
             _("yes") if profile.is_party_member else _("no"),
             profile.work_unit.name if profile.work_unit else "",
