@@ -157,3 +157,50 @@ def test_a_certificate_as_the_national_rules_describe_it(make_app, issuer):
             assert "服务记录</h1>" in page and "志愿服务证明</h1>" not in page
             assert "李主任" not in page
         db.session.remove()
+
+
+def test_a_helper_learns_where_to_go(client, auth, factory, following_matcher):
+    """The reporter types an address or a landmark; once a helper takes a place, the task page
+    shows it with links that open the phone's map app (AMap and Baidu in GCJ-02), and the
+    calendar file carries it. Before that, and to followers, it is not shown."""
+    from volunteer.invitations.models import Invitation
+    from volunteer.invitations.navigation import wgs_to_gcj
+    from volunteer.invitations.services import Pick, invite, respond
+    from volunteer.issues.models import Issue
+
+    grid = factory.grid(factory.village(code="VA", name="甲村"), code="VA-01")
+    leader = factory.user("grid_leader", grid)
+    member = factory.user("grid_member", grid)
+    sparky = factory.volunteer("电工", ["electrician"], grid=grid)
+    auth.login(user=member)
+    resp = client.post("/issues/new", data={
+        "title": "路灯不亮", "description": "晚上路灯全灭", "category": "facilities",
+        "urgency": "normal", "source": "patrol", "lat": "30.7571", "lon": "121.3531",
+        "grid": "", "helpers_needed": "1", "address": "新江村12号楼东侧"})
+    assert resp.status_code == 302
+    issue = db.session.scalar(db.select(Issue))
+    assert issue.address == "新江村12号楼东侧"
+    assert "新江村12号楼东侧" in client.get(f"/issues/{issue.id}").get_data(as_text=True)
+    auth.logout()
+    start = utcnow_plus(days=2)
+    issue.needed_from, issue.needed_until = start, start + timedelta(hours=2)
+    db.session.commit()
+    (inv,) = invite(leader, issue, [Pick(user_id=sparky.id)])
+    db.session.commit()
+    auth.login(user=sparky)
+    page = client.get(f"/tasks/{inv.id}").get_data(as_text=True)
+    assert "新江村12号楼东侧" not in page and 'data-testid="navigate"' not in page
+    respond(sparky, db.session.get(Invitation, inv.id), accept=True)
+    db.session.commit()
+    page = client.get(f"/tasks/{inv.id}").get_data(as_text=True)
+    assert "新江村12号楼东侧" in page and "geo:30.757100,121.353100" in page
+    g_lat, g_lon = wgs_to_gcj(30.7571, 121.3531)
+    assert abs(g_lat - 30.7571) > 1e-4 and f"{g_lon:.6f}%2C{g_lat:.6f}" in page  # AMap: GCJ-02
+    ics = client.get(f"/tasks/{inv.id}/calendar.ics").get_data(as_text=True)
+    assert "新江村12号楼东侧" in ics.replace("\r\n ", "")
+
+
+def utcnow_plus(days: int):
+    from volunteer.common import utcnow
+
+    return utcnow().replace(microsecond=0) + timedelta(days=days)

@@ -66,11 +66,18 @@ class IssueIn(BaseModel):
     helpers_needed: int = Field(default=1, ge=1, le=50)
     needed_from: datetime | None = None
     needed_until: datetime | None = None
+    address: str | None = Field(default=None, max_length=200,
+                                description="The address or a landmark (optional).")
 
     @field_validator("title")
     @classmethod
     def _title(cls, v: str) -> str:
         return fields.text(v, required=True)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        return fields.text(v, max_len=200) if v is not None else None
 
     @field_validator("description")
     @classmethod
@@ -125,6 +132,7 @@ class IssueOut(BaseModel):
     helpers_needed: int
     needed_from: str | None
     needed_until: str | None
+    address: str | None = None
     deadline_at: str
     overdue: bool
     created_at: str
@@ -157,7 +165,8 @@ def issue_out(issue: Issue, now=None, detail: bool = False):
         tier=issue.tier, status=issue.status,
         department=issue.department.code if issue.department else None,
         helpers_needed=issue.helpers_needed, needed_from=iso_utc(issue.needed_from),
-        needed_until=iso_utc(issue.needed_until), deadline_at=iso_utc(issue.deadline_at),
+        needed_until=iso_utc(issue.needed_until), address=issue.address,
+        deadline_at=iso_utc(issue.deadline_at),
         overdue=issue.is_overdue(now), created_at=iso_utc(issue.created_at),
         resolution=issue.resolution, hours_spent=issue.hours_spent,
         cost_saved_yuan=issue.cost_saved_yuan, rating=issue.rating,
@@ -167,7 +176,7 @@ def issue_out(issue: Issue, now=None, detail: bool = False):
         lat, lon = policy.public_place(issue.lat, issue.lon)
         data.update(title=issue.category.display_name("zh"), description="", lat=lat, lon=lon,
                     resolution=None, rating=None, department=None, hours_spent=None,
-                    cost_saved_yuan=None, needed_from=None, needed_until=None)
+                    cost_saved_yuan=None, needed_from=None, needed_until=None, address=None)
     if not detail:
         return IssueOut(**data)
     staff = is_staff_for(g.api_user, issue)
@@ -238,7 +247,8 @@ def create_issue(body: IssueIn):
     data = IssueInput(title=body.title, description=body.description, category=body.category,
                       lat=body.lat, lon=body.lon, grid_code=body.grid, urgency=body.urgency,
                       source=source, helpers_needed=body.helpers_needed,
-                      needed_from=to_utc(body.needed_from), needed_until=to_utc(body.needed_until))
+                      needed_from=to_utc(body.needed_from), needed_until=to_utc(body.needed_until),
+                      address=body.address)
     if (body.lat is None) != (body.lon is None):
         return validation_error({"lon" if body.lon is None else "lat": "give both lat and lon"})
     try:

@@ -29,9 +29,12 @@ def task_calendar(inv, url: str) -> bytes:
     elif issue is not None:
         ev.add("summary", f"网格志愿 #{issue.id} {issue.title}")
         ev.add("description", f"{issue.description}\n{url}")
-        ev.add("location", f"{issue.village.name} {issue.grid.name}")
         if inv.status in ("accepted", "done"):
+            ev.add("location", " ".join(x for x in (issue.village.name, issue.grid.name,
+                                                    issue.address) if x))
             ev.add("geo", (issue.lat, issue.lon))
+        else:
+            ev.add("location", f"{issue.village.name} {issue.grid.name}")
     ev.add("url", url)
     ev.add("status", "CONFIRMED" if inv.status == "accepted" else "TENTATIVE")
     cal.add_component(ev)

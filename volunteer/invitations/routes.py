@@ -135,12 +135,22 @@ def detail(invitation_id: int):
     inv = _mine_or_404(invitation_id)
     from volunteer.hours.forms import CorrectionForm, HoursForm
     from volunteer.hours.services import entry_for
+    from volunteer.invitations.navigation import links
     from volunteer.issues.suggestions import render_reasons, skill_names
 
     now = utcnow()
+    state = inv.state(now)
     names = skill_names({p.get("code") for _c, p in (inv.reasons or []) if "code" in p})
     organiser = inv.invited_by
-    return render_template("invitations/detail.html", inv=inv, state=inv.state(now), now=now,
+    navigate = None  # the exact place, to a helper who took a place
+    if inv.issue is not None and state in ("accepted", "done", "no_show"):
+        navigate = links(inv.issue.lat, inv.issue.lon,
+                         inv.issue.address or f"{inv.issue.village.name}{inv.issue.grid.name}")
+    elif inv.session is not None and state in ("accepted", "done", "no_show"):
+        point = inv.session.point
+        navigate = links(point.lat, point.lon, point.address or point.name)
+    return render_template("invitations/detail.html", inv=inv, state=state, now=now,
+                           navigate=navigate,
                            reasons=render_reasons([tuple(r) for r in inv.reasons or []], names),
                            organiser=organiser, form=NoteForm(formdata=None),
                            accept_form=ConfirmForm(), hours_form=HoursForm(formdata=None),

@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from volunteer.validators import NoMarkup, finite, map_pin, strip
+from volunteer.validators import NoMarkup, OneLine, finite, map_pin, strip
 
 SOURCE_LABELS = {
     "patrol": _l("Found on patrol"), "resident_report": _l("Reported by a resident"),
@@ -59,6 +59,9 @@ class IssueForm(FlaskForm):
     grid = SelectField(_l("Grid"), validate_choice=False)
     lat = HiddenField(validators=[map_pin])
     lon = HiddenField()
+    address = StringField(_l("Address or landmark (optional)"), filters=[strip], validators=[
+        Optional(), Length(max=200), OneLine()],
+        description=_l("e.g. 新江村 12 号楼东侧, or 菜场后门: where helpers should go"))
     helpers_needed = IntegerField(_l("Helpers needed"), default=1, validators=[
         Optional(), NumberRange(1, 50, _l("Between 1 and 50."))])
     needed_from = DateTimeLocalField(_l("Help needed from (optional)"), validators=[Optional()],

@@ -69,6 +69,8 @@ class Issue(db.Model):
     urgency: Mapped[str] = mapped_column(sa.String(20))
     needed_from: Mapped[datetime | None]
     needed_until: Mapped[datetime | None]
+    # The address or a landmark, as people type it (the pin alone is not an address).
+    address: Mapped[str | None] = mapped_column(sa.String(200))
     helpers_needed: Mapped[int] = mapped_column(default=1)
     tier: Mapped[str] = mapped_column(sa.String(12), default="grid", index=True)
     department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"), index=True)

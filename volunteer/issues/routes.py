@@ -175,7 +175,8 @@ def new():
             lat=float(form.lat.data) if form.lat.data else None,
             lon=float(form.lon.data) if form.lon.data else None,
             grid_code=form.grid.data or None, helpers_needed=form.helpers_needed.data or 1,
-            needed_from=to_utc(form.needed_from.data), needed_until=to_utc(form.needed_until.data))
+            needed_from=to_utc(form.needed_from.data), needed_until=to_utc(form.needed_until.data),
+            address=form.address.data or None)
         batch = PhotoBatch()
         try:
             issue = file_issue(current_user, data)

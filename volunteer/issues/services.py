@@ -72,6 +72,7 @@ class IssueInput:
     skill_codes: list[str] | None = None  # set by a service order for the item's skill
     department_id: int | None = None  # a service order routed straight to its department
     service_item_id: int | None = None
+    address: str | None = None  # a street address or a landmark, typed by the reporter
 
 
 def file_issue(reporter: User, data: IssueInput) -> Issue:
@@ -108,6 +109,7 @@ def file_issue(reporter: User, data: IssueInput) -> Issue:
                   needed_from=data.needed_from, needed_until=data.needed_until, tier=tier,
                   department_id=data.department_id, skill_codes=data.skill_codes or None,
                   service_item_id=data.service_item_id, status="reported",
+                  address=(data.address or "").strip()[:200] or None,
                   deadline_at=now + timedelta(hours=urgency.hours), created_at=now)
     db.session.add(issue)
     issue.events.append(IssueEvent(actor=reporter, action="report", to_status="reported",
