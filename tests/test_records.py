@@ -203,4 +203,61 @@ def test_a_helper_learns_where_to_go(client, auth, factory, following_matcher):
 def utcnow_plus(days: int):
     from volunteer.common import utcnow
 
-    return utcnow().replace(microsecond=0) + timedelta(days=days)
+    return utcnow().replace(second=0, microsecond=0) + timedelta(days=days)
+
+
+def test_the_organiser_changes_time_and_place_and_helpers_are_told(client, auth, factory,
+                                                                     following_matcher):
+    """Staff set the time window and address after filing: an event on the timeline, the
+    helpers' invitations follow and they are told; a change that would double-book a helper,
+    or a reversed window, changes nothing."""
+    from volunteer.inbox.models import Notification
+    from volunteer.invitations.models import Invitation
+    from volunteer.invitations.services import Pick, invite, respond
+    from volunteer.issues.models import Issue, IssueEvent
+
+    grid = factory.grid(factory.village(code="VA", name="甲村"), code="VA-01")
+    leader = factory.user("grid_leader", grid)
+    member = factory.user("grid_member", grid)
+    sparky = factory.volunteer("电工", ["electrician"], grid=grid)
+    start = utcnow_plus(days=2)
+    issue = file_issue(member, IssueInput(title="路灯不亮", description="d", category="facilities",
+                                          lat=30.757, lon=121.353, needed_from=start,
+                                          needed_until=start + timedelta(hours=2)))
+    other = file_issue(member, IssueInput(title="水管漏水", description="d", category="facilities",
+                                          lat=30.757, lon=121.353,
+                                          needed_from=start + timedelta(days=1),
+                                          needed_until=start + timedelta(days=1, hours=2)))
+    db.session.commit()
+    for i in (issue, other):
+        (inv,) = invite(leader, i, [Pick(user_id=sparky.id)])
+        respond(sparky, inv, accept=True)
+    db.session.commit()
+    auth.login(user=leader)
+    page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
+    assert 'data-testid="when-where"' in page
+    local = (start + timedelta(hours=8 + 3)).strftime("%Y-%m-%dT%H:%M")  # Shanghai = UTC+8
+    resp = client.post(f"/tasks/when-where/{issue.id}", data={
+        "needed_from": local, "needed_until": "", "address": "菜场后门"}, follow_redirects=True)
+    assert "1 helper was told" in resp.get_data(as_text=True)
+    fresh = db.session.get(Issue, issue.id)
+    assert fresh.address == "菜场后门" and fresh.needed_from == start + timedelta(hours=3)
+    inv = db.session.scalar(db.select(Invitation).where(Invitation.issue_id == issue.id))
+    assert inv.starts_at == start + timedelta(hours=3)
+    assert db.session.scalar(db.select(Notification.event).where(
+        Notification.user_id == sparky.id).order_by(Notification.id.desc())) == "task_changed"
+    assert db.session.scalar(db.select(IssueEvent.action).where(
+        IssueEvent.issue_id == issue.id).order_by(IssueEvent.id.desc())) == "reschedule"
+    # Onto the other task's time: the helper would be double-booked, so nothing changes.
+    clash = (start + timedelta(days=1, hours=8)).strftime("%Y-%m-%dT%H:%M")
+    resp = client.post(f"/tasks/when-where/{issue.id}", data={
+        "needed_from": clash, "needed_until": "", "address": "别处"}, follow_redirects=True)
+    assert "already busy" in resp.get_data(as_text=True)
+    assert db.session.get(Issue, issue.id).address == "菜场后门"
+    resp = client.post(f"/tasks/when-where/{issue.id}", data={
+        "needed_from": local, "needed_until": (start + timedelta(hours=8)).strftime(
+            "%Y-%m-%dT%H:%M"), "address": ""}, follow_redirects=True)
+    assert "The end must come after the start" in resp.get_data(as_text=True)
+    auth.logout()
+    auth.login(user=member)  # not an organiser
+    assert client.post(f"/tasks/when-where/{issue.id}", data={"address": "x"}).status_code == 404

@@ -167,6 +167,7 @@ def describe(event: str, issue, invitation=None, session=None, public: bool = Fa
         "filled": _("The places were filled, thank you all the same: %(ref)s", ref=ref),
         "withdrawn": _("The organiser withdrew your invitation: %(ref)s", ref=ref),
         "issue_closed": _("No help is needed any more: %(ref)s", ref=ref),
+        "task_changed": _("The time or place of your task changed: %(ref)s", ref=ref),
         "offer_accepted": _("Your offer to help was taken up: %(ref)s", ref=ref),
         "offer_declined": _("Your offer to help was not needed: %(ref)s", ref=ref),
         "propose_hours": _("The task is done, thank you. Please propose your service hours: "

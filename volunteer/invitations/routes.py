@@ -3,7 +3,7 @@ offers; the organiser's invite, withdraw, offer and no-show actions (from the is
 from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -60,6 +60,7 @@ ERRORS = {
     "not_a_helper": _l("Only someone who accepted can be marked as not having come."),
     "hours_confirmed": _l("Their hours are confirmed already; change them by a correction."),
     "session_not_open": _l("This session is cancelled or has already started."),
+    "bad_window": _l("The end must come after the start, and an end needs a start."),
 }
 STATE_LABELS = {
     "offered": _l("Offered"), "invited": _l("Invited"), "accepted": _l("Taking part"),
@@ -266,6 +267,37 @@ def invite_view(issue_id: int):
     if issue is None or not can_organise(current_user, issue):
         abort(404)
     return _invite(issue, lambda: for_issue(issue, limit=50), _back_to_issue(issue_id))
+
+
+@bp.route("/when-where/<int:issue_id>", methods=["POST"])
+@login_required
+def when_where(issue_id: int):
+    """The organiser sets or changes when help is needed and where to go; the helpers holding
+    a place follow and are told."""
+    from volunteer.common import to_utc
+    from volunteer.invitations.services import reschedule
+    from volunteer.issues.forms import WhenWhereForm
+
+    issue = db.session.get(Issue, issue_id)
+    if issue is None or not can_organise(current_user, issue):
+        abort(404)
+    form = WhenWhereForm()
+    back = url_for("issues.detail", issue_id=issue_id) + "#when-where"
+    if not form.validate_on_submit():
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "warning")
+        return redirect(back)
+    try:
+        told = reschedule(current_user, issue, to_utc(form.needed_from.data),
+                          to_utc(form.needed_until.data), form.address.data)
+        db.session.commit()
+    except InvitationError as exc:
+        db.session.rollback()
+        flash(message(exc) + " " + _("Nothing was changed."), "warning")
+    else:
+        flash(ngettext("Time and place saved; %(num)d helper was told.",
+                       "Time and place saved; %(num)d helpers were told.", len(told))
+              if told else _("Time and place saved."), "success")
+    return redirect(back)
 
 
 @bp.route("/invite/session/<int:session_id>", methods=["POST"])

@@ -263,6 +263,44 @@ def respond(volunteer: User, inv: Invitation, accept: bool, reason: str | None =
     return inv
 
 
+def reschedule(organiser: User, issue: Issue, starts: datetime | None, ends: datetime | None,
+               address: str | None, now: datetime | None = None) -> list[Invitation]:
+    """The organiser sets or changes an open issue's time window and address after filing.
+    The invitations holding a place follow the new window, unless it would double-book one of
+    their volunteers (then nothing changes); everyone holding one is told. Returns them."""
+    now = now or utcnow()
+    t = target(issue)
+    if not t.can_organise(organiser):
+        raise InvitationError("not_allowed")
+    if not t.is_open():
+        raise InvitationError("issue_not_open")
+    if (ends is not None and starts is None) or (starts and ends and ends <= starts):
+        raise InvitationError("bad_window")
+    t.lock()
+    holding = db.session.scalars(db.select(Invitation).where(
+        Invitation.issue_id == issue.id, holding_clause(now)).order_by(Invitation.id)).all()
+    moved = (starts, ends) != (issue.needed_from, issue.needed_until)
+    if moved:
+        profiles = _lock_volunteers([inv.volunteer_id for inv in holding])
+        for inv in holding:
+            _check_free(inv.volunteer, profiles.get(inv.volunteer_id), starts, ends, now,
+                        ignore_id=inv.id)
+    address = (address or "").strip()[:200] or None
+    if not moved and address == issue.address:
+        return []
+    issue.needed_from, issue.needed_until, issue.address = starts, ends, address
+    for inv in holding:
+        inv.starts_at, inv.ends_at = starts, ends
+        if inv.status == "invited" and inv.expires_at is not None:
+            inv.expires_at = _expiry(inv.created_at, starts) if starts else inv.expires_at
+    when = f"{iso_utc(starts) or '—'} – {iso_utc(ends) or '—'}"
+    t.event(organiser.id, "reschedule", f"{when} · {address or '—'}", now)
+    for inv in holding:
+        inbox.notify([inv.volunteer_id], "invitation", "task_changed", issue, organiser.id,
+                     invitation=inv)
+    return holding
+
+
 def withdraw(organiser: User, inv: Invitation, reason: str | None = None,
              now: datetime | None = None) -> Invitation:
     """The organiser takes back an invitation (or a volunteer's place) before the work is done."""

@@ -41,7 +41,7 @@ ACTION_LABELS = {
     "invitation_declined": _l("Invitation declined"),
     "invitation_withdrawn": _l("Invitation withdrawn"), "offer": _l("Offer to help"),
     "offer_accepted": _l("Offer taken up"), "offer_declined": _l("Offer declined"),
-    "no_show": _l("Helper did not come"),
+    "no_show": _l("Helper did not come"), "reschedule": _l("Time and place changed"),
 }
 # Timeline entries about helpers: staff see them, reporters and followers do not (names).
 HELPER_ACTIONS = {"invite", "invitation_accepted", "invitation_declined", "invitation_withdrawn",
@@ -70,6 +70,18 @@ class IssueForm(FlaskForm):
                                       format="%Y-%m-%dT%H:%M")
     photos = MultipleFileField(_l("Photos (up to 3; JPEG or PNG, at most 5 MB each)"))
     submit = SubmitField(_l("File the issue"))
+
+
+class WhenWhereForm(FlaskForm):
+    """The organiser sets or changes when help is needed and where to go."""
+
+    needed_from = DateTimeLocalField(_l("Help needed from"), validators=[Optional()],
+                                     format="%Y-%m-%dT%H:%M")
+    needed_until = DateTimeLocalField(_l("Help needed until"), validators=[Optional()],
+                                      format="%Y-%m-%dT%H:%M")
+    address = StringField(_l("Address or landmark"), filters=[strip], validators=[
+        Optional(), Length(max=200), OneLine()])
+    submit = SubmitField(_l("Save time and place"))
 
 
 class PhotoForm(FlaskForm):

@@ -43,10 +43,16 @@ def _choices(form) -> None:
     """Fill the 村居, grid and skill choices (the grid list is filtered in the page by script)."""
     villages = db.session.scalars(db.select(Village).order_by(Village.code)).all()
     form.village.choices = [("", _("Choose your village"))] + [(v.code, v.name) for v in villages]
-    grids = db.session.execute(db.select(Grid.code, Grid.name, Village.code).join(Village)
-                               .order_by(Grid.code)).all()
-    form.grid.choices = [("", _("Choose your grid"))] + [(g, n) for g, n, _v in grids]
-    form.grid_villages = {g: v for g, _n, v in grids}
+    grids = db.session.execute(db.select(Grid.code, Grid.name, Village.code, Grid.lat, Grid.lon)
+                               .join(Village).order_by(Grid.code)).all()
+    form.grid.choices = [("", _("Choose your grid"))] + [(g, n) for g, n, *_r in grids]
+    form.grid_villages = {g: v for g, _n, v, *_r in grids}
+    # Where each 村居 is, for the map to centre on: its grids' centres, else its own point.
+    places: dict[str, list] = {}
+    for _g, _n, v, lat, lon in grids:
+        places.setdefault(v, []).append([lat, lon])
+    form.village_places = places | {v.code: [[v.lat, v.lon]] for v in villages
+                                    if v.code not in places and v.lat is not None}
     loc = str(get_locale())
     form.skills.choices = [(s.code, s.display_name(loc)) for s in _skills()]
 
