@@ -254,3 +254,24 @@ def test_a_rolled_back_savepoint_drops_only_its_own_mail(town):
     nested.rollback()
     db.session.commit()
     assert [m["To"] for m in outbox] == ["inst@example.com"]
+
+
+def test_a_resolution_waiting_too_long_shows_as_overdue(app, client, auth, town):
+    """Waiting for verification longer than VERIFY_DAYS is overdue like any other: the issue
+    says so (page, API), the queue's overdue count and filter include it; the dashboard's figure
+    and tick's open-issue flag stay about open issues."""
+    from volunteer.issues.models import overdue_clause
+
+    t = town
+    issue = resolve(t, lamp(t))
+    db.session.commit()
+    assert not issue.is_overdue()
+    issue.resolved_at = utcnow() - timedelta(days=3)
+    issue.deadline_at = utcnow() + timedelta(days=5)
+    db.session.commit()
+    assert issue.is_overdue()
+    assert db.session.scalar(db.select(Issue.id).where(overdue_clause())) == issue.id
+    assert db.session.scalar(db.select(Issue.id).where(overdue_clause(waiting=False))) is None
+    auth.login(user=t["leader"])
+    page = client.get("/issues/?queue=grid&overdue=1").get_data(as_text=True)
+    assert f'/issues/{issue.id}"' in page

@@ -157,7 +157,7 @@ def issue_figures(scope: Scope, period: Period, now: datetime | None = None) -> 
     if durations:
         f.median_days = median((c - r).total_seconds() / 86400 for r, c in durations)
     f.overdue_now = db.session.scalar(db.select(sa.func.count(Issue.id)).where(
-        scope.issues(), overdue_clause(now) if as_of is None or as_of >= utcnow()
+        scope.issues(), overdue_clause(now, waiting=False) if as_of is None or as_of >= utcnow()
         else overdue_at(as_of)))
     f.rework = db.session.scalar(
         db.select(sa.func.count(IssueEvent.id)).join(Issue, IssueEvent.issue_id == Issue.id)

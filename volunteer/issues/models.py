@@ -1,7 +1,7 @@
 """Issues (事项), their categories and urgency levels, and the event timeline."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -118,13 +118,30 @@ class Issue(db.Model):
         return self.status in OPEN_STATUSES
 
     def is_overdue(self, now: datetime | None = None) -> bool:
-        """Overdue is computed when read: still open after the deadline."""
-        return self.is_open and (now or utcnow()) > self.deadline_at
+        """Overdue is computed when read: still open after the deadline, or resolved and
+        waiting for verification longer than ``VERIFY_DAYS``."""
+        now = now or utcnow()
+        if self.status == "resolved" and self.resolved_at is not None:
+            return now - self.resolved_at > timedelta(days=verify_days())
+        return self.is_open and now > self.deadline_at
 
 
-def overdue_clause(now: datetime | None = None):
-    """The SQL form of ``Issue.is_overdue``."""
-    return sa.and_(Issue.status.in_(OPEN_STATUSES), Issue.deadline_at < (now or utcnow()))
+def verify_days() -> float:
+    """How long a resolved issue may wait for verification (the ``VERIFY_DAYS`` setting)."""
+    from flask import current_app
+
+    return float(current_app.config.get("VERIFY_DAYS", 2))
+
+
+def overdue_clause(now: datetime | None = None, waiting: bool = True):
+    """The SQL form of ``Issue.is_overdue``; ``waiting=False``: open issues past their deadline
+    only (what ``tick`` flags, and the dashboard's figure)."""
+    now = now or utcnow()
+    late = sa.and_(Issue.status.in_(OPEN_STATUSES), Issue.deadline_at < now)
+    if not waiting:
+        return late
+    return sa.or_(late, sa.and_(Issue.status == "resolved", Issue.resolved_at.is_not(None),
+                                Issue.resolved_at < now - timedelta(days=verify_days())))
 
 
 class IssueEvent(db.Model):

@@ -22,6 +22,7 @@ from volunteer.issues.models import (
     IssuePhoto,
     UrgencyLevel,
     overdue_clause,
+    verify_days,
 )
 from volunteer.issues.workflow import NEXT_TIER, PREVIOUS_TIER, RULES, check
 from volunteer.org.models import Department, Grid
@@ -347,19 +348,12 @@ def tick(now: datetime | None = None) -> int:
     """Put an "overdue" event on each open issue that passed its deadline, once. Idempotent."""
     now = now or utcnow()
     flagged = db.select(IssueEvent.issue_id).where(IssueEvent.action == "overdue")
-    ids = db.session.scalars(db.select(Issue.id).where(overdue_clause(now),
+    ids = db.session.scalars(db.select(Issue.id).where(overdue_clause(now, waiting=False),
                                                        Issue.id.not_in(flagged))).all()
     for issue_id in ids:
         db.session.add(IssueEvent(issue_id=issue_id, action="overdue", created_at=now))
         inbox.issue_overdue(db.session.get(Issue, issue_id))
     return len(ids)
-
-
-def verify_days() -> float:
-    """How long a resolved issue may wait for verification (the ``VERIFY_DAYS`` setting)."""
-    from flask import current_app
-
-    return float(current_app.config.get("VERIFY_DAYS", 2))
 
 
 def verification_overdue_clause(now: datetime | None = None):
