@@ -221,6 +221,8 @@ def test_a_volunteer_hears_how_their_skills_were_judged(client, auth, factory, t
     n = db.session.scalars(db.select(Notification).where(Notification.user_id == vol.id)).first()
     assert client.post(f"/inbox/{n.id}").headers["Location"].endswith("/volunteers/me")
     assert "证书已过期" in client.get("/volunteers/me").get_data(as_text=True)
+    inbox_page = client.get("/inbox/").get_data(as_text=True)  # the line names the skill
+    assert "Doctor" in inbox_page and "Electrician" in inbox_page and "证书已过期" in inbox_page
 
 
 # --- settings and the download -----------------------------------------------------------------

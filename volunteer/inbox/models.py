@@ -34,6 +34,10 @@ class Notification(db.Model):
         sa.ForeignKey("service_session.id", ondelete="CASCADE"), index=True)
     invitation: Mapped[Invitation | None] = relationship()  # noqa: F821
     session: Mapped[ServiceSession | None] = relationship()  # noqa: F821
+    # The skill a notice is about (verified or not accepted); gone with the skill.
+    skill_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("volunteer_skill.id", ondelete="SET NULL"))
+    skill: Mapped[VolunteerSkill | None] = relationship()  # noqa: F821
 
 
 class NotificationSetting(db.Model):

@@ -59,7 +59,8 @@ def index():
                              selectinload(Notification.session)
                              .selectinload(ServiceSession.item),
                              selectinload(Notification.session)
-                             .selectinload(ServiceSession.point))
+                             .selectinload(ServiceSession.point),
+                             selectinload(Notification.skill))
                     .order_by(Notification.id.desc()), per_page=30, max_per_page=30,
                     error_out=False)
     return render_template("inbox/index.html", page=page, describe=describe,

@@ -35,7 +35,8 @@ def settings_of(user_id: int) -> dict[str, tuple[bool, bool]]:
 
 
 def notify(user_ids, kind: str, event: str, issue=None, actor_id: int | None = None,
-           invitation=None, session=None, detail: str | Callable[[], str] = "") -> int:
+           invitation=None, session=None, detail: str | Callable[[], str] = "",
+           skill=None) -> int:
     """Put a notification in each person's inbox (and e-mail them after the commit) as they
     chose. ``detail`` is a line the e-mail carries below the text (a skill, a reason), or a
     function that writes it in the recipient's language."""
@@ -46,14 +47,15 @@ def notify(user_ids, kind: str, event: str, issue=None, actor_id: int | None = N
             db.session.add(Notification(user_id=uid, kind=kind, event=event,
                                         issue_id=issue.id if issue else None,
                                         invitation_id=invitation.id if invitation else None,
-                                        session_id=session.id if session else None))
+                                        session_id=session.id if session else None,
+                                        skill_id=skill.id if skill else None))
             sent += 1
         if email:
             user = db.session.get(User, uid)
             if user is not None and user.email:
                 with force_locale(user.locale or "zh_CN"):
                     text = describe(event, issue, invitation, session,
-                                    public=for_follower(kind, issue, uid))
+                                    public=for_follower(kind, issue, uid), skill=skill)
                     link = _link(issue, invitation if invitation is not None
                                  and invitation.volunteer_id == uid else None, session,
                                  event=event)
@@ -140,9 +142,11 @@ def subject(issue=None, invitation=None, session=None, public: bool = False) -> 
     return ""
 
 
-def describe(event: str, issue, invitation=None, session=None, public: bool = False) -> str:
+def describe(event: str, issue, invitation=None, session=None, public: bool = False,
+             skill=None) -> str:
     """One line about an event, in the current language."""
     ref = subject(issue, invitation, session, public)
+    skill_name = skill.label(str(get_locale())) if skill is not None else ""
     who = invitation.volunteer.name if invitation is not None and invitation.volunteer else ""
     texts = {
         "report": _("New issue in your queue: %(ref)s", ref=ref),
@@ -175,9 +179,12 @@ def describe(event: str, issue, invitation=None, session=None, public: bool = Fa
         "hours_confirmed": _("Your service hours were confirmed: %(ref)s", ref=ref),
         "correction_accepted": _("Your correction of hours was accepted: %(ref)s", ref=ref),
         "correction_rejected": _("Your correction of hours was rejected: %(ref)s", ref=ref),
-        "skill_verified": _("A skill on your profile was verified."),
-        "skill_rejected": _("A skill on your profile was not accepted; the reason is on your "
-                            "profile."),
+        "skill_verified": _("Your skill %(skill)s was verified.", skill=skill_name)
+        if skill_name else _("A skill on your profile was verified."),
+        "skill_rejected": _("Your skill %(skill)s was not accepted: %(reason)s", skill=skill_name,
+                            reason=skill.reject_reason or "—")
+        if skill_name else _("A skill on your profile was not accepted; the reason is on your "
+                             "profile."),
         # to organisers
         "accepted": _("%(who)s accepted: %(ref)s", who=who, ref=ref),
         "declined": _("%(who)s declined: %(ref)s", who=who, ref=ref),
@@ -271,7 +278,7 @@ def skill_decided(staff_id: int, vs) -> None:
 
     notify([vs.profile.user_id], "skills",
            "skill_verified" if vs.status == "verified" else "skill_rejected", actor_id=staff_id,
-           detail=detail)
+           detail=detail, skill=vs)
 
 
 @exporter("notifications")
@@ -282,7 +289,8 @@ def _export(user: User):
     return {"items": [{"kind": n.kind, "event": n.event, "issue": n.issue_id,
                        "invitation": n.invitation_id, "session": n.session_id,
                        "text": describe(n.event, n.issue, n.invitation, n.session,
-                                        public=for_follower(n.kind, n.issue, user.id)),
+                                        public=for_follower(n.kind, n.issue, user.id),
+                                        skill=n.skill),
                        "at": iso_utc(n.created_at),
                        "read_at": iso_utc(n.read_at)}
                       for n in rows],
