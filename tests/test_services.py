@@ -489,3 +489,17 @@ def test_session_hours_reach_the_review(client, auth, town, factory):
     auth.login(user=town["leader"])
     page = client.get("/hours/review").get_data(as_text=True)
     assert "村医" in page and f"/services/sessions/{s.id}/manage" in page
+
+
+def test_organisers_are_reminded_of_attendance_nobody_took(runner, town):
+    """A session that ended two hours ago without its attendance leaves its staff's hours in
+    limbo: its organisers hear of it from tick, once, with a link to take it."""
+    s = one(town)
+    s.starts_at, s.ends_at = utcnow() - timedelta(hours=5), utcnow() - timedelta(hours=3)
+    db.session.commit()
+    out = runner.invoke(args=["tick"]).output
+    assert "1 session(s) over without attendance" in out
+    assert "0 session(s) over without attendance" in runner.invoke(args=["tick"]).output
+    (n,) = db.session.scalars(db.select(Notification).where(
+        Notification.event == "attendance_due")).all()
+    assert n.user_id == town["leader"].id and n.session_id == s.id

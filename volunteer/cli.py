@@ -204,6 +204,7 @@ def tick_command():
     """Do the work that falls due with time (cron: every few minutes). Idempotent."""
     from volunteer.invitations.services import tick as invitations_tick
     from volunteer.issues.services import tick, tick_verification
+    from volunteer.services.sessions import attendance_due
     from volunteer.services.sessions import tick as sessions_tick
     from volunteer.volunteers.previews import purge as purge_previews
 
@@ -211,12 +212,14 @@ def tick_command():
     unverified = tick_verification()
     sent = invitations_tick()
     signups = sessions_tick()
+    unattended = attendance_due()
     db.session.commit()
     click.echo(f"tick: {flagged + unverified} issue(s) newly overdue ({unverified} waiting for "
                f"verification); reminders: {sent['expiring']} "
                f"invitation(s) about to expire, {sent['tomorrow']} task(s) starting within a "
                f"day, {signups} resident(s) of a session within a day; {sent['expired']} "
                f"expired invitation(s) reported to organisers")
+    click.echo(f"tick: {unattended} session(s) over without attendance reported to organisers")
     click.echo(f"tick: {purge_previews()} expired import preview(s) deleted")
 
 

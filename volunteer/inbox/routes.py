@@ -94,7 +94,7 @@ def open_one(notification_id: int):
     if n.event in EVENT_PAGES:  # hours to confirm, my skills
         return redirect(url_for(EVENT_PAGES[n.event][0]))
     if n.session_id and not n.issue_id:
-        if n.invitation_id:  # an organiser hears about staff of a session
+        if n.invitation_id or n.event == "attendance_due":  # an organiser's notice
             return redirect(url_for("services.manage", session_id=n.session_id) + "#staff")
         return redirect(url_for("services.session", session_id=n.session_id))
     return redirect(url_for("issues.detail", issue_id=n.issue_id) if n.issue_id

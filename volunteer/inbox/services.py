@@ -114,6 +114,9 @@ def _link(issue, invitation=None, session=None, event: str = "") -> str:
                                   f"/tasks/{invitation.id}")
     elif event in EVENT_PAGES:
         (endpoint, path), kwargs = EVENT_PAGES[event], {}
+    elif session is not None and event == "attendance_due":
+        endpoint, kwargs, path = ("services.manage", {"session_id": session.id},
+                                  f"/services/sessions/{session.id}/manage")
     elif session is not None:
         endpoint, kwargs, path = ("services.session", {"session_id": session.id},
                                   f"/services/sessions/{session.id}")
@@ -172,6 +175,8 @@ def describe(event: str, issue, invitation=None, session=None, public: bool = Fa
         "withdrawn": _("The organiser withdrew your invitation: %(ref)s", ref=ref),
         "issue_closed": _("No help is needed any more: %(ref)s", ref=ref),
         "task_changed": _("The time or place of your task changed: %(ref)s", ref=ref),
+        "attendance_due": _("The session is over; please take its attendance, so that its "
+                            "staff's hours are recorded: %(ref)s", ref=ref),
         "offer_accepted": _("Your offer to help was taken up: %(ref)s", ref=ref),
         "offer_declined": _("Your offer to help was not needed: %(ref)s", ref=ref),
         "propose_hours": _("The task is done, thank you. Please propose your service hours: "

@@ -311,6 +311,28 @@ def tick(now: datetime | None = None) -> int:
     return n
 
 
+#: How long after a session ends its organisers are reminded to take the attendance.
+ATTENDANCE_DUE = timedelta(hours=2)
+
+
+def attendance_due(now: datetime | None = None) -> int:
+    """Remind the organisers of each session that ended a while ago without its attendance
+    (so its staff's hours wait in limbo), once per session. Idempotent."""
+    from volunteer.inbox.models import Notification
+    from volunteer.invitations.targets import target
+
+    now = now or utcnow()
+    reminded = db.select(Notification.session_id).where(Notification.event == "attendance_due",
+                                                        Notification.session_id.is_not(None))
+    sessions = db.session.scalars(db.select(ServiceSession).where(
+        ServiceSession.status == "scheduled", ServiceSession.held_at.is_(None),
+        ServiceSession.ends_at < now - ATTENDANCE_DUE, ServiceSession.id.not_in(reminded))
+        .order_by(ServiceSession.id)).all()
+    for s in sessions:
+        inbox.notify(target(s).organisers(), "team", "attendance_due", session=s)
+    return len(sessions)
+
+
 # --- privacy ----------------------------------------------------------------------------------
 
 @exporter("session_signups")
