@@ -503,3 +503,18 @@ def test_organisers_are_reminded_of_attendance_nobody_took(runner, town):
     (n,) = db.session.scalars(db.select(Notification).where(
         Notification.event == "attendance_due")).all()
     assert n.user_id == town["leader"].id and n.session_id == s.id
+
+
+def test_service_reference_data_in_english(client, town):
+    """Reference data carries both names: in English the menu groups by the English category
+    and shows the English description (the Chinese where no English is given)."""
+    clinic = town["clinic"]
+    clinic.category_en, clinic.description_en = "Health", "Blood pressure and sugar checks"
+    db.session.commit()
+    page = client.get("/services/").get_data(as_text=True)
+    assert "Health" in page and "Blood pressure and sugar checks" in page
+    assert "社保代办" not in page or "Social insurance errands" in page
+    assert "Health" in client.get(f"/services/items/{clinic.code}").get_data(as_text=True)
+    client.set_cookie("lang", "zh_CN")
+    page = client.get("/services/").get_data(as_text=True)
+    assert "健康服务" in page and "量血压" in page

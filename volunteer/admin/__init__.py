@@ -143,12 +143,15 @@ class ServiceItemView(BaseAdminView):
     column_filters = ["active", "category"]
     column_labels = {"code": _l("Code"), "name": _l("Service name"), "name_en": _l("English name"),
                      "category": _l("Category"), "description": _l("Description"),
+                     "category_en": _l("Category in English"),
+                     "description_en": _l("Description in English"),
                      "department": _l("Department"), "skill": _l("Skill"),
                      "where_when": _l("Where and when"), "active": _l("Active"),
                      "created_at": _l("Created"),
                      "issue_category": _l("Orders are filed under")}
-    form_columns = ["code", "name", "name_en", "category", "description", "department", "skill",
-                    "issue_category", "where_when", "active"]
+    form_columns = ["code", "name", "name_en", "category", "category_en", "description",
+                    "description_en", "department", "skill", "issue_category", "where_when",
+                    "active"]
     form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(max=100)]}}
 
 

@@ -88,9 +88,12 @@ def seed_demo() -> dict[str, int]:
     from volunteer.issues.models import IssueCategory
 
     issue_cats = {c.code: c for c in db.session.scalars(db.select(IssueCategory))}
+    cats_en, descs_en = data["service_categories_en"], data["service_descriptions_en"]
     for i, (zh, en, cat, dept, skill, desc, files_as) in enumerate(data["service_items"]):
         db.session.add(ServiceItem(code=f"S{i + 1:02d}", name=zh, name_en=en, category=cat,
-                                   description=desc, department=dept_by_name.get(dept),
+                                   category_en=cats_en.get(cat), description=desc,
+                                   description_en=descs_en.get(zh),
+                                   department=dept_by_name.get(dept),
                                    skill=skills.get(skill) if skill else None,
                                    issue_category=issue_cats.get(files_as)))
     db.session.flush()

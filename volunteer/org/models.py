@@ -102,7 +102,9 @@ class ServiceItem(db.Model):
     name: Mapped[str] = mapped_column(sa.String(100))
     name_en: Mapped[str | None] = mapped_column(sa.String(100))
     category: Mapped[str | None] = mapped_column(sa.String(50))
+    category_en: Mapped[str | None] = mapped_column(sa.String(50))
     description: Mapped[str | None] = mapped_column(sa.Text)
+    description_en: Mapped[str | None] = mapped_column(sa.Text)
     department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"), index=True)
     skill_id: Mapped[int | None] = mapped_column(sa.ForeignKey("skill.id"), index=True)
     where_when: Mapped[str | None] = mapped_column(sa.String(200))
@@ -117,3 +119,15 @@ class ServiceItem(db.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def display_name(self, locale: str) -> str:
+        """The name in the UI language (the Chinese one when no English is given)."""
+        return (self.name_en or self.name) if str(locale).startswith("en") else self.name
+
+    def display_category(self, locale: str) -> str:
+        return (self.category_en or self.category or "") if str(locale).startswith("en") \
+            else (self.category or "")
+
+    def display_description(self, locale: str) -> str:
+        return (self.description_en or self.description or "") \
+            if str(locale).startswith("en") else (self.description or "")

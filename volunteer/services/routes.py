@@ -101,8 +101,9 @@ def menu():
     else:
         nexts = next_by_item()
     groups: dict[str, list[ServiceItem]] = {}
+    loc = _loc()
     for item in items:
-        groups.setdefault(item.category or _("Other"), []).append(item)
+        groups.setdefault(item.display_category(loc) or _("Other"), []).append(item)
     return render_template("services/menu.html", groups=groups, nexts=nexts, villages=villages,
                            chosen=chosen, near=point, loc=_loc())
 
