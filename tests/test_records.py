@@ -261,3 +261,19 @@ def test_the_organiser_changes_time_and_place_and_helpers_are_told(client, auth,
     auth.logout()
     auth.login(user=member)  # not an organiser
     assert client.post(f"/tasks/when-where/{issue.id}", data={"address": "x"}).status_code == 404
+
+
+def test_identity_numbers_go_out_in_full_only_to_the_volunteers_own_office(client, auth, town):
+    """An office exporting the records of its activities sees the identity number of a
+    volunteer of another 村居 masked; the town office and the volunteer's own 村居 in full."""
+    sparky = db.session.get(type(town["sparky"]), town["sparky"].id)
+    sparky.profile.id_type, sparky.profile.id_number = "id_card", "11010519491231002X"
+    db.session.commit()
+    col = COLUMNS.index("证件号码")
+    resp = _get(client, "csv", "vb_admin", auth, town)  # 乙村's activity, 甲村's volunteer
+    (row,) = list(csv.reader(io.StringIO(resp.data.decode("utf-8-sig"))))[1:]
+    assert row[col] == "110***********002X"
+    auth.logout()
+    resp = _get(client, "csv", "admin", auth, town)
+    rows = list(csv.reader(io.StringIO(resp.data.decode("utf-8-sig"))))[1:]
+    assert {r[col] for r in rows} == {"11010519491231002X"}

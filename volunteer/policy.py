@@ -216,6 +216,13 @@ def may_publish_photos(roles: set[str]) -> bool:
     return bool(roles & ORGANISERS)
 
 
+def identity_shown(viewer: User | None, profile: VolunteerProfile) -> bool:
+    """Whether an identity document number goes out in full: only in the national records
+    export, and only of volunteers of the viewer's own 村居 (the town office: all). Every page,
+    and every other 村居, sees it masked."""
+    return may_see_person(viewer, profile) and holds(viewer, OFFICES)
+
+
 def colleague_phone(viewer: User | None, person: User) -> Phone:
     """A grid's role holders on its staff page: in full for the people the viewer manages
     (whom they could give a one-time code anyway), masked for everyone else."""

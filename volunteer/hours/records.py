@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from volunteer import policy
 from volunteer.auth.models import User
-from volunteer.common import to_local
+from volunteer.common import mask_id, to_local
 from volunteer.extensions import db
 from volunteer.hours.models import ServiceHours
 from volunteer.invitations.models import Invitation
@@ -79,8 +80,10 @@ def _scope_clause(villages: set[int] | None):
             .where(Grid.village_id.in_(ids))))
 
 
-def records(villages: set[int] | None, period: Period, town: str) -> list[Record]:
-    """The confirmed records served within ``period`` in the scope, oldest first."""
+def records(viewer: User, villages: set[int] | None, period: Period,
+            town: str) -> list[Record]:
+    """The confirmed records served within ``period`` in the scope, oldest first; identity
+    numbers in full only as ``policy.identity_shown`` allows, masked otherwise."""
     entries = db.session.scalars(
         db.select(ServiceHours)
         .where(ServiceHours.status == "confirmed", ServiceHours.served_on >= period.start,
@@ -116,7 +119,8 @@ def records(villages: set[int] | None, period: Period, town: str) -> list[Record
             number=f"{e.served_on.year}-{e.id:06d}", name=e.volunteer.name,
             national_no=profile.national_no or "" if profile else "",
             id_type=ID_TYPES_ZH.get(profile.id_type or "", "") if profile else "",
-            id_number=profile.id_number or "" if profile else "",
+            id_number=(profile.id_number if policy.identity_shown(viewer, profile)
+                       else mask_id(profile.id_number)) or "" if profile else "",
             phone=e.volunteer.phone or "", activity=e.activity, organisation=organisation,
             place=place, start=start, end=end, hours=float(e.hours),
             content=e.note or e.activity,

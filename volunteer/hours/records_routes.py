@@ -31,7 +31,8 @@ def records_view():
         errors.append(str(PERIOD_ERRORS[exc.code]))
         period = resolve_period(None, None)
     villages = policy.office_villages(current_user)
-    items = [] if errors else records(villages, period, current_app.config["TOWN_NAME"])
+    items = [] if errors else records(current_user, villages, period,
+                                      current_app.config["TOWN_NAME"])
     fmt = request.args.get("format")
     if fmt in TYPES and not errors:
         log_contact_view(current_user, None, "export", len(items),
