@@ -6,7 +6,7 @@ import pytest
 from volunteer.auth.models import OneTimeCode, User
 from volunteer.auth.services import issue_code
 from volunteer.extensions import db
-from volunteer.mail import outbox
+from volunteer.outbox.channels import captured as outbox
 
 from .conftest import PASSWORD
 

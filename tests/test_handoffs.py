@@ -17,7 +17,7 @@ from volunteer.invitations.services import Pick, invite, respond
 from volunteer.issues.models import Issue
 from volunteer.issues.services import Details, IssueInput, file_issue, transition
 from volunteer.issues.workflow import verifiers
-from volunteer.mail import outbox
+from volunteer.outbox.channels import captured as outbox
 from volunteer.volunteers.models import VolunteerSkill
 
 pytestmark = pytest.mark.usefixtures("following_matcher", "english")

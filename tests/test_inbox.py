@@ -6,7 +6,7 @@ from volunteer.common import utcnow
 from volunteer.extensions import db
 from volunteer.inbox.models import Notification
 from volunteer.issues.services import Details, IssueInput, file_issue, transition
-from volunteer.mail import outbox
+from volunteer.outbox.channels import captured as outbox
 
 
 def town(factory):

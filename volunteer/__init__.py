@@ -52,6 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
     from volunteer.issues import bp as issues_bp
     from volunteer.main import bp as main_bp
     from volunteer.org import bp as org_bp
+    from volunteer.outbox.services import init_app as init_outbox
     from volunteer.services import bp as services_bp
     from volunteer.volunteers import bp as volunteers_bp
 
@@ -69,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     ext.csrf.exempt(api_bp)
     init_admin(app)
+    init_outbox(app)
 
     from volunteer.cli import register_cli
     from volunteer.errors import register_error_handlers

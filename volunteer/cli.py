@@ -7,11 +7,12 @@ import time
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask_migrate import upgrade
 
 from volunteer import rules
 from volunteer.extensions import db
+from volunteer.outbox import services as outbox
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -25,6 +26,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(translate)
     app.cli.add_command(import_volunteers_command)
     app.cli.add_command(tick_command)
+    app.cli.add_command(deliver_command)
     app.cli.add_command(matching)
 
 
@@ -221,6 +223,39 @@ def tick_command():
                f"expired invitation(s) reported to organisers")
     click.echo(f"tick: {unattended} session(s) over without attendance reported to organisers")
     click.echo(f"tick: {purge_previews()} expired import preview(s) deleted")
+    purged = outbox.purge(current_app.config["OUTBOX_KEEP_DAYS"])
+    db.session.commit()
+    click.echo(f"tick: {purged} sent message(s) older than "
+               f"{current_app.config['OUTBOX_KEEP_DAYS']} days deleted from the outbox")
+
+
+@click.command("deliver")
+@click.option("--once", is_flag=True, help="Send what is due, then stop (for cron).")
+@click.option("--batch", default=100, show_default=True, type=click.IntRange(1, 1000),
+              help="Messages taken at a time.")
+@click.option("--poll", default=2.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="Seconds to wait when nothing is due.")
+def deliver_command(once: bool, batch: int, poll: float):
+    """Send the outbox: e-mail, SMS and WeChat messages written by committed changes. Runs until
+    stopped (SIGTERM or Ctrl-C finish the message in hand); several may run at once."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    if not once:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    total = outbox.Counts()
+    while True:
+        counts = outbox.deliver_due(batch, stop=stop)
+        db.session.remove()  # let go of the connection between rounds
+        for key in ("sent", "failed", "dead"):
+            setattr(total, key, getattr(total, key) + getattr(counts, key))
+        if counts.sent or counts.failed or counts.dead:
+            click.echo(f"deliver: {counts}")
+        if once or stop.wait(0 if counts.sent else poll):
+            break
+    click.echo(f"deliver: done; {total}")
 
 
 @click.group()

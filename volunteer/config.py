@@ -54,7 +54,30 @@ class Config:
     MAIL_PASSWORD = ""
     MAIL_USE_TLS = True
     MAIL_SENDER = "noreply@localhost"
+    MAIL_TIMEOUT = 10
+    MAIL_CAPTURE = False  # keep messages in memory instead of sending them (tests)
     SITE_URL = "http://127.0.0.1:5000"  # for links in e-mails sent outside a request (tick)
+
+    # The outbox (README "Messages"): who sends after a commit — "thread" (a thread of the web
+    # process; no second command), "inline" (at once, in the request) or "worker" (only
+    # `flask deliver`, run as its own service).
+    OUTBOX_DELIVERY = "thread"
+    OUTBOX_MAX_ATTEMPTS = 10  # then a dead letter the town admin sees
+    OUTBOX_RETRY_SECONDS = 30  # the first wait; doubled after each failure, at most 6 hours
+    OUTBOX_LEASE_SECONDS = 300  # a worker that died mid-batch leaves it to others after this
+    OUTBOX_POLL_SECONDS = 15
+    OUTBOX_KEEP_DAYS = 30  # sent messages are deleted after this (tick)
+    # SMS and WeChat template messages: provider "log" (a file in the instance folder) or "http"
+    # (a POST of *_HTTP_BODY, with {phone}/{openid}, {text}, {title}, {link} filled in).
+    SMS_PROVIDER = ""
+    SMS_HTTP_URL = ""
+    SMS_HTTP_HEADERS: dict = {}
+    SMS_HTTP_BODY = '{"phone": "{phone}", "text": "{text}"}'
+    WECHAT_PROVIDER = ""
+    WECHAT_HTTP_URL = ""
+    WECHAT_HTTP_HEADERS: dict = {}
+    WECHAT_HTTP_BODY = ('{"touser": "{openid}", "url": "{link}", '
+                        '"data": {"title": {"value": "{title}"}, "text": {"value": "{text}"}}}')
 
     TERMS_VERSION = "2026-11"
     MATCH_WEIGHTS: dict = {}  # overrides of volunteer.matching.matcher.Weights
@@ -79,6 +102,8 @@ class TestConfig(Config):
     RATELIMIT_ENABLED = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     SECRET_KEY = "test-only-secret"
+    MAIL_CAPTURE = True
+    OUTBOX_DELIVERY = "inline"
     SERVER_NAME = None
 
 
@@ -88,9 +113,14 @@ _ENV_KEYS = [
     "MAIL_PASSWORD", "MAIL_SENDER", "SITE_URL", "RATELIMIT_STORAGE_URI", "TERMS_VERSION", "PASSWORD_HASH_METHOD",
     "RATELIMIT_LOGIN", "RATELIMIT_LOGIN_ADDRESS",
     "CERT_ISSUER", "CERT_ISSUER_HEAD", "CERT_HANDLER", "CERT_CONTACT",
+    "OUTBOX_DELIVERY", "SMS_PROVIDER", "SMS_HTTP_URL", "SMS_HTTP_BODY",
+    "WECHAT_PROVIDER", "WECHAT_HTTP_URL", "WECHAT_HTTP_BODY",
 ]
+_ENV_JSON = ["MATCH_WEIGHTS", "SMS_HTTP_HEADERS", "WECHAT_HTTP_HEADERS"]
 _ENV_BOOLS = ["SESSION_COOKIE_SECURE", "MAIL_USE_TLS"]
-_ENV_INTS = ["MAIL_PORT", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "VERIFY_DAYS"]
+_ENV_INTS = ["MAIL_PORT", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "VERIFY_DAYS",
+             "OUTBOX_MAX_ATTEMPTS", "OUTBOX_RETRY_SECONDS", "OUTBOX_LEASE_SECONDS",
+             "OUTBOX_POLL_SECONDS", "OUTBOX_KEEP_DAYS"]
 
 
 def load_config(app, overrides: dict | None = None) -> None:
@@ -107,12 +137,16 @@ def load_config(app, overrides: dict | None = None) -> None:
     for key in _ENV_INTS:
         if re.fullmatch(r"[0-9]+", env.get(key, "").strip()):  # not isdigit(): "²" passes it
             app.config[key] = int(env[key])
-    if env.get("MATCH_WEIGHTS"):
-        try:
-            app.config["MATCH_WEIGHTS"] = json.loads(env["MATCH_WEIGHTS"])
-        except ValueError:
-            raise RuntimeError("MATCH_WEIGHTS must be a JSON object, e.g. "
-                               '{"distance": 0.5}') from None
+    for key in _ENV_JSON:
+        if env.get(key):
+            try:
+                app.config[key] = json.loads(env[key])
+            except ValueError:
+                raise RuntimeError(f"{key} must be a JSON object") from None
+            if not isinstance(app.config[key], dict):
+                raise RuntimeError(f"{key} must be a JSON object")
+    if app.config["OUTBOX_DELIVERY"] not in ("thread", "inline", "worker"):
+        raise RuntimeError("OUTBOX_DELIVERY must be thread, inline or worker")
     app.config["MAP_TILE_DATUM"] = app.config["MAP_TILE_DATUM"].upper().replace("-", "")
     if app.config["SESSION_COOKIE_SECURE"]:
         app.config["REMEMBER_COOKIE_SECURE"] = True

@@ -19,6 +19,7 @@ from volunteer.org.models import (  # noqa: F401
                                   Town,
                                   Village,
 )
+from volunteer.outbox.models import OutboxMessage  # noqa: F401
 from volunteer.services.models import ServiceSession, SessionSignup  # noqa: F401
 from volunteer.skills.models import Skill, SkillCategory  # noqa: F401
 from volunteer.volunteers.models import (  # noqa: F401

@@ -445,3 +445,9 @@ def volunteer_pin(viewer: User | None, profile: VolunteerProfile) -> tuple[float
     if grid.lat is None or grid.lon is None:
         return None
     return grid.lat, grid.lon
+
+
+def may_run_outbox(user: User | None) -> bool:
+    """The town admin sees the messages that could not be delivered (to whom, by which channel,
+    why) and sends them again; nobody else sees the outbox."""
+    return bool(user is not None and user.is_authenticated and user.is_admin)

@@ -92,7 +92,7 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def inject():
-        from volunteer.inbox.routes import unread_count
+        from volunteer.inbox.services import unread_count
 
         return {
             "unread": unread_count(current_user) if current_user.is_authenticated else 0,

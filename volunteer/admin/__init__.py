@@ -22,6 +22,8 @@ from volunteer.i18n import localtime
 from volunteer.issues.models import IssueCategory, UrgencyLevel
 from volunteer.org.models import Department, Grid, GridPoint, ServiceItem, Village
 from volunteer.org.services import boundary_error, centre_error
+from volunteer.outbox.admin import OutboxView
+from volunteer.outbox.models import OutboxMessage, Status
 from volunteer.skills.models import Skill, SkillCategory
 from volunteer.validators import NoMarkup, Password, PersonName, Phone, phone_filter, strip
 from volunteer.volunteers.models import ContactView, WorkUnit
@@ -55,7 +57,9 @@ class HomeView(TownAdminMixin, AdminIndexView):
                                        (_l("Departments"), Department),
                                        (_l("Service items"), ServiceItem), (_l("Skills"), Skill),
                                        (_l("Users"), User)]}
-        return self.render("admin/home.html", counts=counts)
+        dead = db.session.scalar(db.select(db.func.count(OutboxMessage.id))
+                                 .where(OutboxMessage.status == Status.dead))
+        return self.render("admin/home.html", counts=counts, dead=dead)
 
 
 def _local_time(view, value, name) -> str:
@@ -352,6 +356,8 @@ def init_admin(app) -> None:
                                 endpoint="a_workunit"))
     admin.add_view(ContactViewLog(ContactView, s, name=_l("Contact view log"), category=people,
                                   endpoint="a_contactview"))
+    admin.add_view(OutboxView(name=_l("Messages"), category=people, endpoint="outbox",
+                              url="/admin/outbox"))
     issues = _l("Issues")
     admin.add_view(IssueCategoryView(IssueCategory, s, name=_l("Issue categories"),
                                      category=issues, endpoint="a_issuecategory"))

@@ -6,7 +6,6 @@ from typing import Literal
 
 from flask import g, jsonify
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from volunteer.api import bp, fields
@@ -264,45 +263,14 @@ def hours_out(e: ServiceHours) -> HoursOut:
                                  for c in e.corrections])
 
 
-ERROR_STATUS = {"not_allowed": 403, "not_yours": 404, "own_hours": 403}
-MESSAGES = {
-    "double_booked": "the volunteer is already busy at that time",
-    "over_limit": "the volunteer reached their monthly limit",
-    "unavailable": "the volunteer is paused or no longer available",
-    "not_a_volunteer": "no volunteer profile",
-    "already_invited": "already asked for this issue",
-    "filled": "all places are filled",
-    "issue_not_open": "the issue is no longer open",
-    "expired": "the invitation expired",
-    "withdrawn": "the invitation was withdrawn",
-    "already_accepted": "already accepted",
-    "already_declined": "already declined",
-    "hours_range": "hours must be more than 0 and at most 24",
-    "not_done": "hours can be recorded once the issue is closed",
-    "already_confirmed": "the hours are confirmed; ask for a correction",
-    "correction_pending": "a correction is already waiting",
-    "reason_needed": "a reason is required",
-}
-
-
-def _refused(exc) -> tuple:
-    status = ERROR_STATUS.get(exc.code, 409)
-    if exc.code in ("hours_range", "reason_needed", "same_hours"):
-        field = getattr(exc, "field", None) or ("hours" if exc.code != "reason_needed"
-                                                 else "reason")
-        return validation_error({field: MESSAGES.get(exc.code, exc.code.replace("_", " "))})
-    who = getattr(exc, "who", "")
-    text = MESSAGES.get(exc.code, exc.code.replace("_", " "))
-    return jsonify({"error": exc.code, "message": f"{who}: {text}" if who else text}), status
-
-
 def _not_found(what="invitation"):
     return jsonify({"error": "not_found", "message": f"No such {what} of yours."}), 404
 
 
 @operation(bp, "/issues/{issue_id}/invitations", "POST", summary="Invite volunteers to help "
            "with an issue (one, or a team: all or nothing)", body=InviteIn,
-           response=InvitationList, status=201, tags=["invitations"], errors=[403, 404, 409])
+           response=InvitationList, status=201, tags=["invitations"], errors=[404],
+           raises=(InvitationError,))
 def create_invitations(issue_id: int, body: InviteIn):
     """Organisers of the issue only; refused as a whole when any volunteer cannot be asked."""
     from volunteer.issues.suggestions import for_issue
@@ -311,24 +279,15 @@ def create_invitations(issue_id: int, body: InviteIn):
     if issue is None or not can_view(g.api_user, issue):
         return _not_found("issue")
     if not can_organise(g.api_user, issue):
-        return jsonify({"error": "not_allowed", "message": "only the issue's organisers "
-                        "invite"}), 403
+        raise InvitationError("not_allowed")
     suggested = {s.user_id: s for s in for_issue(issue, limit=200).suggestions}
     if any(v not in suggested for v in body.volunteer_ids):
         return validation_error({"volunteer_ids": "only volunteers suggested for this issue "
                                  "(GET /issues/{id}/suggestions) can be invited"})
     picks = [Pick(v, suggested[v].score, suggested[v].distance_m,
                   [list(r) for r in suggested[v].reasons]) for v in body.volunteer_ids]
-    try:
-        made = invite(g.api_user, issue, picks)
-        db.session.commit()
-    except InvitationError as exc:
-        db.session.rollback()
-        return _refused(exc)
-    except IntegrityError:
-        db.session.rollback()
-        return jsonify({"error": "conflict", "message": "invited at the same moment by "
-                        "someone else; nothing was written"}), 409
+    made = invite(g.api_user, issue, picks)
+    db.session.commit()
     return InvitationList(items=[invitation_out(i) for i in made], page=1, pages=1,
                           total=len(made))
 
@@ -362,24 +321,21 @@ def _answer(invitation_id: int, accept: bool, reason: str | None = None):
     inv = _mine(invitation_id)
     if inv is None:
         return _not_found()
-    try:
-        respond(g.api_user, inv, accept, reason)
-        db.session.commit()
-    except InvitationError as exc:
-        db.session.rollback()
-        return _refused(exc)
+    respond(g.api_user, inv, accept, reason)
+    db.session.commit()
     return invitation_out(inv)
 
 
 @operation(bp, "/invitations/{invitation_id}/accept", "POST", summary="Accept an invitation",
-           response=InvitationOut, tags=["invitations"], errors=[404, 409])
+           response=InvitationOut, tags=["invitations"], errors=[404], raises=(InvitationError,))
 def accept_invitation(invitation_id: int):
     """Refused (409) when expired, withdrawn, filled, or clashing with another task."""
     return _answer(invitation_id, True)
 
 
 @operation(bp, "/invitations/{invitation_id}/decline", "POST", summary="Decline an invitation",
-           body=NoteIn, response=InvitationOut, tags=["invitations"], errors=[404, 409])
+           body=NoteIn, response=InvitationOut, tags=["invitations"], errors=[404],
+           raises=(InvitationError,))
 def decline_invitation(invitation_id: int, body: NoteIn):
     """A reason is optional."""
     return _answer(invitation_id, False, body.reason)
@@ -387,19 +343,15 @@ def decline_invitation(invitation_id: int, body: NoteIn):
 
 @operation(bp, "/invitations/{invitation_id}/withdraw", "POST", summary="Withdraw an "
            "invitation (organisers)", body=NoteIn, response=InvitationOut,
-           tags=["invitations"], errors=[403, 404, 409])
+           tags=["invitations"], errors=[404], raises=(InvitationError,))
 def withdraw_invitation(invitation_id: int, body: NoteIn):
     """The organiser takes back an invitation or a helper's place."""
     inv = db.session.get(Invitation, invitation_id)
     if inv is None or not (can_organise(g.api_user, inv) or (
             inv.issue is not None and can_view(g.api_user, inv.issue))):
         return _not_found()
-    try:
-        withdraw(g.api_user, inv, body.reason)
-        db.session.commit()
-    except InvitationError as exc:
-        db.session.rollback()
-        return _refused(exc)
+    withdraw(g.api_user, inv, body.reason)
+    db.session.commit()
     return invitation_out(inv)
 
 
@@ -425,60 +377,52 @@ def _task(invitation_id: int) -> Invitation | None:
     return inv
 
 
-def _hours_call(fn):
-    try:
-        entry = fn()
-        db.session.commit()
-    except HoursError as exc:
-        db.session.rollback()
-        return _refused(exc)
-    except IntegrityError:
-        db.session.rollback()
-        return jsonify({"error": "conflict", "message": "recorded at the same moment by "
-                        "someone else; nothing was written"}), 409
+def _hours_out(entry: ServiceHours | HoursCorrection) -> HoursOut:
+    """Commit the hours operation and show the entry it changed."""
+    db.session.commit()
     return hours_out(entry if isinstance(entry, ServiceHours) else entry.entry)
 
 
 @operation(bp, "/invitations/{invitation_id}/hours", "POST", summary="Propose the hours of a "
            "finished task (the helper or the organiser)", body=HoursIn, response=HoursOut,
-           tags=["hours"], errors=[403, 404, 409])
+           tags=["hours"], errors=[404], raises=(HoursError,))
 def propose_hours(invitation_id: int, body: HoursIn):
     """Once the issue is closed; confirmed hours change only by a correction."""
     inv = _task(invitation_id)
     if inv is None:
         return _not_found("task")
-    return _hours_call(lambda: propose(g.api_user, inv, body.hours, body.note))
+    return _hours_out(propose(g.api_user, inv, body.hours, body.note))
 
 
 @operation(bp, "/invitations/{invitation_id}/hours/confirm", "POST", summary="Confirm a "
            "helper's hours (organisers; nobody their own)", body=ConfirmIn, response=HoursOut,
-           tags=["hours"], errors=[403, 404, 409])
+           tags=["hours"], errors=[404], raises=(HoursError,))
 def confirm_hours(invitation_id: int, body: ConfirmIn):
     """``hours`` sets them in the same step when nobody proposed any."""
     inv = _task(invitation_id)
     if inv is None:
         return _not_found("task")
-    return _hours_call(lambda: confirm(g.api_user, inv, body.hours))
+    return _hours_out(confirm(g.api_user, inv, body.hours))
 
 
 @operation(bp, "/hours/{hours_id}/corrections", "POST", summary="Ask for a correction of my "
            "confirmed hours", body=CorrectionIn, response=HoursOut, tags=["hours"],
-           errors=[404, 409])
+           errors=[404], raises=(HoursError,))
 def ask_correction(hours_id: int, body: CorrectionIn):
     """Only one's own confirmed hours, one pending correction at a time."""
     entry = db.session.get(ServiceHours, hours_id)
     if entry is None or entry.volunteer_id != g.api_user.id:
         return _not_found("hours entry")
-    return _hours_call(lambda: request_correction(g.api_user, entry, body.hours, body.reason))
+    return _hours_out(request_correction(g.api_user, entry, body.hours, body.reason))
 
 
 @operation(bp, "/corrections/{correction_id}/decision", "POST", summary="Accept or reject a "
            "correction (organisers; a reason to reject)", body=DecisionIn, response=HoursOut,
-           tags=["hours"], errors=[403, 404, 409])
+           tags=["hours"], errors=[404], raises=(HoursError,))
 def decide_correction_api(correction_id: int, body: DecisionIn):
     """The hours change when accepted."""
     corr = db.session.get(HoursCorrection, correction_id)
     if corr is None or not (can_organise(g.api_user, corr.entry) or (
             corr.entry.issue is not None and can_view(g.api_user, corr.entry.issue))):
         return _not_found("correction")
-    return _hours_call(lambda: decide_correction(g.api_user, corr, body.accept, body.reason))
+    return _hours_out(decide_correction(g.api_user, corr, body.accept, body.reason))

@@ -6,7 +6,6 @@ from typing import Literal
 
 from flask import g, jsonify
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy.orm.exc import StaleDataError
 
 from volunteer import policy
 from volunteer.api import bp, fields
@@ -220,24 +219,8 @@ def list_issues(query: IssueQuery):
                      pages=page.pages, total=page.total or 0)
 
 
-ISSUE_ERRORS = {
-    "unknown_category": ("category", "unknown category"),
-    "unknown_urgency": ("urgency", "unknown urgency"),
-    "unknown_grid": ("grid", "unknown grid"),
-    "no_location": ("lat", "give lat/lon or a grid"),
-    "outside_town": ("lat", "not within 3 km of any grid of the town"),
-    "bad_window": ("needed_until", "must be after needed_from"),
-    "resolution_needed": ("resolution", "required to resolve"),
-    "reason_needed": ("comment", "a reason is required"),
-    "unknown_duplicate": ("duplicate_of", "no other issue with that id"),
-    "department_needed": ("department_id", "required to escalate to a department"),
-    "rating_range": ("rating", "from 1 to 5"),
-    "comment_needed": ("comment", "required"),
-}
-
-
 @operation(bp, "/issues", "POST", summary="File an issue", body=IssueIn,
-           response=IssueDetailOut, status=201, tags=["issues"])
+           response=IssueDetailOut, status=201, tags=["issues"], raises=(IssueError,))
 def create_issue(body: IssueIn):
     """File an issue; its grid comes from the location unless one is named. Only grid staff and
     admins say where it came from; anyone else files a resident's report."""
@@ -251,12 +234,7 @@ def create_issue(body: IssueIn):
                       address=body.address)
     if (body.lat is None) != (body.lon is None):
         return validation_error({"lon" if body.lon is None else "lat": "give both lat and lon"})
-    try:
-        issue = file_issue(g.api_user, data)
-    except IssueError as exc:
-        db.session.rollback()
-        field, message = ISSUE_ERRORS[exc.code]
-        return validation_error({field: message})
+    issue = file_issue(g.api_user, data)
     db.session.commit()
     return issue_out(issue, detail=True)
 
@@ -271,12 +249,9 @@ def get_issue(issue_id: int):
     return issue_out(issue, detail=True)
 
 
-WORKFLOW_STATUS = {"not_allowed": 403, "own_work": 403}
-
-
 @operation(bp, "/issues/{issue_id}/transitions", "POST", summary="Accept, resolve, verify, "
            "escalate … an issue", body=TransitionIn, response=IssueDetailOut, tags=["issues"],
-           errors=[403, 404, 409])
+           errors=[404], raises=(IssueError, WorkflowError))
 def transition_issue(issue_id: int, body: TransitionIn):
     """Do one action; ``version`` must be the issue's current version (409 when stale)."""
     issue = db.session.get(Issue, issue_id)
@@ -286,22 +261,6 @@ def transition_issue(issue_id: int, body: TransitionIn):
                       hours_spent=body.hours_spent, cost_saved_yuan=body.cost_saved_yuan,
                       rating=body.rating, department_id=body.department_id,
                       duplicate_of=body.duplicate_of)
-    try:
-        transition(g.api_user, issue, body.action, details, version=body.version)
-        db.session.commit()
-    except IssueError as exc:
-        db.session.rollback()
-        if exc.code == "stale":
-            return jsonify({"error": "conflict", "message": "The issue changed since version "
-                            f"{body.version}; fetch it again."}), 409
-        field, message = ISSUE_ERRORS[exc.code]
-        return validation_error({field: message})
-    except WorkflowError as exc:
-        db.session.rollback()
-        return jsonify({"error": exc.code, "message": f"Action {body.action!r} is not possible: "
-                        f"{exc.code.replace('_', ' ')}."}), WORKFLOW_STATUS.get(exc.code, 409)
-    except StaleDataError:
-        db.session.rollback()
-        return jsonify({"error": "conflict", "message": "The issue changed meanwhile; fetch it "
-                        "again."}), 409
+    transition(g.api_user, issue, body.action, details, version=body.version)
+    db.session.commit()
     return issue_out(issue, detail=True)

@@ -4,7 +4,10 @@
     def create_thing(body: ThingIn): ...
 
 The decorated view gets the validated ``body`` (and ``query``) as keyword arguments. A request
-that does not fit gets 422 with field errors; nothing else runs.
+that does not fit gets 422 with field errors; nothing else runs. ``raises`` names the
+DomainError classes a view may raise: the document lists their codes under their statuses
+(the handler in ``api/errors.py`` answers them), and every code of the application in
+``x-error-codes``, both from the DomainError registry.
 """
 from __future__ import annotations
 
@@ -13,7 +16,10 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask_babel import force_locale
 from pydantic import BaseModel, ValidationError
+
+from volunteer.errors import API_LOCALE, Conflict, error_table
 
 OPENAPI_VERSION = "3.1.0"
 
@@ -30,6 +36,7 @@ class Operation:
     status: int
     auth: bool
     errors: list[int] = field(default_factory=list)
+    raises: tuple = ()  # DomainError classes, or (class, codes)
 
 
 OPERATIONS: list[Operation] = []
@@ -81,10 +88,11 @@ def _depth(data) -> int:
 def operation(bp: Blueprint, path: str, method: str = "GET", *, summary: str,
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
               response: type[BaseModel] | None = None, status: int = 200, auth: bool = True,
-              tags: list[str] | None = None, errors: list[int] | None = None):
+              tags: list[str] | None = None, errors: list[int] | None = None,
+              raises: tuple = ()):
     """Register a view as an API operation (route + validation + OpenAPI entry)."""
     op = Operation(path, method.upper(), summary, tags or [], body, query, response, status, auth,
-                   errors or [])
+                   errors or [], tuple(raises))
     OPERATIONS.append(op)
     rule = _flask_rule(path)
 
@@ -128,14 +136,39 @@ ERROR_SCHEMA = {
     "type": "object",
     "required": ["error", "message"],
     "properties": {
-        "error": {"type": "string"},
-        "message": {"type": "string"},
-        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+        "error": {"type": "string", "description": "A stable code: those of refusals are "
+                  "listed with their status in the document's x-error-codes."},
+        "message": {"type": "string", "description": "The code in words (English)."},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "The input at fault, with the message for it."},
     },
 }
 _ERROR_TEXT = {400: "Bad request", 401: "Missing or invalid bearer token", 403: "Not allowed",
-               404: "Not found or outside your scope", 422: "Invalid fields",
-               429: "Too many requests"}
+               404: "Not found or outside your scope", 409: "Refused in the current state",
+               422: "Invalid fields", 429: "Too many requests"}
+
+
+def _codes_by_status(raises) -> dict[int, dict[str, str]]:
+    """{status: {code: English message}} of ``raises``: DomainError classes, or (class, codes)
+    for a view that meets only some of a class's codes."""
+    out: dict[int, dict[str, str]] = {}
+    with force_locale(API_LOCALE):
+        for item in raises:
+            cls, codes = item if isinstance(item, tuple) else (item, None)
+            for code, text in cls.messages.items():
+                if codes is None or code in codes:
+                    out.setdefault(cls.status_of(code), {})[code] = str(text)
+    return out
+
+
+def _error_response(status: int, codes: dict[str, str]) -> dict[str, Any]:
+    """An error response; with the DomainError codes it may carry as examples."""
+    media: dict[str, Any] = {"schema": {"$ref": "#/components/schemas/Error"}}
+    if codes:
+        media["examples"] = {code: {"summary": text, "value": {
+            "error": code, "message": text, "fields": {}}} for code, text in sorted(codes.items())}
+    return {"description": _ERROR_TEXT.get(status, "Error"),
+            "content": {"application/json": media}}
 
 
 def build_openapi(base_path: str, title: str, version: str) -> dict[str, Any]:
@@ -171,15 +204,14 @@ def build_openapi(base_path: str, title: str, version: str) -> dict[str, Any]:
         if op.response is not None:
             ok["content"] = {"application/json": {"schema": ref(op.response, "serialization")}}
         entry["responses"][str(op.status)] = ok
-        codes = set(op.errors) | ({401, 429} if op.auth else set())
+        domain = _codes_by_status(op.raises + ((Conflict,) if op.raises else ()))
+        statuses = set(op.errors) | set(domain) | ({401, 429} if op.auth else set())
         if op.body is not None or op.query is not None:
-            codes.add(422)
+            statuses.add(422)
         if op.body is not None:
-            codes.add(400)  # a body nested too deeply
-        for code in sorted(codes):
-            entry["responses"][str(code)] = {
-                "description": _ERROR_TEXT.get(code, "Error"),
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            statuses.add(400)  # a body nested too deeply
+        for st in sorted(statuses):
+            entry["responses"][str(st)] = _error_response(st, domain.get(st, {}))
         if op.auth:
             entry["security"] = [{"bearerAuth": []}]
         else:
@@ -192,6 +224,8 @@ def build_openapi(base_path: str, title: str, version: str) -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        # Every refusal of the application: its code, HTTP status and English message.
+        "x-error-codes": error_table(),
     }
 
 

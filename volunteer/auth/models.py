@@ -67,6 +67,10 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(sa.String(10))
     large_text: Mapped[bool] = mapped_column(default=False)
+    # Messages by SMS only after the person agreed to them (when); a WeChat account to send
+    # template messages to, linked by the mini-program.
+    sms_consent_at: Mapped[datetime | None]
+    wechat_openid: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     # Consent to the personal-information terms (PIPL): when, which version, and how.

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash
 
+from volunteer.actions import attempt
 from volunteer.auth import bp
 from volunteer.auth.forms import (
     ChangePasswordForm,
@@ -22,9 +23,9 @@ from volunteer.auth.forms import (
     ResetWithTokenForm,
     TokenForm,
 )
+from volunteer.auth.messages import mail_reset_link
 from volunteer.auth.models import ApiToken, Role, User
 from volunteer.auth.services import (
-    AccountError,
     active_tokens,
     authenticate,
     create_token,
@@ -40,7 +41,6 @@ from volunteer.auth.services import (
 from volunteer.common import normalize_phone, utcnow
 from volunteer.config import mail_configured
 from volunteer.extensions import db, limiter
-from volunteer.mail import send_mail
 
 
 def safe_next(target: str | None) -> str | None:
@@ -99,17 +99,11 @@ def register():
         return redirect(url_for("main.index"))
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form=form, field="phone") as outcome:
             user = create_user(name=form.name.data, phone=form.phone.data,
                                email=form.email.data or None, password=form.password.data)
-        except AccountError as exc:
-            field = form.email if str(exc) == "email_taken" else form.phone
-            field.errors.append(_("An account with this mobile number already exists.")
-                                if field is form.phone else
-                                _("An account with this e-mail already exists."))
-        else:
             grant_role(user, Role.resident)
-            db.session.commit()
+        if outcome.ok:
             login_user(user)
             flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
             return redirect(url_for("main.index"))
@@ -211,8 +205,8 @@ def forgot():
         if mail_on and user is not None and user.email:
             token = _serializer().dumps([user.id, (user.password_hash or "")[-8:]])
             link = url_for("auth.reset_token", token=token, _external=True)
-            send_mail(user.email, _("Reset your password"),
-                      _("Open this link within 2 hours to set a new password: %(link)s", link=link))
+            mail_reset_link(user, link)
+            db.session.commit()  # the link leaves after the commit
         # The same answer whether or not the account exists.
         flash(_("If an e-mail address is registered for this account, a reset link has been "
                 "sent to it. Otherwise ask your grid leader or the town office for a one-time "

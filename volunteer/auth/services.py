@@ -7,16 +7,30 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from volunteer.auth.models import SCOPE_KIND, ApiToken, OneTimeCode, Role, RoleAssignment, User
 from volunteer.common import is_phone, iso_utc, normalize_phone, utcnow
+from volunteer.errors import DomainError
 from volunteer.extensions import db
 from volunteer.privacy import erase_user, exporter
 
 
-class AccountError(ValueError):
-    """A business rule refused the operation; the message is shown to the user."""
+class AccountError(DomainError):
+    """A business rule refused the operation; ``str(exc)`` is the code (the CLI reads it)."""
+
+    messages = {
+        "phone": _l("Please enter an 11-digit mobile number starting with 13–19."),
+        "phone_taken": _l("An account with this mobile number already exists."),
+        "email_taken": _l("An account with this e-mail already exists."),
+        "scope_not_needed": _l("This role has no scope; leave grid, village and department "
+                               "empty."),
+        "scope_needed": _l("This role needs exactly one scope: %(kind)s."),
+        "scope_unknown": _l("No grid, village or department has this code."),
+    }
+    statuses = {"phone": 422, "scope_not_needed": 422, "scope_needed": 422,
+                "scope_unknown": 422}
 
 
 def hash_password(password: str) -> str:
@@ -65,12 +79,12 @@ def create_user(*, name: str, phone: str | None = None, email: str | None = None
     phone = normalize_phone(phone) if phone else None
     email = email.strip().lower() if email else None
     if phone and not is_phone(phone):
-        raise AccountError("phone")
+        raise AccountError("phone", "phone")
     if phone and db.session.scalar(db.select(User.id).where(User.phone == phone)):
-        raise AccountError("phone_taken")
+        raise AccountError("phone_taken", "phone")
     if email and db.session.scalar(
             db.select(User.id).where(sa.func.lower(User.email) == email)):
-        raise AccountError("email_taken")
+        raise AccountError("email_taken", "email")
     user = User(name=name.strip(), phone=phone, email=email)
     if password:
         user.password_hash = hash_password(password)
@@ -119,14 +133,14 @@ def resolve_scope(role: str, code: str | None):
     kind = SCOPE_KIND[Role(role)]
     if kind is None:
         if code:
-            raise AccountError("scope_not_needed")
+            raise AccountError("scope_not_needed", "scope")
         return None
     if not code:
-        raise AccountError("scope_needed")
+        raise AccountError("scope_needed", "scope", {"kind": kind})
     model = {"grid": Grid, "village": Village, "department": Department}[kind]
     obj = db.session.scalar(db.select(model).where(model.code == code))
     if obj is None:
-        raise AccountError("scope_unknown")
+        raise AccountError("scope_unknown", "scope")
     return obj
 
 

@@ -14,6 +14,7 @@ from volunteer.auth.models import Role
 from volunteer.dashboard import bp
 from volunteer.dashboard.figures import Period, Scope, today_local
 from volunteer.dashboard.tables import Table, build, workbook
+from volunteer.errors import DomainError
 from volunteer.extensions import db
 from volunteer.org.models import Grid, Village
 from volunteer.policy import DASHBOARD_READERS, OFFICES, holds, may_manage
@@ -21,23 +22,22 @@ from volunteer.policy import DASHBOARD_READERS, OFFICES, holds, may_manage
 MAX_DAYS = 5 * 366  # a period of at most five years
 EARLIEST = date(2000, 1, 1)  # no period starts before it (year 1 overflows time arithmetic)
 DEFAULT_DAYS = 182
-PERIOD_ERRORS = {
-    "bad_date": _l("Dates are written as YYYY-MM-DD."),
-    "reversed": _l("The start of the period must not be after its end."),
-    "too_long": _l("A period can be at most five years long."),
-    "future": _l("The period cannot start in the future."),
-    "too_early": _l("The period cannot start before 2000."),
-}
-SCOPE_ERRORS = {
-    "outside": _l("That village or grid is outside your scope; you see only your own."),
-    "unknown": _l("There is no village or grid with that code."),
-}
 
 
-class DashboardError(ValueError):
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+class DashboardError(DomainError):
+    """A scope or period the dashboards cannot show; ``code`` says why."""
+
+    messages = {
+        "bad_date": _l("Dates are written as YYYY-MM-DD."),
+        "reversed": _l("The start of the period must not be after its end."),
+        "too_long": _l("A period can be at most five years long."),
+        "future": _l("The period cannot start in the future."),
+        "too_early": _l("The period cannot start before 2000."),
+        "outside": _l("That village or grid is outside your scope; you see only your own."),
+        "unknown": _l("There is no village or grid with that code."),
+    }
+    statuses = {"bad_date": 422, "reversed": 422, "too_long": 422, "future": 422,
+                "too_early": 422, "outside": 403, "unknown": 404}
 
 
 def allowed(user) -> bool:
@@ -103,11 +103,11 @@ def _context():
     try:
         scope = resolve_scope(current_user, a.get("village"), a.get("grid"))
     except DashboardError as exc:
-        errors.append(str(SCOPE_ERRORS[exc.code]))
+        errors.append(exc.message)
     try:
         period = resolve_period(a.get("from"), a.get("to"))
     except DashboardError as exc:
-        errors.append(str(PERIOD_ERRORS[exc.code]))
+        errors.append(exc.message)
     villages = db.session.scalars(db.select(Village).order_by(Village.code)).all() \
         if current_user.is_admin else db.session.scalars(
             db.select(Village).where(Village.id.in_(current_user.village_ids() or {-1}))
@@ -178,7 +178,7 @@ def report():
         scope = resolve_scope(current_user, request.args.get("village"),
                               request.args.get("grid"))
     except DashboardError as exc:
-        return render_template("dashboard/report.html", errors=[str(SCOPE_ERRORS[exc.code])],
+        return render_template("dashboard/report.html", errors=[exc.message],
                                d=None), 400
     today = today_local()
     default = (today.replace(day=1) - timedelta(days=1)).replace(day=1)

@@ -19,7 +19,7 @@ TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
 def records_view():
     """Confirmed service records of a period (one row each, headed in Chinese) as XLSX or
     CSV; the download carries phone numbers, so the contact view log records it."""
-    from volunteer.dashboard.routes import PERIOD_ERRORS, DashboardError, resolve_period
+    from volunteer.dashboard.routes import DashboardError, resolve_period
     from volunteer.volunteers.services import log_contact_view
 
     if not policy.holds(current_user, policy.OFFICES):
@@ -28,7 +28,7 @@ def records_view():
     try:
         period = resolve_period(request.args.get("from"), request.args.get("to"))
     except DashboardError as exc:
-        errors.append(str(PERIOD_ERRORS[exc.code]))
+        errors.append(exc.message)
         period = resolve_period(None, None)
     villages = policy.office_villages(current_user)
     items = [] if errors else records(current_user, villages, period,

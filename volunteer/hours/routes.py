@@ -6,9 +6,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from volunteer.actions import perform
 from volunteer.common import paginate
 from volunteer.extensions import db, limiter
 from volunteer.hours import bp
@@ -29,27 +29,10 @@ from volunteer.invitations.targets import can_organise
 from volunteer.issues.models import Issue
 from volunteer.policy import ORGANISERS, holds
 
-ERRORS = {
-    "hours_range": _l("Hours must be more than 0 and at most 24 for one activity."),
-    "not_yours": _l("These hours are not yours."),
-    "not_done": _l("Hours can be recorded once the issue is closed."),
-    "already_confirmed": _l("These hours are confirmed already; ask for a correction instead."),
-    "not_allowed": _l("Only the grid leader, the village admin or the town admin can do this."),
-    "own_hours": _l("Nobody confirms their own hours."),
-    "not_confirmed": _l("Only confirmed hours can be corrected."),
-    "correction_pending": _l("A correction of these hours is already waiting for a decision."),
-    "same_hours": _l("That is the number already recorded."),
-    "reason_needed": _l("Please give a reason."),
-    "already_decided": _l("This correction was already decided."),
-}
 STATUS_LABELS = {"proposed": _l("to confirm"), "confirmed": _l("confirmed")}
 CORRECTION_LABELS = {"pending": _l("waiting"), "accepted": _l("accepted"),
                      "rejected": _l("rejected")}
 PER_PAGE = 30
-
-
-def message(exc: HoursError) -> str:
-    return str(ERRORS.get(exc.code, exc.code))
 
 
 def _back(inv: Invitation) -> str:
@@ -108,19 +91,8 @@ def _record(invitation_id: int, action, ok_text: str):
     if not form.validate_on_submit():
         flash(_("Please check the form."), "danger")
         return redirect(back)
-    try:
-        action(inv, form)
-        db.session.commit()
-    except HoursError as exc:
-        db.session.rollback()
-        flash(message(exc), "warning")
-    except IntegrityError:
-        db.session.rollback()
-        flash(_("Someone recorded these hours at the same moment; please look again."),
-              "warning")
-    else:
-        flash(ok_text, "success")
-    return redirect(back)
+    return perform(lambda: action(inv, form), ok_text, back,
+                   conflict=HoursError("recorded_meanwhile"))
 
 
 @bp.route("/<int:hours_id>/correction", methods=["POST"])
@@ -134,15 +106,10 @@ def correction(hours_id: int):
     if not form.validate_on_submit():
         flash(" ".join(str(e) for errs in form.errors.values() for e in errs), "danger")
         return redirect(url_for("hours.index"))
-    try:
-        request_correction(current_user, entry, form.hours.data, form.reason.data)
-        db.session.commit()
-    except HoursError as exc:
-        db.session.rollback()
-        flash(message(exc), "warning")
-    else:
-        flash(_("Correction requested; the organiser will decide."), "success")
-    return redirect(url_for("hours.index"))
+    return perform(lambda: request_correction(current_user, entry, form.hours.data,
+                                              form.reason.data),
+                   _("Correction requested; the organiser will decide."),
+                   url_for("hours.index"))
 
 
 @bp.route("/corrections/<int:correction_id>/<any(accept, reject):decision>", methods=["POST"])
@@ -155,20 +122,15 @@ def decide(correction_id: int, decision: str):
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        decide_correction(current_user, corr, decision == "accept", form.reason.data)
-        db.session.commit()
-    except HoursError as exc:
-        db.session.rollback()
-        flash(message(exc), "warning")
+    if request.form.get("back") == "review":
+        back = url_for("hours.review")
+    elif corr.entry.session_id:
+        back = url_for("services.manage", session_id=corr.entry.session_id) + "#staff"
     else:
-        flash(_("Decided; the volunteer was told."), "success")
-    target = request.form.get("back")
-    if target == "review":
-        return redirect(url_for("hours.review"))
-    if corr.entry.session_id:
-        return redirect(url_for("services.manage", session_id=corr.entry.session_id) + "#staff")
-    return redirect(url_for("issues.detail", issue_id=corr.entry.issue_id) + "#helpers")
+        back = url_for("issues.detail", issue_id=corr.entry.issue_id) + "#helpers"
+    return perform(lambda: decide_correction(current_user, corr, decision == "accept",
+                                             form.reason.data),
+                   _("Decided; the volunteer was told."), back)
 
 
 @bp.route("/review")
@@ -215,14 +177,9 @@ def new_certificate():
 
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        cert = issue_certificate(current_user, current_app.config["TOWN_CODE"])
-        db.session.commit()
-    except HoursError:
-        db.session.rollback()
-        flash(_("A certificate lists confirmed hours; you have none yet."), "warning")
-        return redirect(url_for("hours.index"))
-    return redirect(url_for("hours.certificate", serial=cert.serial))
+    return perform(lambda: issue_certificate(current_user, current_app.config["TOWN_CODE"]),
+                   None, lambda cert: url_for("hours.certificate", serial=cert.serial),
+                   failure_redirect=url_for("hours.index"))
 
 
 @bp.route("/certificate/<serial>")

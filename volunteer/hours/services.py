@@ -11,9 +11,11 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from volunteer.auth.models import User
 from volunteer.common import iso_utc, to_local, utcnow
+from volunteer.errors import DomainError
 from volunteer.extensions import db
 from volunteer.hours.models import HoursCorrection, ServiceHours
 from volunteer.inbox import services as inbox
@@ -26,13 +28,30 @@ MAX_HOURS = Decimal("24")  # one activity, one day
 STEP = Decimal("0.1")
 
 
-class HoursError(ValueError):
-    """The operation is refused; ``code`` says why."""
+class HoursError(DomainError):
+    """The operation is refused; ``code`` says why, ``field`` names the input at fault."""
 
-    def __init__(self, code: str, field: str | None = None):
-        super().__init__(code)
-        self.code = code
-        self.field = field
+    messages = {
+        "hours_range": _l("Hours must be more than 0 and at most 24 for one activity."),
+        "not_yours": _l("These hours are not yours."),
+        "not_done": _l("Hours can be recorded once the issue is closed."),
+        "already_confirmed": _l("These hours are confirmed already; ask for a correction "
+                                "instead."),
+        "not_allowed": _l("Only the grid leader, the village admin or the town admin can do "
+                          "this."),
+        "own_hours": _l("Nobody confirms their own hours."),
+        "not_confirmed": _l("Only confirmed hours can be corrected."),
+        "correction_pending": _l("A correction of these hours is already waiting for a "
+                                 "decision."),
+        "same_hours": _l("That is the number already recorded."),
+        "reason_needed": _l("Please give a reason."),
+        "already_decided": _l("This correction was already decided."),
+        "no_hours": _l("A certificate lists confirmed hours; you have none yet."),
+        "recorded_meanwhile": _l("Someone recorded these hours at the same moment; please look "
+                                 "again."),
+    }
+    statuses = {"hours_range": 422, "same_hours": 422, "reason_needed": 422,
+                "not_allowed": 403, "own_hours": 403, "not_yours": 404}
 
 
 def parse_hours(value) -> Decimal:

@@ -51,3 +51,5 @@ class NotificationSetting(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(20))
     in_app: Mapped[bool] = mapped_column(default=True)
     email: Mapped[bool] = mapped_column(default=True)
+    sms: Mapped[bool] = mapped_column(default=False)  # costs money: off until chosen
+    wechat: Mapped[bool] = mapped_column(default=True)

@@ -1,7 +1,7 @@
 """The inbox page, marking read, and what to receive."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -15,6 +15,7 @@ from volunteer.inbox.models import KINDS, Notification, NotificationSetting
 from volunteer.inbox.services import EVENT_PAGES, describe, for_follower, settings_of
 from volunteer.invitations.models import Invitation
 from volunteer.issues.models import Issue
+from volunteer.outbox.channels import CHANNELS
 
 KIND_LABELS = {"my_report": _l("Changes to issues I reported"),
                "queue": _l("Issues reaching my queue"),
@@ -26,18 +27,6 @@ KIND_LABELS = {"my_report": _l("Changes to issues I reported"),
                "hours": _l("Service hours: proposals, confirmations, corrections"),
                "sessions": _l("Service sessions I signed up for: reminders and changes"),
                "skills": _l("My skills: verified or not accepted, and why")}
-
-
-def unread_count(user) -> int:
-    """Unread notifications (0 when the database cannot answer, e.g. on an error page)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        return db.session.scalar(db.select(db.func.count(Notification.id)).where(
-            Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
-    except SQLAlchemyError:
-        db.session.rollback()
-        return 0
 
 
 @bp.route("/")
@@ -101,21 +90,47 @@ def open_one(notification_id: int):
                     else url_for("inbox.index"))
 
 
+#: The form's name for each channel's checkbox: ``<kind>_<suffix>``.
+FIELD_SUFFIX = {"inbox": "app", "email": "email", "sms": "sms", "wechat": "wechat"}
+
+
+def _channels_for(user) -> list:
+    """The channels this person can choose here: the inbox and e-mail always (e-mail says when
+    it cannot reach them), SMS when the site sends SMS and they have a mobile number, WeChat when
+    the site sends WeChat messages and their account is linked."""
+    cfg = current_app.config
+    shown = [CHANNELS["inbox"], CHANNELS["email"]]
+    if CHANNELS["sms"].enabled(cfg) and user.phone:
+        shown.append(CHANNELS["sms"])
+    if CHANNELS["wechat"].enabled(cfg) and user.wechat_openid:
+        shown.append(CHANNELS["wechat"])
+    return shown
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 def settings():
-    """Choose, per kind, in-app and e-mail notifications."""
+    """Choose, per kind and channel, what to receive; agree to (or withdraw from) SMS."""
     form = ConfirmForm()
+    channels = _channels_for(current_user)
     if form.validate_on_submit():
         have = {s.kind: s for s in db.session.scalars(db.select(NotificationSetting).where(
             NotificationSetting.user_id == current_user.id))}
         for kind in KINDS:
             row = have.get(kind) or NotificationSetting(user_id=current_user.id, kind=kind)
-            row.in_app = f"{kind}_app" in request.form
-            row.email = f"{kind}_email" in request.form
+            for channel in channels:
+                setattr(row, channel.setting,
+                        f"{kind}_{FIELD_SUFFIX[channel.name]}" in request.form)
             db.session.add(row)
+        if CHANNELS["sms"] in channels:
+            agreed = request.form.get("sms_consent") == "y"
+            if agreed and current_user.sms_consent_at is None:
+                current_user.sms_consent_at = utcnow()
+            elif not agreed:
+                current_user.sms_consent_at = None
         db.session.commit()
         flash(_("Your choices are saved."), "success")
         return redirect(url_for("inbox.settings"))
     return render_template("inbox/settings.html", form=form, current=settings_of(current_user.id),
-                           KIND_LABELS=KIND_LABELS)
+                           KIND_LABELS=KIND_LABELS, channels=channels, suffix=FIELD_SUFFIX,
+                           mail_on=CHANNELS["email"].enabled(current_app.config))

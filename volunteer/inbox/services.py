@@ -1,96 +1,94 @@
 """Who hears about what: the reporter of each change, staff when an issue reaches their queue or
 runs overdue, the verifiers when it is resolved. Services never commit.
 
-The inbox row is written with the change that causes it; the e-mail waits in the session until
-the commit and leaves only then (a rollback sends nothing).
+The inbox row is written with the change that causes it; e-mail, SMS and WeChat messages are
+rows of the outbox written with it too, and leave only after the commit (a rollback sends nothing).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
-from flask_babel import force_locale, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
 
 from volunteer.auth.models import Role, RoleAssignment, User
 from volunteer.common import iso_utc
 from volunteer.extensions import db
 from volunteer.inbox.models import KINDS, Notification, NotificationSetting
 from volunteer.issues.workflow import verifiers
-from volunteer.mail import send_mail
+from volunteer.outbox import services as outbox
+from volunteer.outbox.channels import CHANNELS, Text
 from volunteer.privacy import eraser, exporter
 
-_MAIL = "inbox_mail_after_commit"
+
+def unread_count(user) -> int:
+    """Unread notifications (0 when the database cannot answer, e.g. on an error page after a
+    failed transaction: the menu bar must still render)."""
+    try:
+        return db.session.scalar(db.select(db.func.count(Notification.id)).where(
+            Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+    except SQLAlchemyError:
+        db.session.rollback()
+        return 0
 
 
-def settings_of(user_id: int) -> dict[str, tuple[bool, bool]]:
-    """(in_app, email) per kind; everything on unless switched off."""
-    out = {k: (True, True) for k in KINDS}
+def settings_of(user_id: int) -> dict[str, dict[str, bool]]:
+    """Per kind, per channel (``inbox``, ``email``, ``sms``, ``wechat``): whether the person
+    wants it; everything is on unless switched off, but SMS (it costs money) until chosen."""
+    default = {name: name != "sms" for name in CHANNELS}
+    out = {k: dict(default) for k in KINDS}
     for s in db.session.scalars(db.select(NotificationSetting)
                                 .where(NotificationSetting.user_id == user_id)):
-        out[s.kind] = (s.in_app, s.email)
+        out[s.kind] = {name: bool(getattr(s, ch.setting)) for name, ch in CHANNELS.items()}
     return out
 
 
 def notify(user_ids, kind: str, event: str, issue=None, actor_id: int | None = None,
-           invitation=None, session=None, detail: str | Callable[[], str] = "",
-           skill=None) -> int:
-    """Put a notification in each person's inbox (and e-mail them after the commit) as they
-    chose. ``detail`` is a line the e-mail carries below the text (a skill, a reason), or a
-    function that writes it in the recipient's language."""
-    sent = 0
+           invitation=None, session=None, skill=None) -> int:
+    """Put a notification in each person's inbox, and queue it for each other channel they
+    chose and can be reached by; those leave after the commit, rendered in their language.
+    Returns how many inbox notices were written."""
+    written = 0
+    refs = {"issue_id": issue.id if issue else None,
+            "invitation_id": invitation.id if invitation else None,
+            "session_id": session.id if session else None,
+            "skill_id": skill.id if skill else None}
     for uid in dict.fromkeys(u for u in user_ids if u and u != actor_id):
-        in_app, email = settings_of(uid)[kind]
-        if in_app:
-            db.session.add(Notification(user_id=uid, kind=kind, event=event,
-                                        issue_id=issue.id if issue else None,
-                                        invitation_id=invitation.id if invitation else None,
-                                        session_id=session.id if session else None,
-                                        skill_id=skill.id if skill else None))
-            sent += 1
-        if email:
-            user = db.session.get(User, uid)
-            if user is not None and user.email:
-                with force_locale(user.locale or "zh_CN"):
-                    text = describe(event, issue, invitation, session,
-                                    public=for_follower(kind, issue, uid), skill=skill)
-                    link = _link(issue, invitation if invitation is not None
-                                 and invitation.volunteer_id == uid else None, session,
-                                 event=event)
-                    more = detail() if callable(detail) else detail
-                    _mail_after_commit(user.email, _("Grid Volunteers: %(what)s", what=text),
-                                       "\n".join(x for x in (text, more, link) if x))
-    return sent
+        chosen = settings_of(uid)[kind]
+        user = db.session.get(User, uid)
+        if user is None:
+            continue
+        for name, channel in CHANNELS.items():
+            if not chosen.get(name) or not outbox.reachable(channel, user):
+                continue
+            if channel.immediate:
+                db.session.add(Notification(user_id=uid, kind=kind, event=event, **refs))
+                written += 1
+            else:
+                outbox.post(channel, user, "notice", kind=kind, event=event, **refs)
+    return written
 
 
-def _mail_after_commit(to: str, subject: str, body: str) -> None:
-    """Hold a message until the session commits; it belongs to the innermost transaction, so a
-    rolled-back savepoint drops its messages and keeps the others."""
-    session = db.session()
-    tx = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(_MAIL, []).append((tx, (to, subject, body)))
-
-
-@sa.event.listens_for(Session, "after_commit")
-def _send_after_commit(session) -> None:
-    for _tx, message in session.info.pop(_MAIL, []):
-        send_mail(*message)
-
-
-@sa.event.listens_for(Session, "after_soft_rollback")
-def _drop_after_rollback(session, previous_transaction) -> None:
-    def undone(tx) -> bool:
-        while tx is not None:
-            if tx is previous_transaction:
-                return True
-            tx = tx.parent
-        return False
-
-    held = session.info.get(_MAIL)
-    if held:
-        session.info[_MAIL] = [m for m in held if m[0] is not None and not undone(m[0])]
+@outbox.renderer("notice")
+def _render_notice(msg) -> Text:
+    """A notice as e-mail, SMS or WeChat text: what happened, a detail (the skill and the
+    reason it was not accepted), and where to act."""
+    issue, invitation, session, skill = msg.issue, msg.invitation, msg.session, msg.skill
+    text = describe(msg.event, issue, invitation, session,
+                    public=for_follower(msg.kind, issue, msg.user_id), skill=skill)
+    link = _link(issue, invitation if invitation is not None
+                 and invitation.volunteer_id == msg.user_id else None, session, event=msg.event)
+    detail = ""
+    if skill is not None:
+        detail = skill.label(str(get_locale()))
+        if skill.status == "rejected" and skill.reject_reason:
+            detail = _("%(skill)s — reason: %(reason)s", skill=detail,
+                       reason=skill.reject_reason)
+    return Text(subject=_("Grid Volunteers: %(what)s", what=text),
+                body="\n".join(x for x in (text, detail, link) if x),
+                short=_("[Grid Volunteers] %(what)s", what=text) + (f" {link}" if link else ""),
+                link=link)
 
 
 def for_follower(kind: str, issue, user_id: int) -> bool:
@@ -275,15 +273,9 @@ def verification_overdue(issue) -> None:
 def skill_decided(staff_id: int, vs) -> None:
     """Tell a volunteer that a skill of theirs was verified or rejected (the e-mail says which,
     and why)."""
-    def detail() -> str:  # in the volunteer's language
-        name = vs.label(str(get_locale()))
-        if vs.status == "rejected" and vs.reject_reason:
-            return _("%(skill)s — reason: %(reason)s", skill=name, reason=vs.reject_reason)
-        return name
-
     notify([vs.profile.user_id], "skills",
            "skill_verified" if vs.status == "verified" else "skill_rejected", actor_id=staff_id,
-           detail=detail, skill=vs)
+           skill=vs)
 
 
 @exporter("notifications")
@@ -299,8 +291,7 @@ def _export(user: User):
                        "at": iso_utc(n.created_at),
                        "read_at": iso_utc(n.read_at)}
                       for n in rows],
-            "settings": {k: {"in_app": a, "email": e} for k, (a, e) in
-                         settings_of(user.id).items()}}
+            "settings": settings_of(user.id)}
 
 
 @eraser

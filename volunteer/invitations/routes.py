@@ -7,10 +7,10 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from volunteer import policy
+from volunteer.actions import perform
 from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.models import User
 from volunteer.common import mask_name, paginate, parse_int, utcnow
@@ -33,35 +33,6 @@ from volunteer.invitations.targets import can_organise
 from volunteer.issues.models import Issue
 from volunteer.volunteers.models import VolunteerProfile
 
-ERRORS = {
-    "not_allowed": _l("Only the grid leader, the village admin or the town admin can do this."),
-    "issue_not_open": _l("This issue is no longer open."),
-    "nobody": _l("Please choose whom to invite."),
-    "filled": _l("All places on this task are filled."),
-    "already_invited": _l("%(who)s was already asked for this issue."),
-    "self": _l("You cannot invite yourself."),
-    "not_a_volunteer": _l("%(who)s has no volunteer profile."),
-    "unavailable": _l("%(who)s is paused or no longer available."),
-    "over_limit": _l("%(who)s has reached their monthly limit of tasks."),
-    "double_booked": _l("%(who)s is already busy at that time."),
-    "not_yours": _l("This invitation is not yours."),
-    "expired": _l("This invitation has expired."),
-    "withdrawn": _l("This invitation was withdrawn."),
-    "already_accepted": _l("You have already accepted this invitation."),
-    "already_declined": _l("You have already declined this invitation."),
-    "not_invited": _l("This is your offer; the organiser decides on it."),
-    "not_open": _l("This invitation is no longer open."),
-    "out_of_range": _l("This issue is beyond your travel range."),
-    "not_your_skills": _l("This issue does not need the skills you registered."),
-    "not_suggested": _l("Only volunteers suggested for this task can be invited; the list may "
-                        "have changed, please look again."),
-    "not_an_offer": _l("This offer was already decided."),
-    "reason_needed": _l("Please give a reason."),
-    "not_a_helper": _l("Only someone who accepted can be marked as not having come."),
-    "hours_confirmed": _l("Their hours are confirmed already; change them by a correction."),
-    "session_not_open": _l("This session is cancelled or has already started."),
-    "bad_window": _l("The end must come after the start, and an end needs a start."),
-}
 STATE_LABELS = {
     "offered": _l("Offered"), "invited": _l("Invited"), "accepted": _l("Taking part"),
     "declined": _l("Declined"), "expired": _l("Expired"), "withdrawn": _l("Withdrawn"),
@@ -70,10 +41,6 @@ STATE_LABELS = {
 CLOSED_LABELS = {"filled": _l("places filled"), "issue_closed": _l("no longer needed"),
                  "organiser": _l("by the organiser"), "account_deleted": _l("account deleted")}
 PER_PAGE = 30
-
-
-def message(exc: InvitationError) -> str:
-    return str(ERRORS.get(exc.code, exc.code)) % {"who": exc.who or _("The volunteer")}
 
 
 def _mine_or_404(invitation_id: int) -> Invitation:
@@ -166,16 +133,10 @@ def _answer(invitation_id: int, accept: bool):
     if not form.validate_on_submit():
         flash(_("Please check the note (at most 500 characters, no HTML)."), "danger")
         return redirect(url_for("invitations.detail", invitation_id=invitation_id))
-    try:
-        respond(current_user, inv, accept, None if accept else form.note.data)
-        db.session.commit()
-    except InvitationError as exc:
-        db.session.rollback()
-        flash(message(exc), "warning")
-    else:
-        flash(_("Thank you! You are on the team; the organiser's contact and the exact place are "
-                "below.") if accept else _("Declined. Thank you for answering."), "success")
-    return redirect(url_for("invitations.detail", invitation_id=invitation_id))
+    return perform(lambda: respond(current_user, inv, accept, None if accept else form.note.data),
+                   _("Thank you! You are on the team; the organiser's contact and the exact "
+                     "place are below.") if accept else _("Declined. Thank you for answering."),
+                   url_for("invitations.detail", invitation_id=invitation_id))
 
 
 @bp.route("/<int:invitation_id>/accept", methods=["POST"])
@@ -240,19 +201,11 @@ def offer_help(issue_id: int):
     if not form.validate_on_submit():
         flash(_("Please check the note (at most 500 characters, no HTML)."), "danger")
         return redirect(url_for("invitations.near"))
-    try:
-        inv = offer(current_user, issue, form.note.data)
-        db.session.commit()
-    except InvitationError as exc:
-        db.session.rollback()
-        flash(message(exc), "warning")
-        return redirect(url_for("invitations.near"))
-    except IntegrityError:
-        db.session.rollback()
-        flash(str(ERRORS["already_invited"]) % {"who": current_user.name}, "warning")
-        return redirect(url_for("invitations.near"))
-    flash(_("Thank you. The organiser will answer your offer."), "success")
-    return redirect(url_for("invitations.detail", invitation_id=inv.id))
+    return perform(lambda: offer(current_user, issue, form.note.data),
+                   _("Thank you. The organiser will answer your offer."),
+                   lambda inv: url_for("invitations.detail", invitation_id=inv.id),
+                   failure_redirect=url_for("invitations.near"),
+                   conflict=InvitationError("already_invited", current_user.name))
 
 
 # --- the organiser's side (buttons on the issue page) -----------------------------------------
@@ -284,20 +237,14 @@ def when_where(issue_id: int):
     form = WhenWhereForm()
     back = url_for("issues.detail", issue_id=issue_id) + "#when-where"
     if not form.validate_on_submit():
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "warning")
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "warning")
         return redirect(back)
-    try:
-        told = reschedule(current_user, issue, to_utc(form.needed_from.data),
-                          to_utc(form.needed_until.data), form.address.data)
-        db.session.commit()
-    except InvitationError as exc:
-        db.session.rollback()
-        flash(message(exc) + " " + _("Nothing was changed."), "warning")
-    else:
-        flash(ngettext("Time and place saved; %(num)d helper was told.",
-                       "Time and place saved; %(num)d helpers were told.", len(told))
-              if told else _("Time and place saved."), "success")
-    return redirect(back)
+    return perform(lambda: reschedule(current_user, issue, to_utc(form.needed_from.data),
+                                      to_utc(form.needed_until.data), form.address.data),
+                   lambda told: ngettext("Time and place saved; %(num)d helper was told.",
+                                         "Time and place saved; %(num)d helpers were told.",
+                                         len(told)) if told else _("Time and place saved."),
+                   back, suffix=_("Nothing was changed."))
 
 
 @bp.route("/invite/session/<int:session_id>", methods=["POST"])
@@ -334,26 +281,20 @@ def _invite(obj, suggest, back: str):
     else:
         ids = [uid for uid in map(parse_int, request.form.getlist("volunteer")[:20])
                if uid is not None]
-        if any(uid not in by_id for uid in ids):
-            flash(str(ERRORS["not_suggested"]) + " " + _("Nobody was invited."), "warning")
-            return redirect(back)
-    picks = [Pick(uid, by_id[uid].score, by_id[uid].distance_m,
-                  [list(r) for r in by_id[uid].reasons]) if uid in by_id else Pick(uid)
-             for uid in ids]
-    try:
-        made = invite(current_user, obj, picks)
-        db.session.commit()
-    except InvitationError as exc:
-        db.session.rollback()
-        flash(message(exc) + " " + _("Nobody was invited."), "warning")
-    except IntegrityError:  # the same person invited twice at once
-        db.session.rollback()
-        flash(_("Someone invited the same volunteer at the same moment; nobody was invited. "
-                "Please look again."), "warning")
-    else:
-        flash(_("Invited: %(names)s.", names="、".join(i.volunteer.name for i in made)),
-              "success")
-    return redirect(back)
+
+    def invite_picked():
+        if mode not in ("team", "next") and any(uid not in by_id for uid in ids):
+            raise InvitationError("not_suggested")
+        return invite(current_user, obj, [
+            Pick(uid, by_id[uid].score, by_id[uid].distance_m,
+                 [list(r) for r in by_id[uid].reasons]) if uid in by_id else Pick(uid)
+            for uid in ids])
+
+    return perform(invite_picked,
+                   lambda made: _("Invited: %(names)s.",
+                                  names="、".join(i.volunteer.name for i in made)),
+                   back, suffix=_("Nobody was invited."),
+                   conflict=InvitationError("invited_meanwhile"))
 
 
 def _organiser_action(invitation_id: int, action, ok_text: str, form_class=ConfirmForm):
@@ -362,15 +303,7 @@ def _organiser_action(invitation_id: int, action, ok_text: str, form_class=Confi
     if not form.validate_on_submit():
         flash(str(next(iter(form.errors.values()), [_("Please check the form.")])[0]), "danger")
         return redirect(_back_to_issue(inv))
-    try:
-        action(inv, form)
-        db.session.commit()
-    except InvitationError as exc:
-        db.session.rollback()
-        flash(message(exc), "warning")
-    else:
-        flash(ok_text, "success")
-    return redirect(_back_to_issue(inv))
+    return perform(lambda: action(inv, form), ok_text, _back_to_issue(inv))
 
 
 @bp.route("/<int:invitation_id>/withdraw", methods=["POST"])

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from volunteer.auth.models import Role, User
 from volunteer.common import iso_utc, utcnow
+from volunteer.errors import DomainError
 from volunteer.extensions import db
 from volunteer.inbox import services as inbox
 from volunteer.invitations.models import Invitation, counted_clause, holding_clause
@@ -30,13 +32,52 @@ MIN_HOURS = 1
 LIMIT_DAYS = 30  # the monthly limit counts tasks of the last 30 days
 
 
-class InvitationError(ValueError):
+class InvitationError(DomainError):
     """The operation is refused; ``code`` says why, ``who`` names the volunteer concerned."""
 
-    def __init__(self, code: str, who: str = ""):
-        super().__init__(code)
-        self.code = code
-        self.who = who
+    messages = {
+        "not_allowed": _l("Only the grid leader, the village admin or the town admin can do "
+                          "this."),
+        "issue_not_open": _l("This issue is no longer open."),
+        "nobody": _l("Please choose whom to invite."),
+        "filled": _l("All places on this task are filled."),
+        "already_invited": _l("%(who)s was already asked for this issue."),
+        "self": _l("You cannot invite yourself."),
+        "not_a_volunteer": _l("%(who)s has no volunteer profile."),
+        "unavailable": _l("%(who)s is paused or no longer available."),
+        "over_limit": _l("%(who)s has reached their monthly limit of tasks."),
+        "double_booked": _l("%(who)s is already busy at that time."),
+        "not_yours": _l("This invitation is not yours."),
+        "expired": _l("This invitation has expired."),
+        "withdrawn": _l("This invitation was withdrawn."),
+        "already_accepted": _l("You have already accepted this invitation."),
+        "already_declined": _l("You have already declined this invitation."),
+        "not_invited": _l("This is your offer; the organiser decides on it."),
+        "not_open": _l("This invitation is no longer open."),
+        "out_of_range": _l("This issue is beyond your travel range."),
+        "not_your_skills": _l("This issue does not need the skills you registered."),
+        "not_suggested": _l("Only volunteers suggested for this task can be invited; the list "
+                            "may have changed, please look again."),
+        "not_an_offer": _l("This offer was already decided."),
+        "reason_needed": _l("Please give a reason."),
+        "not_a_helper": _l("Only someone who accepted can be marked as not having come."),
+        "hours_confirmed": _l("Their hours are confirmed already; change them by a "
+                              "correction."),
+        "session_not_open": _l("This session is cancelled or has already started."),
+        "bad_window": _l("The end must come after the start, and an end needs a start."),
+        "invited_meanwhile": _l("Someone invited the same volunteer at the same moment; nobody "
+                                "was invited. Please look again."),
+    }
+    statuses = {"not_allowed": 403, "not_yours": 404, "nobody": 422, "not_suggested": 422,
+                "reason_needed": 422, "bad_window": 422}
+    defaults = {"who": _l("The volunteer")}
+
+    def __init__(self, code: str, who: str = "", field: str | None = None):
+        super().__init__(code, field, {"who": who})
+
+    @property
+    def who(self) -> str:
+        return self.params.get("who", "")
 
 
 def organised_clause(user: User):
@@ -275,7 +316,7 @@ def reschedule(organiser: User, issue: Issue, starts: datetime | None, ends: dat
     if not t.is_open():
         raise InvitationError("issue_not_open")
     if (ends is not None and starts is None) or (starts and ends and ends <= starts):
-        raise InvitationError("bad_window")
+        raise InvitationError("bad_window", field="needed_until")
     t.lock()
     holding = db.session.scalars(db.select(Invitation).where(
         Invitation.issue_id == issue.id, holding_clause(now)).order_by(Invitation.id)).all()
@@ -383,7 +424,7 @@ def decide_offer(organiser: User, inv: Invitation, accept: bool, reason: str | N
         inv.invited_by_id = organiser.id
     else:
         if not reason:
-            raise InvitationError("reason_needed")
+            raise InvitationError("reason_needed", field="note")
         inv.status = "declined"
         inv.responded_at = now
         inv.closed_reason = "organiser"

@@ -3,33 +3,18 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from volunteer import policy
+from volunteer.actions import attempt
 from volunteer.auth.forms import ConfirmForm
 from volunteer.extensions import db
 from volunteer.issues import bp
 from volunteer.issues.forms import PhotoForm
 from volunteer.issues.models import Issue, IssueEvent, IssuePhoto
-from volunteer.issues.photos import PhotoBatch, PhotoError, original_path, read_uploads, web_path
+from volunteer.issues.photos import PhotoBatch, original_path, read_uploads, web_path
 from volunteer.issues.services import can_view
 from volunteer.issues.workflow import is_staff_for, only_follower, roles_for
-
-PHOTO_ERRORS = {
-    "too_large": _l("%(name)s is larger than 5 MB."),
-    "bad_type": _l("%(name)s is not a JPEG or PNG photo."),
-    "unreadable": _l("%(name)s cannot be read as a photo; the file may be damaged."),
-    "too_many_pixels": _l("%(name)s has too many pixels (at most 50 megapixels, 12,000 px a "
-                          "side)."),
-    "too_many": _l("Please choose at most 3 photos at a time."),
-    "too_many_for_issue": _l("An issue can have at most 6 photos."),
-}
-
-
-def photo_message(exc: PhotoError) -> str:
-    """A PhotoError as a sentence naming the file."""
-    return str(PHOTO_ERRORS[exc.code]) % {"name": exc.name or _("The photo")}
 
 
 def can_publish_photos(user, issue: Issue) -> bool:
@@ -81,25 +66,17 @@ def add_photos(issue_id: int):
     form = PhotoForm()
     if not form.validate_on_submit():
         abort(400)
-    batch = PhotoBatch()
-    try:
+    with attempt(category="danger") as outcome:  # the files go again with a rollback
         photos = read_uploads(request.files.getlist(form.photos.name))
-        if not photos:
-            flash(_("Please choose a photo."), "warning")
-            return redirect(url_for("issues.detail", issue_id=issue_id))
-        batch.add(issue, photos, current_user)
-        issue.events.append(IssueEvent(actor_id=current_user.id, action="photo",
-                                       from_status=issue.status, to_status=issue.status))
-        db.session.commit()
-    except PhotoError as exc:
-        db.session.rollback()
-        batch.discard()
-        flash(photo_message(exc), "danger")
+        if photos:
+            PhotoBatch().add(issue, photos, current_user)
+            issue.events.append(IssueEvent(actor_id=current_user.id, action="photo",
+                                           from_status=issue.status, to_status=issue.status))
+    if not outcome.ok:
         return redirect(url_for("issues.detail", issue_id=issue_id))
-    except Exception:
-        db.session.rollback()
-        batch.discard()
-        raise
+    if not photos:
+        flash(_("Please choose a photo."), "warning")
+        return redirect(url_for("issues.detail", issue_id=issue_id))
     flash(_("Photos added."), "success")
     return redirect(url_for("issues.detail", issue_id=issue_id) + "#photos")
 

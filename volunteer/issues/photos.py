@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from volunteer.config import upload_folder
+from volunteer.errors import DomainError
 from volunteer.extensions import db
 from volunteer.issues.models import IssuePhoto
 
@@ -32,13 +34,28 @@ TYPES = [(b"\xff\xd8\xff", "image/jpeg", "JPEG", "jpg"),
          (b"\x89PNG\r\n\x1a\n", "image/png", "PNG", "png")]
 
 
-class PhotoError(ValueError):
-    """A photo that cannot be taken; ``code`` says why, ``name`` which file."""
+class PhotoError(DomainError):
+    """A photo that cannot be taken; ``code`` says why, ``name`` which file (the form's
+    ``photos`` field is at fault)."""
+
+    messages = {
+        "too_large": _l("%(name)s is larger than 5 MB."),
+        "bad_type": _l("%(name)s is not a JPEG or PNG photo."),
+        "unreadable": _l("%(name)s cannot be read as a photo; the file may be damaged."),
+        "too_many_pixels": _l("%(name)s has too many pixels (at most 50 megapixels, 12,000 px "
+                              "a side)."),
+        "too_many": _l("Please choose at most 3 photos at a time."),
+        "too_many_for_issue": _l("An issue can have at most 6 photos."),
+    }
+    statuses = dict.fromkeys(messages, 422)
+    defaults = {"name": _l("The photo")}
 
     def __init__(self, code: str, name: str = ""):
-        super().__init__(code)
-        self.code = code
-        self.name = name
+        super().__init__(code, "photos", {"name": name})
+
+    @property
+    def name(self) -> str:
+        return self.params.get("name", "")
 
 
 @dataclass
@@ -122,7 +139,8 @@ def web_path(photo: IssuePhoto) -> Path:
 
 @dataclass
 class PhotoBatch:
-    """Files written for rows not yet committed: ``discard()`` removes them on rollback."""
+    """Files written for rows not yet committed: they go again when the session rolls back
+    (or on ``discard()``)."""
 
     written: list[Path] = field(default_factory=list)
 
@@ -139,6 +157,7 @@ class PhotoBatch:
             for path, data in ((original_path(row), p.original), (web_path(row), p.web)):
                 path.write_bytes(data)
                 self.written.append(path)
+                db.session.info.setdefault(_WRITTEN, []).append(path)
             rows.append(row)
         return rows
 
@@ -155,10 +174,12 @@ def delete_photo(photo: IssuePhoto) -> None:
 
 
 _DOOMED = "issue_photo_files_to_delete"
+_WRITTEN = "issue_photo_files_written"
 
 
 @sa.event.listens_for(Session, "after_commit")
 def _delete_files_after_commit(session) -> None:
+    session.info.pop(_WRITTEN, None)
     for path in session.info.pop(_DOOMED, []):
         path.unlink(missing_ok=True)
 
@@ -166,3 +187,7 @@ def _delete_files_after_commit(session) -> None:
 @sa.event.listens_for(Session, "after_soft_rollback")
 def _keep_files_after_rollback(session, previous_transaction) -> None:
     session.info.pop(_DOOMED, None)
+    if previous_transaction.nested or previous_transaction.parent is not None:
+        return
+    for path in session.info.pop(_WRITTEN, []):
+        path.unlink(missing_ok=True)

@@ -6,11 +6,10 @@ from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from volunteer import policy
+from volunteer.actions import attempt, perform
 from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.models import GRID_ROLES
 from volunteer.common import paginate, parse_int, to_utc, utcnow
@@ -37,7 +36,7 @@ from volunteer.issues.models import (
     UrgencyLevel,
 )
 from volunteer.issues.nearby import RADIUS_M, similar_open_issues
-from volunteer.issues.photo_routes import can_add_photos, can_publish_photos, photo_message
+from volunteer.issues.photo_routes import can_add_photos, can_publish_photos
 from volunteer.issues.photos import PhotoBatch, PhotoError, read_uploads
 from volunteer.issues.services import (
     Details,
@@ -56,7 +55,6 @@ from volunteer.issues.services import (
 )
 from volunteer.issues.workflow import (
     PSEUDO_ROLES,
-    WorkflowError,
     allowed_actions,
     is_staff_for,
     only_follower,
@@ -67,33 +65,6 @@ from volunteer.skills.models import Skill
 
 PER_PAGE = 25
 
-ERRORS = {
-    "unknown_category": _l("Please choose a category from the list."),
-    "unknown_urgency": _l("Please choose an urgency from the list."),
-    "unknown_grid": _l("Please choose a grid from the list."),
-    "no_location": _l("Put a pin on the map or choose the grid."),
-    "outside_town": _l("This place is not within 3 km of any grid of the town."),
-    "bad_window": _l("The end of the time window must be after its start."),
-    "stale": _l("Someone changed this issue in the meantime. Here it is as it is now; "
-                "please check and try again."),
-    "resolution_needed": _l("Please say how it was resolved."),
-    "reason_needed": _l("Please give a reason."),
-    "unknown_duplicate": _l("There is no other issue with that number."),
-    "department_needed": _l("Please choose the department."),
-    "rating_range": _l("Please give a rating from 1 to 5."),
-    "comment_needed": _l("Please write a comment."),
-    "unknown_action": _l("This action does not exist."),
-    "wrong_status": _l("This action is not possible in the issue's current state."),
-    "not_allowed": _l("Your role does not allow this action on this issue."),
-    "own_work": _l("Verification must be done by someone other than the person who resolved it."),
-    "top_tier": _l("This issue is already with a town department."),
-    "bottom_tier": _l("This issue is not with a department."),
-    "reopen_expired": _l("An issue can be reopened only within 14 days of its closure."),
-    "already_rated": _l("You have already rated this result."),
-    "me_too_closed": _l("This issue is no longer open. If the problem is back, please file a "
-                        "new report."),
-    "me_too_already": _l("You already follow this issue."),
-}
 MAP_LIMIT = 5000
 SIMILAR_LIMIT = "30 per minute"  # the duplicate hint, per user: no probing of places
 
@@ -163,11 +134,6 @@ def new():
         if own:
             form.grid.data = db.session.get(Grid, own[0]).code
     if form.validate_on_submit():
-        try:
-            photos = read_uploads(request.files.getlist(form.photos.name))
-        except PhotoError as exc:
-            form.photos.errors.append(photo_message(exc))
-            return render_template("issues/new.html", form=form, staff=staff)
         source = policy.issue_source(current_user, form.source.data if staff else None)
         data = IssueInput(
             title=form.title.data, description=form.description.data,
@@ -177,22 +143,16 @@ def new():
             grid_code=form.grid.data or None, helpers_needed=form.helpers_needed.data or 1,
             needed_from=to_utc(form.needed_from.data), needed_until=to_utc(form.needed_until.data),
             address=form.address.data or None)
-        batch = PhotoBatch()
-        try:
+        # A refused photo or issue goes on its field; the photos' files go with a rollback.
+        with attempt(form=form, field="title") as outcome:
+            photos = read_uploads(request.files.getlist(form.photos.name))
             issue = file_issue(current_user, data)
-            batch.add(issue, photos, current_user)
-            db.session.commit()
-        except IssueError as exc:
-            db.session.rollback()
-            batch.discard()
-            getattr(form, exc.field or "title").errors.append(str(ERRORS[exc.code]))
-        except Exception:
-            db.session.rollback()
-            batch.discard()
-            raise
-        else:
+            PhotoBatch().add(issue, photos, current_user)
+        if outcome.ok:
             flash(_("Issue no. %(id)s filed. You can follow it here.", id=issue.id), "success")
             return redirect(url_for("issues.detail", issue_id=issue.id))
+        if isinstance(outcome.error, PhotoError):
+            return render_template("issues/new.html", form=form, staff=staff)
     if request.method == "POST" and any(f.filename for f in request.files.getlist("photos")):
         form.photos.errors.append(_("Please choose the photos again."))
     return render_template("issues/new.html", form=form, staff=staff)
@@ -286,16 +246,9 @@ def act(issue_id: int):
         hours_spent=float(form.hours_spent.data) if form.hours_spent.data is not None else None,
         cost_saved_yuan=form.cost_saved_yuan.data, rating=form.rating.data,
         department_id=parse_int(form.department_id.data), duplicate_of=form.duplicate_of.data)
-    try:
+    with attempt(category="danger", conflict=IssueError("stale")) as outcome:
         transition(current_user, issue, form.action.data, details, version=version)
-        db.session.commit()
-    except (IssueError, WorkflowError) as exc:
-        db.session.rollback()
-        flash(str(ERRORS.get(exc.code, exc.code)), "danger")
-        return redirect(url_for("issues.detail", issue_id=issue_id))
-    except StaleDataError:
-        db.session.rollback()
-        flash(str(ERRORS["stale"]), "warning")
+    if not outcome.ok:
         return redirect(url_for("issues.detail", issue_id=issue_id))
     flash(_("Done: %(action)s.", action=ACTION_LABELS.get(form.action.data, "")), "success")
     if form.action.data == "resolve":
@@ -377,22 +330,12 @@ def me_too_view(issue_id: int):
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        me_too(current_user, issue)
-        db.session.commit()
-    except IssueError as exc:
-        db.session.rollback()
-        flash(str(ERRORS[exc.code]), "warning")
-        if can_view(current_user, issue):
-            return redirect(url_for("issues.detail", issue_id=issue_id))
-        return redirect(url_for("issues.new"))
-    except IntegrityError:  # the same person twice at once
-        db.session.rollback()
-        flash(str(ERRORS["me_too_already"]), "warning")
-        return redirect(url_for("issues.detail", issue_id=issue_id))
-    flash(_("Thank you. You were added to issue no. %(id)s and will hear how it goes.",
-            id=issue.id), "success")
-    return redirect(url_for("issues.detail", issue_id=issue_id))
+    return perform(lambda: me_too(current_user, issue),
+                   _("Thank you. You were added to issue no. %(id)s and will hear how it goes.",
+                     id=issue.id), url_for("issues.detail", issue_id=issue_id),
+                   failure_redirect=lambda exc: url_for("issues.detail", issue_id=issue_id)
+                   if can_view(current_user, issue) else url_for("issues.new"),
+                   conflict=IssueError("me_too_already"))
 
 
 @bp.route("/map")

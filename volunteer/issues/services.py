@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from volunteer.auth.models import GRID_ROLES, User
 from volunteer.common import iso_utc, utcnow
+from volunteer.errors import DomainError
 from volunteer.extensions import db
 from volunteer.geo import in_polygon
 from volunteer.inbox import services as inbox
@@ -32,13 +34,30 @@ from volunteer.volunteers.services import GridLocator
 TOWN_RADIUS_KM = 3.0  # an issue must lie within this distance of some grid's centre
 
 
-class IssueError(ValueError):
-    """Input that the rules refuse; ``field`` names the form field."""
+class IssueError(DomainError):
+    """Input or a state that the rules refuse; ``field`` names the form field."""
 
-    def __init__(self, code: str, field: str | None = None):
-        super().__init__(code)
-        self.code = code
-        self.field = field
+    messages = {
+        "unknown_category": _l("Please choose a category from the list."),
+        "unknown_urgency": _l("Please choose an urgency from the list."),
+        "unknown_grid": _l("Please choose a grid from the list."),
+        "no_location": _l("Put a pin on the map or choose the grid."),
+        "outside_town": _l("This place is not within 3 km of any grid of the town."),
+        "bad_window": _l("The end of the time window must be after its start."),
+        "stale": _l("Someone changed this issue in the meantime. Here it is as it is now; "
+                    "please check and try again."),
+        "resolution_needed": _l("Please say how it was resolved."),
+        "reason_needed": _l("Please give a reason."),
+        "unknown_duplicate": _l("There is no other issue with that number."),
+        "department_needed": _l("Please choose the department."),
+        "rating_range": _l("Please give a rating from 1 to 5."),
+        "comment_needed": _l("Please write a comment."),
+        "me_too_closed": _l("This issue is no longer open. If the problem is back, please file "
+                            "a new report."),
+        "me_too_already": _l("You already follow this issue."),
+    }
+    statuses = {code: 422 for code in messages} | {"stale": 409, "me_too_closed": 409,
+                                                   "me_too_already": 409}
 
 
 def locate_grid(lat: float, lon: float) -> Grid | None:

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from volunteer.auth.models import GRID_ROLES, Role, RoleAssignment, User
 from volunteer.common import utcnow
+from volunteer.errors import DomainError
 from volunteer.extensions import db
 from volunteer.policy import ISSUE_PUBLIC_VIEW, issue_view
 
@@ -62,12 +64,21 @@ NEXT_TIER = {"grid": "village", "village": "department"}
 PREVIOUS_TIER = {"department": "village"}
 
 
-class WorkflowError(ValueError):
+class WorkflowError(DomainError):
     """The action is not possible now; ``code`` says why (for messages and the API)."""
 
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+    messages = {
+        "unknown_action": _l("This action does not exist."),
+        "wrong_status": _l("This action is not possible in the issue's current state."),
+        "not_allowed": _l("Your role does not allow this action on this issue."),
+        "own_work": _l("Verification must be done by someone other than the person who "
+                       "resolved it."),
+        "top_tier": _l("This issue is already with a town department."),
+        "bottom_tier": _l("This issue is not with a department."),
+        "reopen_expired": _l("An issue can be reopened only within 14 days of its closure."),
+        "already_rated": _l("You have already rated this result."),
+    }
+    statuses = {"unknown_action": 422, "not_allowed": 403, "own_work": 403}
 
 
 def roles_for(user: User | None, issue) -> set[str]:
@@ -146,7 +157,7 @@ def check(action: str, user: User, issue, now=None) -> None:
     """Raise WorkflowError unless ``user`` may do ``action`` on ``issue`` now."""
     rule = RULES.get(action)
     if rule is None:
-        raise WorkflowError("unknown_action")
+        raise WorkflowError("unknown_action", "action")
     if issue.status not in rule.sources:
         raise WorkflowError("wrong_status")
     if not any(role_allows(action, r, issue.tier) for r in roles_for(user, issue)):

@@ -10,16 +10,15 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from volunteer.actions import attempt, perform
 from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.models import Role, RoleAssignment
 from volunteer.common import SHANGHAI, paginate, parse_int, to_local, to_utc, utcnow
 from volunteer.extensions import db, limiter, per_account
 from volunteer.geo import parse_point
 from volunteer.issues.models import Issue
-from volunteer.issues.services import IssueError
 from volunteer.org.models import Grid, GridPoint, ServiceItem, Village
 from volunteer.services import bp
 from volunteer.services.forms import OrderForm
@@ -34,23 +33,6 @@ from volunteer.services.sessions import (
     upcoming,
 )
 
-ERRORS = {
-    "cancelled": _l("This session was cancelled."),
-    "past": _l("This session has already started or is over."),
-    "already": _l("You are already signed up for this session."),
-    "not_yours": _l("This sign-up is not yours."),
-    "not_signed_up": _l("You are not signed up for this session."),
-    "not_allowed": _l("Only the grid leader, the village admin or the town admin can do this."),
-    "not_scheduled": _l("This session is no longer scheduled."),
-    "capacity_range": _l("Places must be from 1 to 500."),
-    "staff_range": _l("Volunteers needed must be from 0 to 20."),
-    "capacity_below": _l("More residents are signed up than that; the places cannot go below "
-                         "them."),
-    "staff_below": _l("More volunteers have accepted than that."),
-    "already_held": _l("Attendance was already taken."),
-    "not_started": _l("Attendance can be taken once the session has started."),
-    "item_inactive": _l("This service is not offered at the moment."),
-}
 SIGNUP_LABELS = {"confirmed": _l("signed up"), "waiting": _l("on the waiting list"),
                  "cancelled": _l("cancelled"), "attended": _l("came"),
                  "absent": _l("did not come")}
@@ -58,10 +40,6 @@ SESSION_LABELS = {"scheduled": _l("scheduled"), "held": _l("held"),
                   "cancelled": _l("cancelled")}
 PER_PAGE = 30
 MONTHS_SHOWN = 24  # the calendar goes this many months back and ahead
-
-
-def message(exc: SessionError) -> str:
-    return str(ERRORS.get(exc.code, exc.code))
 
 
 def _loc() -> str:
@@ -283,21 +261,13 @@ def signup(session_id: int):
     s = _session_or_404(session_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        mine = sign_up(current_user, s)
-        db.session.commit()
-    except SessionError as exc:
-        db.session.rollback()
-        flash(message(exc), "warning")
-    except IntegrityError:  # the same person twice at once
-        db.session.rollback()
-        flash(str(ERRORS["already"]), "warning")
-    else:
-        flash(_("You are signed up. We will remind you the day before.")
-              if mine.status == "confirmed" else
-              _("The session is full; you are on the waiting list and will be told when a "
-                "place comes free."), "success")
-    return redirect(url_for("services.session", session_id=session_id))
+    return perform(lambda: sign_up(current_user, s),
+                   lambda mine: _("You are signed up. We will remind you the day before.")
+                   if mine.status == "confirmed" else
+                   _("The session is full; you are on the waiting list and will be told when a "
+                     "place comes free."),
+                   url_for("services.session", session_id=session_id),
+                   conflict=SessionError("already"))  # the same person twice at once
 
 
 @bp.route("/signups/<int:signup_id>/cancel", methods=["POST"])
@@ -309,15 +279,9 @@ def cancel(signup_id: int):
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        cancel_signup(current_user, mine)
-        db.session.commit()
-    except SessionError as exc:
-        db.session.rollback()
-        flash(message(exc), "warning")
-    else:
-        flash(_("Cancelled. Thank you for letting others have the place."), "success")
-    return redirect(url_for("services.session", session_id=mine.session_id))
+    return perform(lambda: cancel_signup(current_user, mine),
+                   _("Cancelled. Thank you for letting others have the place."),
+                   url_for("services.session", session_id=mine.session_id))
 
 
 @bp.route("/mine")
@@ -351,8 +315,6 @@ def mine():
                key_func=per_account("order"))
 def order(code: str):
     """Order a service for myself or a neighbour; it becomes an issue I can follow."""
-    from volunteer.issues.routes import ERRORS as ISSUE_ERRORS
-
     it = db.session.scalar(db.select(ServiceItem).where(ServiceItem.code == code[:20],
                                                         ServiceItem.active))
     if it is None:
@@ -373,15 +335,9 @@ def order(code: str):
                      grid_code=form.grid.data or None,
                      needed_from=to_utc(form.needed_from.data),
                      needed_until=to_utc(form.needed_until.data))
-        try:
+        with attempt(form=form, field="details") as outcome:
             issue = place_order(current_user, data)
-            db.session.commit()
-        except IssueError as exc:
-            db.session.rollback()
-            field = {"lat": form.lat, "grid": form.grid,
-                     "needed_until": form.needed_until}.get(exc.field or "", form.details)
-            field.errors.append(str(ISSUE_ERRORS.get(exc.code, exc.code)))
-        else:
+        if outcome.ok:
             flash(_("Order no. %(id)s placed. You can follow it here like any report.",
                     id=issue.id), "success")
             return redirect(url_for("issues.detail", issue_id=issue.id))

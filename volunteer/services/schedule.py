@@ -1,5 +1,6 @@
 """Recurring sessions: "every Tuesday 9:00–11:00", "the 1st and 3rd Tuesday of the month", as
-dateutil rrules over local (Asia/Shanghai) times. Pure: no Flask, no database."""
+dateutil rrules over local (Asia/Shanghai) times. Pure: no database; Flask-Babel only for the
+lazy messages of its error."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,20 +8,40 @@ from datetime import date, datetime, time, timedelta
 from itertools import islice
 
 from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
+from flask_babel import lazy_gettext as _l
+
+from volunteer.errors import DomainError
 
 MAX_SESSIONS = 200  # made at once; a year of a session twice a week fits
 MAX_DAYS = 366  # how far ahead a series may run
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
-class ScheduleError(ValueError):
+class ScheduleError(DomainError):
     """A rule that cannot make sessions; ``code`` says why, ``n`` how many it would make."""
 
+    messages = {
+        "end_before_start": _l("The end must be after the start."),
+        "past": _l("The date is in the past."),
+        "bad_freq": _l("Please choose how the session repeats."),
+        "until_needed": _l("Please give the date the series runs until."),
+        "until_before_first": _l("The last date must not be before the first."),
+        "too_far": _l("A series can run at most a year ahead."),
+        "bad_interval": _l("Every 1 to 4 weeks."),
+        "bad_days": _l("Please choose days from the list."),
+        "no_sessions": _l("This rule makes no session between those dates. Check the "
+                          "weekdays."),
+        "too_many": _l("This rule makes %(n)s sessions; at most %(max)s can be scheduled at "
+                       "once. Choose an earlier last date."),
+    }
+    statuses = dict.fromkeys(messages, 422)
+
     def __init__(self, code: str, field: str | None = None, n: int = 0):
-        super().__init__(code)
-        self.code = code
-        self.field = field
-        self.n = n
+        super().__init__(code, field, {"n": n, "max": MAX_SESSIONS})
+
+    @property
+    def n(self) -> int:
+        return self.params["n"]
 
 
 @dataclass

@@ -12,9 +12,11 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from volunteer.auth.models import Role, User
 from volunteer.common import SHANGHAI, iso_utc, to_utc, utcnow
+from volunteer.errors import DomainError
 from volunteer.extensions import db
 from volunteer.inbox import services as inbox
 from volunteer.invitations.models import Invitation
@@ -28,13 +30,30 @@ MAX_CAPACITY = 500
 MAX_STAFF = 20
 
 
-class SessionError(ValueError):
+class SessionError(DomainError):
     """Refused; ``code`` says why, ``field`` names the form field."""
 
-    def __init__(self, code: str, field: str | None = None):
-        super().__init__(code)
-        self.code = code
-        self.field = field
+    messages = {
+        "cancelled": _l("This session was cancelled."),
+        "past": _l("This session has already started or is over."),
+        "already": _l("You are already signed up for this session."),
+        "not_yours": _l("This sign-up is not yours."),
+        "not_signed_up": _l("You are not signed up for this session."),
+        "not_allowed": _l("Only the grid leader, the village admin or the town admin can do "
+                          "this."),
+        "not_scheduled": _l("This session is no longer scheduled."),
+        "capacity_range": _l("Places must be from 1 to 500."),
+        "staff_range": _l("Volunteers needed must be from 0 to 20."),
+        "capacity_below": _l("More residents are signed up than that; the places cannot go "
+                             "below them."),
+        "staff_below": _l("More volunteers have accepted than that."),
+        "already_held": _l("Attendance was already taken."),
+        "not_started": _l("Attendance can be taken once the session has started."),
+        "item_inactive": _l("This service is not offered at the moment."),
+    }
+    statuses = {"not_allowed": 403, "not_yours": 404, "capacity_range": 422,
+                "staff_range": 422, "capacity_below": 422, "staff_below": 422,
+                "item_inactive": 422}
 
 
 def can_manage_point(user: User | None, point: GridPoint) -> bool:

@@ -8,10 +8,10 @@ from datetime import datetime
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from volunteer.actions import attempt, perform
 from volunteer.auth.forms import ConfirmForm
 from volunteer.common import SHANGHAI, paginate, parse_int, to_utc, utcnow
 from volunteer.extensions import db
@@ -20,11 +20,10 @@ from volunteer.policy import ORGANISERS, holds
 from volunteer.services import bp
 from volunteer.services.forms import ORDINALS, WEEKDAYS, ScheduleForm, SessionEditForm
 from volunteer.services.models import ServiceSession, SessionSignup
-from volunteer.services.routes import SESSION_LABELS, SIGNUP_LABELS, message
+from volunteer.services.routes import SESSION_LABELS, SIGNUP_LABELS
 from volunteer.services.schedule import DAYS as DAY_CODES
-from volunteer.services.schedule import MAX_SESSIONS, Recurrence, ScheduleError
+from volunteer.services.schedule import Recurrence
 from volunteer.services.sessions import (
-    SessionError,
     can_manage_point,
     cancel,
     managed_points_clause,
@@ -33,19 +32,6 @@ from volunteer.services.sessions import (
     update,
 )
 
-SCHEDULE_ERRORS = {
-    "end_before_start": _l("The end must be after the start."),
-    "past": _l("The date is in the past."),
-    "bad_freq": _l("Please choose how the session repeats."),
-    "until_needed": _l("Please give the date the series runs until."),
-    "until_before_first": _l("The last date must not be before the first."),
-    "too_far": _l("A series can run at most a year ahead."),
-    "bad_interval": _l("Every 1 to 4 weeks."),
-    "bad_days": _l("Please choose days from the list."),
-    "no_sessions": _l("This rule makes no session between those dates. Check the weekdays."),
-    "too_many": _l("This rule makes %(n)s sessions; at most %(max)s can be scheduled at once. "
-                   "Choose an earlier last date."),
-}
 PER_PAGE = 30
 
 
@@ -136,18 +122,10 @@ def new_session():
                              interval=form.interval.data or 1,
                              ordinals=[int(n) for n in form.ordinals.data],
                              until=form.until.data)
-            try:
+            with attempt(form=form, field="item") as outcome:
                 made = schedule(current_user, item, point, rec, form.capacity.data,
                                 form.staff_needed.data, form.note.data)
-                db.session.commit()
-            except ScheduleError as exc:
-                db.session.rollback()
-                getattr(form, exc.field or "first").errors.append(
-                    str(SCHEDULE_ERRORS[exc.code]) % {"n": exc.n, "max": MAX_SESSIONS})
-            except SessionError as exc:
-                db.session.rollback()
-                getattr(form, exc.field or "item").errors.append(message(exc))
-            else:
+            if outcome.ok:
                 flash(_("%(n)s session(s) scheduled.", n=len(made)), "success")
                 return redirect(url_for("services.manage", session_id=made[0].id))
     return render_template("services/schedule.html", form=form)
@@ -160,14 +138,10 @@ def manage(session_id: int):
     s = _managed_or_404(session_id)
     form = SessionEditForm(obj=s if request.method == "GET" else None)
     if form.validate_on_submit():
-        try:
+        with attempt(form=form, field="capacity") as outcome:
             moved = update(current_user, s, form.capacity.data, form.staff_needed.data,
                            form.note.data)
-            db.session.commit()
-        except SessionError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "capacity").errors.append(message(exc))
-        else:
+        if outcome.ok:
             flash(_("Saved.") + (" " + _("%(n)s moved up from the waiting list.", n=len(moved))
                                  if moved else ""), "success")
             return redirect(url_for("services.manage", session_id=s.id))
@@ -199,15 +173,9 @@ def cancel_session(session_id: int):
     s = _managed_or_404(session_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        told = cancel(current_user, s)
-        db.session.commit()
-    except SessionError as exc:
-        db.session.rollback()
-        flash(message(exc), "warning")
-    else:
-        flash(_("Cancelled; %(n)s resident(s) were told.", n=told), "success")
-    return redirect(url_for("services.manage", session_id=s.id))
+    return perform(lambda: cancel(current_user, s),
+                   lambda told: _("Cancelled; %(n)s resident(s) were told.", n=told),
+                   url_for("services.manage", session_id=s.id))
 
 
 @bp.route("/sessions/<int:session_id>/attendance", methods=["POST"])
@@ -219,14 +187,7 @@ def attendance(session_id: int):
         abort(400)
     ids = {n for n in map(parse_int, request.form.getlist("attended")) if n is not None}
     staff = {n for n in map(parse_int, request.form.getlist("staff")) if n is not None}
-    try:
-        take_attendance(current_user, s, ids, staff)
-        db.session.commit()
-    except SessionError as exc:
-        db.session.rollback()
-        flash(message(exc), "warning")
-    else:
-        flash(_("Attendance saved; the volunteers' hours are on their service records."),
-              "success")
-    return redirect(url_for("services.manage", session_id=s.id))
+    return perform(lambda: take_attendance(current_user, s, ids, staff),
+                   _("Attendance saved; the volunteers' hours are on their service records."),
+                   url_for("services.manage", session_id=s.id))
 

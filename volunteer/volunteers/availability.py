@@ -5,6 +5,8 @@ import re
 
 from flask_babel import lazy_gettext as _l
 
+from volunteer.errors import DomainError
+
 # (code, bit, zh, label) in display order.
 SLOTS = [
     ("weekday_morning", 1, "工作日上午", _l("Weekday mornings")),
@@ -41,8 +43,18 @@ def labels(mask: int) -> list[str]:
     return [str(lbl) for _code, bit, _zh, lbl in SLOTS if mask & bit]
 
 
-class AvailabilityError(ValueError):
-    """A piece of availability text that means nothing we know."""
+class AvailabilityError(DomainError):
+    """A piece of availability text that means nothing we know; ``part`` is that piece."""
+
+    messages = {"unknown_time": _l("“%(part)s” is not a time such as 工作日晚上 or 周末上午")}
+    statuses = {"unknown_time": 422}
+
+    def __init__(self, part: str):
+        super().__init__("unknown_time", "availability", {"part": part})
+
+    @property
+    def part(self) -> str:
+        return self.params["part"]
 
 
 def parse(text: str | None) -> int:

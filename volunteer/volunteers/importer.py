@@ -30,6 +30,7 @@ from sqlalchemy.orm import selectinload
 from volunteer import policy, rules
 from volunteer.auth.models import Role, RoleAssignment, User
 from volunteer.common import has_markup, is_phone, normalize_phone, utcnow
+from volunteer.errors import DomainError
 from volunteer.extensions import db
 from volunteer.org.models import Grid, Village
 from volunteer.skills.lookup import SkillIndex
@@ -57,8 +58,29 @@ MAX_ROWS = 200_000
 BATCH = 2000
 
 
-class ImportFileError(ValueError):
-    """The file as a whole cannot be read (encoding, format, header)."""
+class ImportFileError(DomainError):
+    """The file as a whole cannot be read (encoding, format, header); ``str(exc)`` is the
+    message, as the command line prints it."""
+
+    messages = {
+        "encoding": _l("The file is not a text CSV in a known encoding (UTF-8 or GB18030). "
+                       "Save it as CSV or XLSX."),
+        "empty": _l("The file is empty."),
+        "file_type": _l("Upload a .csv or .xlsx file."),
+        "too_many_rows": _l("At most %(n)s rows per file."),
+        "bad_csv": _l("The CSV cannot be read: %(reason)s"),
+        "bad_xlsx": _l("The file is not a readable XLSX workbook."),
+        "missing_columns": _l("Missing column(s): %(names)s. The header row needs name/姓名, "
+                              "phone/手机, skills/技能, lat/纬度, lon/经度."),
+        "no_longer_valid": _l("The file no longer passes the checks; nothing was imported."),
+    }
+    statuses = dict.fromkeys(messages, 422)
+
+    def __init__(self, code: str, **params):
+        super().__init__(code, "file", params)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass
@@ -109,8 +131,7 @@ def decode(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
     if b"\x00" in data[:4096]:
-        raise ImportFileError(str(_l("The file is not a text CSV in a known encoding "
-                                     "(UTF-8 or GB18030). Save it as CSV or XLSX.")))
+        raise ImportFileError("encoding")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -118,18 +139,17 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:
-        raise ImportFileError(str(_l("The file is not a text CSV in a known encoding "
-                                     "(UTF-8 or GB18030). Save it as CSV or XLSX."))) from None
+        raise ImportFileError("encoding") from None
 
 
 def read_table(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The header and the (line number, cells) of every non-empty row."""
     if not data:
-        raise ImportFileError(str(_l("The file is empty.")))
+        raise ImportFileError("empty")
     if filename.lower().endswith((".xlsx", ".xlsm")) or data.startswith(b"PK\x03\x04"):
         return _read_xlsx(data)
     if not filename.lower().endswith((".csv", ".txt")):
-        raise ImportFileError(str(_l("Upload a .csv or .xlsx file.")))
+        raise ImportFileError("file_type")
     text = decode(data)
     first = text.split("\n", 1)[0]
     delimiter = max([",", "\t", ";"], key=first.count)
@@ -144,12 +164,11 @@ def read_table(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, l
             if any(c.strip() for c in cells):
                 rows.append((reader.line_num, cells))
             if len(rows) > MAX_ROWS:
-                raise ImportFileError(str(_l("At most %(n)s rows per file.", n=MAX_ROWS)))
+                raise ImportFileError("too_many_rows", n=MAX_ROWS)
     except csv.Error as exc:
-        raise ImportFileError(str(_l("The CSV cannot be read: %(reason)s", reason=str(exc)))) \
-            from None
+        raise ImportFileError("bad_csv", reason=str(exc)) from None
     if header is None:
-        raise ImportFileError(str(_l("The file is empty.")))
+        raise ImportFileError("empty")
     return header, rows
 
 
@@ -159,7 +178,7 @@ def _read_xlsx(data: bytes):
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-        raise ImportFileError(str(_l("The file is not a readable XLSX workbook."))) from None
+        raise ImportFileError("bad_xlsx") from None
     ws = wb.worksheets[0]
     header = None
     rows = []
@@ -172,10 +191,10 @@ def _read_xlsx(data: bytes):
         if any(c.strip() for c in cells):
             rows.append((n, cells))
         if len(rows) > MAX_ROWS:
-            raise ImportFileError(str(_l("At most %(n)s rows per file.", n=MAX_ROWS)))
+            raise ImportFileError("too_many_rows", n=MAX_ROWS)
     wb.close()
     if header is None:
-        raise ImportFileError(str(_l("The file is empty.")))
+        raise ImportFileError("empty")
     return header, rows
 
 
@@ -198,9 +217,7 @@ def map_header(header: list[str]) -> dict[str, int]:
         missing += [f for f in ("lat", "lon") if f not in index]
     if missing:
         names = "、".join(f"{COLUMNS[f][1]}/{COLUMNS[f][0]}" for f in missing)
-        raise ImportFileError(str(_l("Missing column(s): %(names)s. The header row needs "
-                                     "name/姓名, phone/手机, skills/技能, lat/纬度, lon/经度.",
-                                     names=names)))
+        raise ImportFileError("missing_columns", names=names)
     return index
 
 
@@ -328,8 +345,7 @@ def validate(header: list[str], table: list[tuple[int, list[str]]], ctx: Context
         try:
             avail = availability.parse(values["availability"])
         except availability.AvailabilityError as exc:
-            bad("availability", _l("“%(part)s” is not a time such as 工作日晚上 or 周末上午",
-                                   part=str(exc)))
+            bad("availability", exc.message)
             avail = 0
         travel = 5.0
         if values["travel_km"]:

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from sqlalchemy.orm import selectinload
 
+from volunteer.actions import attempt
 from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.services import AccountError, create_user
 from volunteer.common import mask_name
@@ -68,29 +69,25 @@ def _profile_data(form, party: bool) -> ProfileData:
     if form.grid.data:
         grid = db.session.scalar(db.select(Grid).where(Grid.code == form.grid.data))
         if grid is None:
-            raise RegistryError(_("Please choose a grid from the list."), "grid")
+            raise RegistryError("unknown_grid", "grid")
         if form.village.data and grid.village.code != form.village.data:
-            raise RegistryError(_("This grid is not in the chosen village."), "grid")
+            raise RegistryError("grid_not_in_village", "grid")
     lat = float(form.lat.data) if form.lat.data else None
     lon = float(form.lon.data) if form.lon.data else None
     if grid is None and lat is not None:
         grid = grid_at(lat, lon)
     if grid is None and lat is None:
-        raise RegistryError(_("Choose your grid or put a pin on the map."), "grid")
+        raise RegistryError("location", "grid")
     by_code = {s.code: s for s in _skills()}
     unknown = [c for c in form.skills.data if c not in by_code]
     if unknown:
-        raise RegistryError(_("Unknown skill: %(codes)s", codes=", ".join(unknown)), "skills")
+        raise RegistryError("unknown_skill", "skills", {"codes": ", ".join(unknown)})
     certificates = {}
     for code in form.skills.data:
         skill = by_code[code]
         upload = request.files.get(f"cert_{code}")
         if skill.needs_certificate and upload and upload.filename:
-            try:
-                name, mime = store_certificate(upload)
-            except RegistryError as exc:
-                msg = _certificate_message(str(exc), skill.name_zh)
-                raise RegistryError(msg, "skills") from None
+            name, mime = store_certificate(upload, skill.name_zh)
             number = (request.form.get(f"certno_{code}") or "").strip()[:60] or None
             certificates[skill.id] = (name, mime, number)
     data = ProfileData(
@@ -104,22 +101,12 @@ def _profile_data(form, party: bool) -> ProfileData:
     on_file = getattr(current_user, "profile", None)
     if form.id_type.data and not form.id_number.data and (
             on_file is None or on_file.id_type != form.id_type.data):
-        raise RegistryError(_("Please enter the document's number."), "id_number")
+        raise RegistryError("id_number_needed", "id_number")
     if party:
         data.work_unit = form.work_unit.data
         data.party_branch = form.party_branch.data
         data.party_registered_on = form.party_registered_on.data
     return data
-
-
-def _certificate_message(code: str, skill: str) -> str:
-    """What to say about a certificate upload that was refused."""
-    if code == "too_large":
-        return _("The certificate for %(skill)s is larger than 5 MB.", skill=skill)
-    if code == "unreadable":
-        return _("The certificate for %(skill)s cannot be read. Please upload a clear photo "
-                 "(JPEG or PNG) or a PDF file.", skill=skill)
-    return _("The certificate for %(skill)s must be a JPEG, PNG or PDF file.", skill=skill)
 
 
 def _render_form(template: str, form, **kw):
@@ -152,7 +139,7 @@ def register(kind: str):
     form = profile_form_class(party=party, account=account, consent=True)()
     _choices(form)
     if form.validate_on_submit():
-        try:
+        with attempt(form=form, field="skills") as outcome:
             data = _profile_data(form, party)
             if account:
                 user = create_user(name=form.name.data, phone=form.phone.data,
@@ -161,15 +148,10 @@ def register(kind: str):
                 user = current_user._get_current_object()
                 user.consent_version = current_app.config["TERMS_VERSION"]
             save_profile(user, data)
-        except AccountError:
-            db.session.rollback()
-            form.phone.errors.append(_("An account with this mobile number already exists. "
-                                       "Log in first, then register as a volunteer."))
-        except RegistryError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "skills").errors.append(str(exc))
-        else:
-            db.session.commit()
+        if isinstance(outcome.error, AccountError):  # here, the way on is to log in
+            form.phone.errors[-1:] = [_("An account with this mobile number already exists. "
+                                        "Log in first, then register as a volunteer.")]
+        elif outcome.ok:
             if account:
                 login_user(user)
             flash(_("Thank you for volunteering! Your village confirms your registration.")
@@ -209,13 +191,9 @@ def edit():
         form.work_unit.data = profile.work_unit.name if profile.work_unit else ""
         form.id_number.data = ""  # never sent back to the browser: kept unless replaced
     if form.validate_on_submit():
-        try:
+        with attempt(form=form, field="skills") as outcome:
             save_profile(current_user, _profile_data(form, bool(form.is_party_member.data)))
-        except RegistryError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "skills").errors.append(str(exc))
-        else:
-            db.session.commit()
+        if outcome.ok:
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("volunteers.me"))
     return _render_form("volunteers/edit.html", form, profile=profile)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 from flask import g
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, selectinload
 
 from volunteer import policy
@@ -17,6 +18,7 @@ from volunteer.auth.models import Role, User
 from volunteer.auth.services import grant_role
 from volunteer.common import SHANGHAI, is_phone, iso_utc, mask_phone, normalize_phone, utcnow
 from volunteer.config import upload_folder
+from volunteer.errors import DomainError
 from volunteer.extensions import db
 from volunteer.geo import haversine_km
 from volunteer.org.models import Grid, Village
@@ -31,12 +33,27 @@ MAX_CERT_BYTES = 5 * 1024 * 1024
 # Certificates are recognised by their content (never by name or header): a PDF, a JPEG or a PNG.
 
 
-class RegistryError(ValueError):
+class RegistryError(DomainError):
     """A business rule refused the operation; ``field`` names the form field when there is one."""
 
-    def __init__(self, message, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+    messages = {
+        "unknown_grid": _l("Please choose a grid from the list."),
+        "grid_not_in_village": _l("This grid is not in the chosen village."),
+        "location": _l("Choose your grid or put a pin on the map."),
+        "skills": _l("Choose at least one skill or write one."),
+        "unknown_skill": _l("Unknown skill: %(codes)s"),
+        "id_number_needed": _l("Please enter the document's number."),
+        "certificate_too_large": _l("The certificate for %(skill)s is larger than 5 MB."),
+        "certificate_unreadable": _l("The certificate for %(skill)s cannot be read. Please "
+                                     "upload a clear photo (JPEG or PNG) or a PDF file."),
+        "certificate_bad_type": _l("The certificate for %(skill)s must be a JPEG, PNG or PDF "
+                                   "file."),
+        "not_allowed": _l("This page belongs to another grid, village or role than yours."),
+        "too_many_reveals": _l("You have shown %(n)s phone numbers today, the most allowed in "
+                               "a day. Ask the town office if you need more."),
+    }
+    statuses = {code: 422 for code in messages} | {"not_allowed": 403,
+                                                   "too_many_reveals": 429}
 
 
 def skill_index() -> SkillIndex:
@@ -82,16 +99,20 @@ def work_unit_named(name: str | None, approved: bool = False) -> WorkUnit | None
     return unit
 
 
-def store_certificate(storage) -> tuple[str, str]:
+def store_certificate(storage, skill: str = "") -> tuple[str, str]:
     """Check an uploaded certificate by its content and size and save a clean copy of it;
-    return (name, mime). The file goes again if the session rolls back."""
+    return (name, mime). The file goes again if the session rolls back. A refused file is a
+    RegistryError on the ``skills`` field that names ``skill``."""
     data = storage.stream.read(MAX_CERT_BYTES + 1)
-    if len(data) > MAX_CERT_BYTES:
-        raise RegistryError("too_large")
-    if data.startswith(b"%PDF-"):
-        clean, mime, ext = clean_pdf(data), "application/pdf", "pdf"
-    else:
-        clean, mime, ext = clean_image(data), "image/jpeg", "jpg"
+    try:
+        if len(data) > MAX_CERT_BYTES:
+            raise RegistryError("certificate_too_large")
+        if data.startswith(b"%PDF-"):
+            clean, mime, ext = clean_pdf(data), "application/pdf", "pdf"
+        else:
+            clean, mime, ext = clean_image(data), "image/jpeg", "jpg"
+    except RegistryError as exc:
+        raise RegistryError(exc.code, "skills", {"skill": skill}) from None
     name = f"{secrets.token_hex(16)}.{ext}"
     path = certificate_path(name)
     path.write_bytes(clean)
@@ -107,8 +128,9 @@ def clean_image(data: bytes) -> bytes:
     try:
         return check_photo(data).web
     except PhotoError as exc:
-        raise RegistryError(exc.code if exc.code in ("bad_type", "too_large")
-                            else "unreadable") from None
+        raise RegistryError({"bad_type": "certificate_bad_type",
+                             "too_large": "certificate_too_large"}.get(
+                                 exc.code, "certificate_unreadable")) from None
 
 
 def clean_pdf(data: bytes) -> bytes:
@@ -119,7 +141,7 @@ def clean_pdf(data: bytes) -> bytes:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted or len(reader.pages) == 0:
-            raise RegistryError("unreadable")
+            raise RegistryError("certificate_unreadable")
         writer = PdfWriter()
         for page in reader.pages:
             page.pop("/AA", None)  # actions run when a page opens or closes
@@ -130,7 +152,7 @@ def clean_pdf(data: bytes) -> bytes:
     except RegistryError:
         raise
     except Exception:  # a broken file can make the parser fail in many ways: it is refused
-        raise RegistryError("unreadable") from None
+        raise RegistryError("certificate_unreadable") from None
     return out.getvalue()
 
 
@@ -380,7 +402,8 @@ def reveal_phone(viewer: User, profile: VolunteerProfile, reason: str) -> str:
         raise RegistryError("not_allowed")
     if policy.phone_shown(viewer, profile, "detail") is policy.Phone.REVEAL:
         if reveals_today(viewer) >= policy.REVEALS_PER_DAY:
-            raise RegistryError("limit")
+            raise RegistryError("too_many_reveals",
+                                params={"n": policy.REVEALS_PER_DAY})
         log_contact_view(viewer, profile.user, "reveal", note=reason)
     return profile.user.phone
 

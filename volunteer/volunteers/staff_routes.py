@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from volunteer import policy
+from volunteer.actions import attempt
 from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.permissions import require, role_required
 from volunteer.auth.routes import safe_next
@@ -37,7 +38,6 @@ from volunteer.volunteers.importer import ImportFileError, import_file
 from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill
 from volunteer.volunteers.services import (
     Filters,
-    RegistryError,
     can_confirm_party,
     can_verify,
     confirm_party,
@@ -176,15 +176,12 @@ def reveal(user_id: int):
     form = RevealForm()
     back = safe_next(form.next.data) or url_for("volunteers.detail", user_id=user_id)
     if not form.validate_on_submit():
-        flash(" ".join(form.reason.errors) or _("Please choose a reason."), "danger")
+        flash(" ".join(map(str, form.reason.errors)) or _("Please choose a reason."), "danger")
         return redirect(back)
-    try:
+    with attempt() as outcome:  # allowed (checked above), so at most the day's limit refuses
         phone = reveal_phone(current_user, profile, form.reason.data)
-    except RegistryError:  # allowed (checked above), so: the day's limit is reached
-        flash(_("You have shown %(n)s phone numbers today, the most allowed in a day. Ask the "
-                "town office if you need more.", n=policy.REVEALS_PER_DAY), "warning")
+    if not outcome.ok:
         return redirect(back)
-    db.session.commit()
     resp = make_response(render_template("volunteers/contact.html", profile=profile, phone=phone,
                                          back=back))
     resp.headers["Cache-Control"] = "no-store"  # shown once: not kept in the browser's history
@@ -235,7 +232,7 @@ def reject(vs_id: int):
     vs = _skill_in_scope(vs_id)
     form = RejectForm()
     if not form.validate_on_submit():
-        flash(" ".join(form.reason.errors) or _("Please give a reason."), "danger")
+        flash(" ".join(map(str, form.reason.errors)) or _("Please give a reason."), "danger")
     else:
         reject_skill(current_user, vs, form.reason.data)
         db.session.commit()
@@ -280,14 +277,11 @@ def import_upload():
             if len(data) > MAX_IMPORT_BYTES:
                 form.file.errors.append(_("The file is larger than 20 MB."))
             else:
-                try:
+                with attempt(form=form, dry_run=True):  # a preview: nothing is kept
                     report = import_file(data, upload.filename, attested_by=current_user,
                                          method="attested", dry_run=True,
                                          allowed_villages=_allowed_villages(),
                                          actor=current_user)
-                except ImportFileError as exc:
-                    form.file.errors.append(str(exc))
-                db.session.rollback()
                 if report is not None and report.ok:
                     token = previews.save(current_user.id, data)
     grid_codes = {}
@@ -311,19 +305,14 @@ def import_confirm():
     if path is None:
         flash(_("This upload has expired. Please upload the file again."), "warning")
         return redirect(url_for("volunteers.import_upload"))
-    try:
+    with attempt(category="danger") as outcome:
         report = import_file(path.read_bytes(), path.name, attested_by=current_user,
                              method="attested", allowed_villages=_allowed_villages(),
                              actor=current_user)
-    except ImportFileError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
+        if not report.ok:
+            raise ImportFileError("no_longer_valid")
+    if not outcome.ok:
         return redirect(url_for("volunteers.import_upload"))
-    if not report.ok:
-        db.session.rollback()
-        flash(_("The file no longer passes the checks; nothing was imported."), "danger")
-        return redirect(url_for("volunteers.import_upload"))
-    db.session.commit()
     previews.discard(path)
     flash(_("Imported %(n)s volunteers: %(new)s new, %(upd)s updated.", n=len(report.rows),
             new=report.created, upd=report.updated), "success")
