@@ -15,6 +15,7 @@ from volunteer.invitations.models import Invitation
 from volunteer.invitations.services import InvitationError, Pick, invite, respond
 from volunteer.issues.models import Issue
 from volunteer.issues.services import Details, IssueInput, file_issue, transition
+from volunteer.signals import issue_changed
 
 SAT = utcnow().replace(hour=1, minute=0, second=0, microsecond=0) + timedelta(days=3)
 
@@ -610,3 +611,49 @@ def test_api_shows_phones_only_as_allowed(client, town, factory):
     assert resp.json["volunteer"]["phone"] == mask_phone(outsider.phone)
     resp = client.post(f"/api/v1/invitations/{inv.id}/withdraw", headers=lh, json={})
     assert resp.json["volunteer"]["phone"] == mask_phone(town["sparky"].phone)
+
+
+# --- the issue's changes reach the invitations and the inbox by a signal -----------------------
+
+def notices(user, issue):
+    return set(db.session.scalars(db.select(Notification.event).where(
+        Notification.user_id == user.id, Notification.issue_id == issue.id)))
+
+
+@pytest.mark.parametrize("inbox_first", [False, True], ids=["invitations-first", "inbox-first"])
+def test_issue_changes_reach_invitations_and_inbox_through_the_signal(town, monkeypatch,
+                                                                      inbox_first):
+    """The issues domain only sends ``issue_changed``: the invitations' receiver closes the
+    waiting invitations at resolution and marks the helpers done at closure, the inbox's tells
+    the queue, the verifiers and the reporter. Neither depends on the other running first."""
+    receivers = {r.__module__ for r in issue_changed.receivers_for(None)}
+    assert {"volunteer.invitations.services", "volunteer.inbox.services"} <= receivers
+    in_order = issue_changed.receivers_for
+    monkeypatch.setattr(issue_changed, "receivers_for", lambda sender: sorted(
+        in_order(sender), key=lambda r: (r.__module__ == "volunteer.inbox.services") != inbox_first))
+    sent = []
+
+    def spy(issue, action, actor_id, now):
+        sent.append((issue.id, action, actor_id))
+
+    with issue_changed.connected_to(spy):
+        issue = lamp(town, helpers=2, start=SAT)
+        helper, waiting = invite(town["leader"], issue, [Pick(town["sparky"].id),
+                                                         Pick(town["volty"].id)])
+        respond(town["sparky"], helper, True)
+        db.session.commit()
+        assert "report" in notices(town["leader"], issue)  # the grid's queue
+        close(town, issue)
+
+    member, leader = town["member"].id, town["leader"].id
+    assert sent == [(issue.id, "report", member), (issue.id, "accept", member),
+                    (issue.id, "start", member), (issue.id, "resolve", member),
+                    (issue.id, "verify", leader)]
+    db.session.expire_all()
+    helper, waiting = db.session.get(Invitation, helper.id), db.session.get(Invitation, waiting.id)
+    assert (waiting.status, waiting.closed_reason) == ("withdrawn", "issue_closed")
+    assert helper.status == "done"
+    assert notices(town["volty"], issue) == {"invited", "issue_closed"}
+    assert notices(town["sparky"], issue) == {"invited", "propose_hours"}
+    assert "to_verify" in notices(town["leader"], issue)
+    assert "verify" in notices(town["member"], issue)  # the reporter is asked for a rating

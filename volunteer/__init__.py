@@ -4,31 +4,36 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
+
+# The package's two leaves: they import nothing of it. Every other module imports this file (by
+# importing a sibling), so create_app imports them inside, where that closes no cycle.
+from volunteer import extensions as ext
+from volunteer.config import load_config
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
+
+
+class DatabaseId(IntegerConverter):
+    """<int:…> in every route stops at the largest id the database holds (else 404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app. ``config`` overrides settings (tests pass ``TESTING`` and a database URL)."""
     app = Flask(__name__, template_folder=str(PROJECT_DIR / "templates"),
                 instance_relative_config=True)
-    from werkzeug.routing import IntegerConverter
-
-    class DatabaseId(IntegerConverter):
-        """<int:…> in every route stops at the largest id the database holds (else 404)."""
-
-        def __init__(self, map, *args, **kwargs):
-            kwargs.setdefault("max", 2**31 - 1)
-            super().__init__(map, *args, **kwargs)
-
     app.url_map.converters["int"] = DatabaseId
-    from volunteer.config import load_config
-
     load_config(app, config)
     _trust_proxies(app)
 
-    from volunteer import extensions as ext
+    from volunteer import models  # noqa: F401  (every model registered before mappers configure)
     from volunteer.i18n import get_locale, get_timezone
 
     ext.db.init_app(app)
@@ -40,42 +45,45 @@ def create_app(config: dict | None = None) -> Flask:
     ext.limiter.init_app(app)
     _init_login(app)
 
-    from volunteer import models  # noqa: F401  (every model registered before mappers configure)
+    # A feature package defines only its ``bp``; these modules put their views (and the API's
+    # hooks and error handlers) on it. So a service can be imported without its feature's routes.
+    import volunteer.api.auth
+    import volunteer.api.errors
+    import volunteer.api.invitations
+    import volunteer.api.issues
+    import volunteer.api.matching
+    import volunteer.api.routes
+    import volunteer.api.volunteers
+    import volunteer.auth.routes
+    import volunteer.board.routes
+    import volunteer.dashboard.routes
+    import volunteer.hours.records_routes
+    import volunteer.hours.routes
+    import volunteer.inbox.routes
+    import volunteer.invitations.routes
+    import volunteer.issues.photo_routes
+    import volunteer.issues.routes
+    import volunteer.main.routes
+    import volunteer.org.routes
+    import volunteer.services.routes
+    import volunteer.services.staff_routes
+    import volunteer.volunteers.routes
+    import volunteer.volunteers.staff_routes
+
+    for feature in (volunteer.main, volunteer.auth, volunteer.org, volunteer.volunteers,
+                    volunteer.issues, volunteer.board, volunteer.inbox, volunteer.invitations,
+                    volunteer.hours, volunteer.services, volunteer.dashboard, volunteer.api):
+        app.register_blueprint(feature.bp)
+    ext.csrf.exempt(volunteer.api.bp)
+
     from volunteer.admin import init_admin
-    from volunteer.api import bp as api_bp
-    from volunteer.auth import bp as auth_bp
-    from volunteer.board import bp as board_bp
-    from volunteer.dashboard import bp as dashboard_bp
-    from volunteer.hours import bp as hours_bp
-    from volunteer.inbox import bp as inbox_bp
-    from volunteer.invitations import bp as invitations_bp
-    from volunteer.issues import bp as issues_bp
-    from volunteer.main import bp as main_bp
-    from volunteer.org import bp as org_bp
-    from volunteer.outbox.services import init_app as init_outbox
-    from volunteer.services import bp as services_bp
-    from volunteer.volunteers import bp as volunteers_bp
-
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(org_bp)
-    app.register_blueprint(volunteers_bp)
-    app.register_blueprint(issues_bp)
-    app.register_blueprint(board_bp)
-    app.register_blueprint(inbox_bp)
-    app.register_blueprint(invitations_bp)
-    app.register_blueprint(hours_bp)
-    app.register_blueprint(services_bp)
-    app.register_blueprint(dashboard_bp)
-    app.register_blueprint(api_bp)
-    ext.csrf.exempt(api_bp)
-    init_admin(app)
-    init_outbox(app)
-
     from volunteer.cli import register_cli
     from volunteer.errors import register_error_handlers
+    from volunteer.outbox.services import init_app as init_outbox
     from volunteer.web import register_web
 
+    init_admin(app)
+    init_outbox(app)
     register_error_handlers(app)
     register_web(app)
     register_cli(app)
@@ -88,16 +96,11 @@ def _trust_proxies(app: Flask) -> None:
     client cannot choose the address the rate limits count."""
     x_for, x_proto = app.config["PROXY_FIX_X_FOR"], app.config["PROXY_FIX_X_PROTO"]
     if x_for or x_proto:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_proto=x_proto)
 
 
 def _init_login(app: Flask) -> None:
-    from flask_babel import lazy_gettext as _l
-
-    from volunteer.extensions import db, login_manager
-
+    login_manager = ext.login_manager
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
@@ -108,12 +111,12 @@ def _init_login(app: Flask) -> None:
     def load_user(session_id: str):
         """The user of a session or remember cookie, while it is still current (see
         ``User.get_id``) and the account active."""
-        from volunteer.auth.models import User
+        from volunteer.auth.models import User  # (a submodule: it runs this file first)
 
         user_id = (session_id or "").partition(":")[0]
         if not (user_id.isascii() and user_id.isdigit()) or int(user_id) > 2**31 - 1:
             return None
-        user = db.session.get(User, int(user_id))
+        user = ext.db.session.get(User, int(user_id))
         if user is None or not user.active or user.get_id() != session_id:
             return None
         return user

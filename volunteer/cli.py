@@ -11,8 +11,31 @@ from flask import Flask, current_app
 from flask_migrate import upgrade
 
 from volunteer import rules
+from volunteer.auth.services import (
+    AccountError,
+    create_token,
+    create_user,
+    find_user,
+    grant_role,
+    resolve_scope,
+    revoke_tokens,
+    set_password,
+)
+from volunteer.common import normalize_phone
+from volunteer.demo.seed import DEMO_PASSWORD, DemoError, demo_logins, seed_demo
 from volunteer.extensions import db
+from volunteer.invitations.services import tick as invitations_tick
+from volunteer.issues.services import tick as issues_tick
+from volunteer.issues.services import tick_verification
+from volunteer.matching.store import model_path, train_model
+from volunteer.org.models import Village
 from volunteer.outbox import services as outbox
+from volunteer.services.sessions import attendance_due
+from volunteer.services.sessions import tick as sessions_tick
+from volunteer.setup import load_reference_data
+from volunteer.validators import strip
+from volunteer.volunteers.importer import CommandLine, ImportFileError, import_file
+from volunteer.volunteers.previews import purge as purge_previews
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -33,8 +56,6 @@ def register_cli(app: Flask) -> None:
 @click.command("setup")
 def setup_command():
     """Apply migrations and add reference data (idempotent; never touches edited rows)."""
-    from volunteer.setup import load_reference_data
-
     upgrade(directory=str(PACKAGE_DIR / "migrations"))
     added = load_reference_data()
     db.session.commit()
@@ -45,9 +66,6 @@ def setup_command():
 @click.option("--if-empty", is_flag=True, help="Do nothing when the town already has 村居.")
 def seed_demo_command(if_empty: bool):
     """Build the demo town (after `setup`) and print its logins."""
-    from volunteer.demo.seed import DEMO_PASSWORD, DemoError, demo_logins, seed_demo
-    from volunteer.org.models import Village
-
     if if_empty and db.session.scalar(db.select(db.func.count(Village.id))):
         click.echo("the town already has data; demo not loaded")
     else:
@@ -83,14 +101,10 @@ def _rule(rule, normalise=None):
 
 
 def _phone(value: str) -> str:
-    from volunteer.common import normalize_phone
-
     return normalize_phone(value)
 
 
 def _strip(value: str) -> str:
-    from volunteer.validators import strip
-
     return strip(value)
 
 
@@ -106,16 +120,6 @@ def _strip(value: str) -> str:
 def create_user_command(phone: str, name: str, password: str, role: str, scope: str | None):
     """Create a user with a role (or add the role to an existing user with that phone; a new
     password for them ends their sessions and revokes their API tokens, as a reset does)."""
-    from volunteer.auth.services import (
-        AccountError,
-        create_user,
-        find_user,
-        grant_role,
-        resolve_scope,
-        revoke_tokens,
-        set_password,
-    )
-
     try:
         scope_obj = resolve_scope(role, scope)
     except AccountError as exc:
@@ -144,8 +148,6 @@ def create_user_command(phone: str, name: str, password: str, role: str, scope: 
 @click.option("--name", "token_name", default="cli", help="What the token is for.")
 def create_token_command(phone: str, token_name: str):
     """Print a new API bearer token for the user, alone on the last line."""
-    from volunteer.auth.services import create_token, find_user
-
     user = find_user(phone)
     if user is None:
         raise click.ClickException(f"no user with phone {phone}")
@@ -163,9 +165,6 @@ def create_token_command(phone: str, token_name: str):
               "anyone but the town admin.")
 def import_volunteers_command(file: str, dry_run: bool, scope: str | None):
     """Import volunteers from CSV (UTF-8/GB18030) or XLSX; all rows or none (DESIGN §6)."""
-    from volunteer.org.models import Village
-    from volunteer.volunteers.importer import CommandLine, ImportFileError, import_file
-
     village = None
     if scope:
         village = db.session.scalar(db.select(Village).where(Village.code == scope))
@@ -204,13 +203,7 @@ def import_volunteers_command(file: str, dry_run: bool, scope: str | None):
 @click.command("tick")
 def tick_command():
     """Do the work that falls due with time (cron: every few minutes). Idempotent."""
-    from volunteer.invitations.services import tick as invitations_tick
-    from volunteer.issues.services import tick, tick_verification
-    from volunteer.services.sessions import attendance_due
-    from volunteer.services.sessions import tick as sessions_tick
-    from volunteer.volunteers.previews import purge as purge_previews
-
-    flagged = tick()
+    flagged = issues_tick()
     unverified = tick_verification()
     sent = invitations_tick()
     signups = sessions_tick()
@@ -266,8 +259,6 @@ def matching():
 @matching.command("train")
 def matching_train():
     """Fit the skill model on the corpus and the taxonomy; save it in the instance folder."""
-    from volunteer.matching.store import model_path, train_model
-
     started = time.perf_counter()
     model = train_model()
     click.echo(f"trained on {len(model.skills)} skills in {time.perf_counter() - started:.1f} s:"

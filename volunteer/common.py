@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from flask import flash, request
 from flask_babel import gettext as _
 
+from volunteer.extensions import db
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 _TAG_RE = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>")
@@ -115,8 +117,6 @@ def page_arg(name: str = "page") -> int:
 def paginate(select, **kwargs):
     """``db.paginate`` on the page asked for (see ``page_arg``), never failing on a bad one.
     Every paged list of the site goes through here."""
-    from volunteer.extensions import db
-
     if "page" not in kwargs:
         kwargs["page"] = page_arg()
     kwargs.setdefault("error_out", False)

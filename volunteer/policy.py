@@ -14,6 +14,8 @@ import enum
 from typing import TYPE_CHECKING
 
 from volunteer.auth.models import Role
+from volunteer.issues.models import Issue
+from volunteer.org.models import Department, Grid, GridPoint, Village
 
 if TYPE_CHECKING:  # pragma: no cover
     from volunteer.auth.models import RoleAssignment, User
@@ -122,8 +124,6 @@ def _anchors(person: User) -> list[tuple[int | None, int | None, int | None]]:
 def may_see(user: User | None, obj) -> bool:
     """Whether ``user`` may see the staff view of a place of the town: a 村居, a grid, a grid
     point or a department (their grids' 村居 for grid staff, their 村居 for its admin)."""
-    from volunteer.org.models import Department, Grid, GridPoint, Village
-
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     if user.is_admin:
@@ -142,8 +142,6 @@ def may_see(user: User | None, obj) -> bool:
 def may_manage(user: User | None, obj) -> bool:
     """Whether ``user`` may change a place of the town: grid leaders their grids, village
     admins their 村居 and its grids and points (people: ``may_manage_person``)."""
-    from volunteer.org.models import Grid, GridPoint, Village
-
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     if user.is_admin:
@@ -295,10 +293,8 @@ def may_see_suggestions(user: User | None, target) -> bool:
     session): suggesters of the issue's grid or 村居; those who run the session's point."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    from volunteer.issues.models import Issue
-
     if isinstance(target, Issue):
-        from volunteer.issues.workflow import roles_for
+        from volunteer.issues.workflow import roles_for  # (issues.workflow imports policy)
 
         return bool(roles_for(user, target) & SUGGESTERS)
     point = getattr(target, "point", None)

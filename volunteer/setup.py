@@ -12,7 +12,8 @@ from pathlib import Path
 from flask import current_app
 
 from volunteer.extensions import db
-from volunteer.org.models import Town
+from volunteer.issues.models import IssueCategory, UrgencyLevel
+from volunteer.org.models import Department, Town
 from volunteer.skills.models import Skill, SkillCategory
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -58,9 +59,6 @@ def load_reference_data() -> dict[str, int]:
 
 def _load_issue_reference() -> dict[str, int]:
     """Issue categories (with their default department when it exists) and urgency levels."""
-    from volunteer.issues.models import IssueCategory, UrgencyLevel
-    from volunteer.org.models import Department
-
     data = json.loads((DATA_DIR / "issue_categories.json").read_text(encoding="utf-8"))
     added = {"issue_categories": 0, "urgency_levels": 0}
     have = set(db.session.scalars(db.select(IssueCategory.code)))
@@ -81,9 +79,6 @@ def _load_issue_reference() -> dict[str, int]:
 
 def link_category_departments() -> None:
     """Give categories without a default department the one the data file names (demo, import)."""
-    from volunteer.issues.models import IssueCategory
-    from volunteer.org.models import Department
-
     data = json.loads((DATA_DIR / "issue_categories.json").read_text(encoding="utf-8"))
     wanted = {row["code"]: row["department"] for row in data["categories"]}
     departments = {d.name: d for d in db.session.scalars(db.select(Department))}

@@ -9,12 +9,12 @@ from volunteer import policy
 from volunteer.auth.models import Role, role_label
 from volunteer.common import mask_id, mask_name, mask_phone
 from volunteer.i18n import get_locale, large_text_on, localtime
+from volunteer.inbox.services import unread_count
+from volunteer.volunteers.forms import ID_TYPE_LABELS
 
 
 def id_type_label(code: str | None) -> str:
     """The translated name of a kind of identity document."""
-    from volunteer.volunteers.forms import ID_TYPE_LABELS
-
     return str(ID_TYPE_LABELS.get(code or "", code or ""))
 
 # Content Security Policy: our own scripts and styles only, map tiles from the configured host.
@@ -92,8 +92,6 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def inject():
-        from volunteer.inbox.services import unread_count
-
         return {
             "unread": unread_count(current_user) if current_user.is_authenticated else 0,
             "current_locale": str(get_locale()),

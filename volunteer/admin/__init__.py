@@ -17,6 +17,7 @@ from wtforms.validators import Email, Length, NumberRange, Optional, ValidationE
 
 from volunteer import policy
 from volunteer.auth.models import ROLE_LABELS, SCOPE_KIND, Role, RoleAssignment, User
+from volunteer.auth.services import end_sessions, hash_password, revoke_tokens
 from volunteer.extensions import db
 from volunteer.i18n import localtime
 from volunteer.issues.models import IssueCategory, UrgencyLevel
@@ -266,8 +267,6 @@ class UserView(BaseAdminView):
         for a in model.roles:
             check_scope(a.role, a.grid, a.village, a.department)
         if form.new_password.data:  # a reset by the town office: as any other reset
-            from volunteer.auth.services import end_sessions, hash_password, revoke_tokens
-
             model.password_hash = hash_password(form.new_password.data)
             if model.id is not None:
                 end_sessions(model)

@@ -2,13 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-from volunteer.api import (  # noqa: E402,F401
-    auth,
-    errors,
-    invitations,
-    issues,
-    matching,
-    routes,
-    volunteers,
-)

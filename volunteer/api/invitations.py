@@ -8,6 +8,7 @@ from flask import g, jsonify
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import selectinload
 
+from volunteer import policy
 from volunteer.api import bp, fields
 from volunteer.api.spec import operation, validation_error
 from volunteer.common import iso_utc, utcnow
@@ -20,6 +21,7 @@ from volunteer.hours.services import (
     propose,
     record_of,
     request_correction,
+    totals,
 )
 from volunteer.invitations.models import STATUSES, Invitation
 from volunteer.invitations.services import (
@@ -29,9 +31,11 @@ from volunteer.invitations.services import (
     respond,
     withdraw,
 )
+from volunteer.invitations.suggestions import for_issue
 from volunteer.invitations.targets import can_organise, target
 from volunteer.issues.models import Issue
 from volunteer.issues.services import can_view
+from volunteer.volunteers.services import helper_phone, list_phone
 
 State = Literal[STATUSES]  # type: ignore[valid-type]
 
@@ -181,8 +185,6 @@ class HoursList(BaseModel):
 def _volunteer_phone(user, inv: Invitation) -> str | None:
     """The volunteer's own phone; in full to the organiser once they took a place (logged the
     first time); otherwise as lists show it (masked, or not at all)."""
-    from volunteer.volunteers.services import helper_phone, list_phone
-
     if inv.volunteer_id == user.id:
         return inv.volunteer.phone
     if not can_organise(user, inv):
@@ -197,8 +199,6 @@ def _volunteer_phone(user, inv: Invitation) -> str | None:
 
 def _volunteer_distance(user, inv: Invitation) -> int | None:
     """The volunteer's distance to the task: their own in full, others' rounded."""
-    from volunteer import policy
-
     if inv.volunteer_id == user.id:
         return inv.distance_m
     profile = inv.volunteer.profile
@@ -209,8 +209,6 @@ def _volunteer_distance(user, inv: Invitation) -> int | None:
 def _volunteer_score(user, inv: Invitation) -> float | None:
     """The matcher's score at the time: the volunteer's own in full; others' as the policy
     shows them (only inside one's 村居: it falls off with the distance to their home)."""
-    from volunteer import policy
-
     if inv.volunteer_id == user.id:
         return inv.score
     profile = inv.volunteer.profile
@@ -221,8 +219,6 @@ def _volunteer_score(user, inv: Invitation) -> float | None:
 def _title(user, inv: Invitation, state: str) -> str:
     """The task's title; to its volunteer, an issue's category alone until they may see its
     details (``policy.task_details_shown``)."""
-    from volunteer import policy
-
     if inv.issue is not None and inv.volunteer_id == user.id \
             and not policy.task_details_shown(state):
         return f"#{inv.issue.id} {inv.issue.category.display_name(user.locale or 'zh')}"
@@ -230,8 +226,6 @@ def _title(user, inv: Invitation, state: str) -> str:
 
 
 def _distance_for(user, inv: Invitation, state: str) -> int | None:
-    from volunteer import policy
-
     if inv.issue is not None and inv.volunteer_id == user.id \
             and not policy.task_details_shown(state):
         return None
@@ -273,8 +267,6 @@ def _not_found(what="invitation"):
            raises=(InvitationError,))
 def create_invitations(issue_id: int, body: InviteIn):
     """Organisers of the issue only; refused as a whole when any volunteer cannot be asked."""
-    from volunteer.issues.suggestions import for_issue
-
     issue = db.session.get(Issue, issue_id)
     if issue is None or not can_view(g.api_user, issue):
         return _not_found("issue")
@@ -359,8 +351,6 @@ def withdraw_invitation(invitation_id: int, body: NoteIn):
            response=HoursList, tags=["hours"])
 def my_hours(query: PageQuery):
     """The token's user's service record, newest first."""
-    from volunteer.hours.services import totals
-
     page = db.paginate(record_of(g.api_user.id).options(selectinload(ServiceHours.corrections)),
                        page=query.page, per_page=query.per_page, max_per_page=100,
                        error_out=False, count=True)

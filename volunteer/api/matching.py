@@ -8,9 +8,10 @@ from volunteer import policy
 from volunteer.api import bp, fields
 from volunteer.api.spec import operation, validation_error
 from volunteer.extensions import db
+from volunteer.invitations.reasons import describe, skill_names
+from volunteer.invitations.suggestions import for_issue
 from volunteer.issues.models import Issue
 from volunteer.issues.services import can_view
-from volunteer.issues.suggestions import describe, for_issue, skill_names
 from volunteer.matching.matcher import Query
 from volunteer.matching.store import get_matcher
 from volunteer.skills.models import Skill

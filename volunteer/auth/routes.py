@@ -41,6 +41,8 @@ from volunteer.auth.services import (
 from volunteer.common import normalize_phone, utcnow
 from volunteer.config import mail_configured
 from volunteer.extensions import db, limiter
+from volunteer.privacy import export_user, write_archive
+from volunteer.volunteers.forms import ConsentConfirmForm, DeleteAccountForm
 
 
 def safe_next(target: str | None) -> str | None:
@@ -294,8 +296,6 @@ def my_data():
 
     from flask import send_file
 
-    from volunteer.privacy import export_user, write_archive
-
     if request.path.endswith(".json"):
         resp = jsonify(export_user(current_user))
         resp.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
@@ -312,8 +312,6 @@ def my_data():
 @login_required
 def delete():
     """Delete my account: personal data goes; records others rely on keep an anonymous name."""
-    from volunteer.volunteers.forms import DeleteAccountForm
-
     form = DeleteAccountForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()
@@ -333,8 +331,6 @@ def delete():
 @login_required
 def consent():
     """People imported on an admin's attestation confirm the terms themselves at first login."""
-    from volunteer.volunteers.forms import ConsentConfirmForm
-
     form = ConsentConfirmForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()

@@ -14,6 +14,7 @@ from volunteer.auth.models import SCOPE_KIND, ApiToken, OneTimeCode, Role, RoleA
 from volunteer.common import is_phone, iso_utc, normalize_phone, utcnow
 from volunteer.errors import DomainError
 from volunteer.extensions import db
+from volunteer.org.models import Department, Grid, Village
 from volunteer.privacy import erase_user, exporter
 
 
@@ -128,8 +129,6 @@ def active_tokens(user: User) -> int:
 
 def resolve_scope(role: str, code: str | None):
     """The grid, 村居 or department that ``code`` names, as the role needs; raises AccountError."""
-    from volunteer.org.models import Department, Grid, Village
-
     kind = SCOPE_KIND[Role(role)]
     if kind is None:
         if code:
@@ -146,8 +145,6 @@ def resolve_scope(role: str, code: str | None):
 
 def grant_role(user: User, role: str, scope=None) -> RoleAssignment:
     """Give ``user`` a role in ``scope`` (idempotent)."""
-    from volunteer.org.models import Department, Grid, Village
-
     kw = {"grid_id": None, "village_id": None, "department_id": None}
     if isinstance(scope, Grid):
         kw["grid_id"] = scope.id

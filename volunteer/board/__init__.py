@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("board", __name__, url_prefix="/board")
-
-from volunteer.board import routes  # noqa: E402,F401

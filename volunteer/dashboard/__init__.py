@@ -3,5 +3,3 @@ the work-unit report (双报到 feedback)."""
 from flask import Blueprint
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
-
-from volunteer.dashboard import routes  # noqa: E402,F401

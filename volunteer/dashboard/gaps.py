@@ -12,7 +12,10 @@ import sqlalchemy as sa
 
 from volunteer.dashboard.figures import Period, Scope
 from volunteer.extensions import db
+from volunteer.geo import EARTH_KM
 from volunteer.issues.models import OPEN_STATUSES, Issue
+from volunteer.matching.index import VERIFIED
+from volunteer.matching.store import get_matcher
 from volunteer.org.models import Grid, GridPoint, ServiceItem, Village
 from volunteer.services.models import ServiceSession
 from volunteer.skills.models import Skill
@@ -39,8 +42,6 @@ class Gaps:
 def issue_skills(rows) -> dict[int, list[str]]:
     """Skills each issue needs: those a leader chose, else the matcher's model's inference
     (computed in one batch, remembered per process)."""
-    from volunteer.matching.store import get_matcher
-
     out: dict[int, list[str]] = {}
     todo = []
     model = None
@@ -74,10 +75,6 @@ def _supply(villages, codes: list[str]) -> np.ndarray:
     which holds exactly the eligible volunteers and follows the database."""
     from scipy import sparse
     from sklearn.neighbors import BallTree
-
-    from volunteer.geo import EARTH_KM
-    from volunteer.matching.index import VERIFIED
-    from volunteer.matching.store import get_matcher
 
     m = get_matcher()
     col = {s.code: j for j, s in enumerate(m.skills)}

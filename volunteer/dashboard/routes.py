@@ -11,13 +11,18 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from volunteer.auth.models import Role
+from volunteer.common import mask_phone
 from volunteer.dashboard import bp
 from volunteer.dashboard.figures import Period, Scope, today_local
+from volunteer.dashboard.gaps import coverage
 from volunteer.dashboard.tables import Table, build, workbook
+from volunteer.dashboard.workunits import unit_report
 from volunteer.errors import DomainError
 from volunteer.extensions import db
 from volunteer.org.models import Grid, Village
 from volunteer.policy import DASHBOARD_READERS, OFFICES, holds, may_manage
+from volunteer.volunteers.models import WorkUnit
+from volunteer.volunteers.services import log_contact_view
 
 MAX_DAYS = 5 * 366  # a period of at most five years
 EARLIEST = date(2000, 1, 1)  # no period starts before it (year 1 overflows time arithmetic)
@@ -146,8 +151,6 @@ def export():
                                villages=_villages, args=request.args), 400
     name = request.args.get("table", "all")
     if name == "gaps":
-        from volunteer.dashboard.gaps import coverage
-
         g = coverage(scope, period)
         tables = [gap_table(g), worst_table(g)]
     else:
@@ -230,8 +233,6 @@ def heat_level(demand: int, supply: int) -> int:
 @login_required
 def gaps():
     """Coverage gaps: demand against available volunteers per skill and 村居."""
-    from volunteer.dashboard.gaps import coverage
-
     scope, period, errors, villages = _context()
     if errors:
         return render_template("dashboard/gaps.html", errors=errors, g=None, villages=villages,
@@ -273,9 +274,6 @@ PARTY_LABELS = {"confirmed": _l("confirmed"), "pending": _l("awaiting confirmati
 def work_units():
     """双报到 feedback: a work unit's party members in my scope, their activities and hours;
     printable, and as XLSX (``format=xlsx``)."""
-    from volunteer.dashboard.workunits import unit_report
-    from volunteer.volunteers.models import WorkUnit
-
     if not holds(current_user, OFFICES):
         abort(403)
     scope, period, errors, villages = _context()
@@ -288,15 +286,11 @@ def work_units():
     members = unit_report(unit, scope, period) if unit and not errors else []
     xlsx = request.args.get("format") == "xlsx"
     if members and xlsx:  # the export has phone numbers: the contact view log records it
-        from volunteer.volunteers.services import log_contact_view
-
         log_contact_view(current_user, None, "export", len(members),
                          f"{unit.name} {period.start}–{period.end}")
         db.session.commit()
     elif members:  # the page is a list: phones masked (policy.phone_shown, "list")
         from dataclasses import replace
-
-        from volunteer.common import mask_phone
 
         members = [replace(m, phone=mask_phone(m.phone)) for m in members]
     if unit and not errors and request.args.get("format") == "xlsx":

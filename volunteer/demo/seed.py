@@ -15,10 +15,15 @@ from werkzeug.security import generate_password_hash
 
 from volunteer.auth.models import Role, RoleAssignment, User
 from volunteer.common import utcnow
+from volunteer.demo.invitations import seed_invitations
+from volunteer.demo.issues import seed_issues
+from volunteer.demo.sessions import seed_sessions
 from volunteer.extensions import db
+from volunteer.issues.models import IssueCategory
 from volunteer.org.models import Department, Grid, GridPoint, ServiceItem, Town, Village
 from volunteer.setup import DATA_DIR
 from volunteer.skills.models import Skill
+from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill, WorkUnit
 
 DEMO_PASSWORD = "demo1234"
 N_GRIDS, N_LEADERS, N_INSTRUCTORS, N_MEMBERS = 200, 174, 130, 1280
@@ -85,7 +90,6 @@ def seed_demo() -> dict[str, int]:
     db.session.add_all(departments)
     dept_by_name = {d.name: d for d in departments}
     skills = {s.code: s for s in db.session.scalars(db.select(Skill))}
-    from volunteer.issues.models import IssueCategory
 
     issue_cats = {c.code: c for c in db.session.scalars(db.select(IssueCategory))}
     cats_en, descs_en = data["service_categories_en"], data["service_descriptions_en"]
@@ -157,11 +161,8 @@ def seed_demo() -> dict[str, int]:
     db.session.add_all([a for _u, a in roles])
     db.session.flush()
     n_profiles = _add_profiles(rnd, data, grids, members, party, skilled, skills, admin)
-    from volunteer.demo.issues import seed_issues
 
     n_issues = seed_issues(rnd)
-    from volunteer.demo.invitations import seed_invitations
-    from volunteer.demo.sessions import seed_sessions
 
     helping = seed_invitations(rnd)
     helping.update(seed_sessions(rnd))
@@ -185,8 +186,6 @@ SKILL_WEIGHTS = {
 
 def _add_profiles(rnd, data, grids, members, party, skilled, skills, admin) -> int:
     """Volunteer profiles for grid members, party members and skilled residents."""
-    from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill, WorkUnit
-
     units = [WorkUnit(name=n, approved=True) for n in data["work_units"]]
     units.append(WorkUnit(name="山阳镇社区卫生服务中心", approved=False))  # awaiting review
     db.session.add_all(units)

@@ -3,5 +3,3 @@ corrected on request; the volunteer's service record."""
 from flask import Blueprint
 
 bp = Blueprint("hours", __name__, url_prefix="/hours")
-
-from volunteer.hours import records_routes, routes  # noqa: E402,F401

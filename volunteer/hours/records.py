@@ -21,6 +21,7 @@ from volunteer.issues.models import Issue
 from volunteer.org.models import Grid, GridPoint
 from volunteer.rules import FORMULA_START
 from volunteer.services.models import ServiceSession
+from volunteer.xlsx import append
 
 #: The columns, as the national system's import names them (README: "Service records").
 COLUMNS = ("记录编号", "志愿者姓名", "志愿者编号", "证件类型", "证件号码", "联系电话", "服务项目", "组织单位", "服务地点", "开始时间",
@@ -144,8 +145,6 @@ def to_csv(items: list[Record]) -> bytes:
 def to_xlsx(items: list[Record], title: str) -> bytes:
     """One sheet, the headers in the first row, people's text stored as text."""
     from openpyxl import Workbook
-
-    from volunteer.xlsx import append
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title[:31])

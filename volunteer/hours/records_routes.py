@@ -6,9 +6,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from volunteer import policy
+from volunteer.dashboard.routes import DashboardError, resolve_period
 from volunteer.extensions import db
 from volunteer.hours import bp
 from volunteer.hours.records import COLUMNS, records, to_csv, to_xlsx
+from volunteer.volunteers.services import log_contact_view
 
 TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
          "csv": "text/csv; charset=utf-8"}
@@ -19,9 +21,6 @@ TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
 def records_view():
     """Confirmed service records of a period (one row each, headed in Chinese) as XLSX or
     CSV; the download carries phone numbers, so the contact view log records it."""
-    from volunteer.dashboard.routes import DashboardError, resolve_period
-    from volunteer.volunteers.services import log_contact_view
-
     if not policy.holds(current_user, policy.OFFICES):
         abort(403)
     errors = []

@@ -9,16 +9,20 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from volunteer.actions import perform
+from volunteer.auth.forms import ConfirmForm
 from volunteer.common import paginate
 from volunteer.extensions import db, limiter
 from volunteer.hours import bp
 from volunteer.hours.forms import CorrectionForm, DecisionForm, HoursForm
-from volunteer.hours.models import HoursCorrection, ServiceHours
+from volunteer.hours.models import Certificate, HoursCorrection, ServiceHours
 from volunteer.hours.services import (
     HoursError,
     confirm,
     decide_correction,
+    issue_certificate,
+    normalize_serial,
     propose,
+    qr_svg,
     record_of,
     request_correction,
     totals,
@@ -27,7 +31,10 @@ from volunteer.invitations.models import Invitation
 from volunteer.invitations.services import organised_clause
 from volunteer.invitations.targets import can_organise
 from volunteer.issues.models import Issue
+from volunteer.org.models import GridPoint
 from volunteer.policy import ORGANISERS, holds
+from volunteer.services.models import ServiceSession
+from volunteer.services.sessions import managed_points_clause
 
 STATUS_LABELS = {"proposed": _l("to confirm"), "confirmed": _l("confirmed")}
 CORRECTION_LABELS = {"pending": _l("waiting"), "accepted": _l("accepted"),
@@ -139,10 +146,6 @@ def review():
     """For organisers: hours to confirm and corrections to decide in my grids and 村居."""
     if not holds(current_user, ORGANISERS):
         abort(403)
-    from volunteer.org.models import GridPoint
-    from volunteer.services.models import ServiceSession
-    from volunteer.services.sessions import managed_points_clause
-
     mine = sa.or_(
         ServiceHours.issue_id.in_(db.select(Issue.id).where(organised_clause(current_user))),
         ServiceHours.session_id.in_(db.select(ServiceSession.id).join(GridPoint)
@@ -172,9 +175,6 @@ def new_certificate():
     """Issue a numbered certificate of my confirmed hours."""
     from flask import current_app
 
-    from volunteer.auth.forms import ConfirmForm
-    from volunteer.hours.services import issue_certificate
-
     if not ConfirmForm().validate_on_submit():
         abort(400)
     return perform(lambda: issue_certificate(current_user, current_app.config["TOWN_CODE"]),
@@ -190,9 +190,6 @@ def certificate(serial: str):
     person in charge, handler and contact, the number and date, a place for the seal, and a QR
     code of the public check. Without a configured issuer it is a service-record summary."""
     from flask import current_app
-
-    from volunteer.hours.models import Certificate
-    from volunteer.hours.services import qr_svg
 
     cert = db.session.scalar(db.select(Certificate).where(Certificate.serial == serial[:24]))
     if cert is None or cert.volunteer_id != current_user.id:
@@ -211,9 +208,6 @@ def certificate(serial: str):
 @limiter.limit("30 per minute")
 def verify():
     """Anyone checks a certificate by its serial: masked name, hours, date — nothing more."""
-    from volunteer.hours.models import Certificate
-    from volunteer.hours.services import normalize_serial
-
     typed = (request.args.get("serial") or "").strip()[:40]
     cert, error = None, None
     if typed:

@@ -17,7 +17,7 @@ from volunteer.auth.models import User
 from volunteer.common import iso_utc, to_local, utcnow
 from volunteer.errors import DomainError
 from volunteer.extensions import db
-from volunteer.hours.models import HoursCorrection, ServiceHours
+from volunteer.hours.models import Certificate, HoursCorrection, ServiceHours
 from volunteer.inbox import services as inbox
 from volunteer.invitations.models import Invitation
 from volunteer.invitations.services import organisers_of
@@ -213,8 +213,6 @@ def _export(user: User):
 
 @exporter("certificates")
 def _export_certificates(user: User):
-    from volunteer.hours.models import Certificate
-
     return [{"serial": c.serial, "hours": str(c.hours), "activities": c.activities,
              "issued_at": iso_utc(c.issued_at)} for c in db.session.scalars(
         db.select(Certificate).where(Certificate.volunteer_id == user.id)
@@ -259,8 +257,6 @@ def normalize_serial(text: str | None) -> str | None:
 
 def issue_certificate(user: User, prefix: str, now: datetime | None = None):
     """A certificate of all the volunteer's confirmed hours so far."""
-    from volunteer.hours.models import Certificate
-
     now = now or utcnow()
     entries = db.session.scalars(db.select(ServiceHours).where(
         ServiceHours.volunteer_id == user.id, ServiceHours.status == "confirmed")

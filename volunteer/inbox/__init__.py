@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
-
-from volunteer.inbox import routes  # noqa: E402,F401

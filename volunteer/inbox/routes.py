@@ -16,6 +16,7 @@ from volunteer.inbox.services import EVENT_PAGES, describe, for_follower, settin
 from volunteer.invitations.models import Invitation
 from volunteer.issues.models import Issue
 from volunteer.outbox.channels import CHANNELS
+from volunteer.services.models import ServiceSession
 
 KIND_LABELS = {"my_report": _l("Changes to issues I reported"),
                "queue": _l("Issues reaching my queue"),
@@ -33,8 +34,6 @@ KIND_LABELS = {"my_report": _l("Changes to issues I reported"),
 @login_required
 def index():
     """My notifications, newest first."""
-    from volunteer.services.models import ServiceSession  # services → issues → inbox
-
     page = paginate(db.select(Notification).where(Notification.user_id == current_user.id)
                     .options(selectinload(Notification.issue).selectinload(Issue.category),
                              selectinload(Notification.invitation)

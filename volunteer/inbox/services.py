@@ -1,5 +1,6 @@
 """Who hears about what: the reporter of each change, staff when an issue reaches their queue or
-runs overdue, the verifiers when it is resolved. Services never commit.
+runs overdue, the verifiers when it is resolved (on ``signals.issue_changed``). Services never
+commit.
 
 The inbox row is written with the change that causes it; e-mail, SMS and WeChat messages are
 rows of the outbox written with it too, and leave only after the commit (a rollback sends nothing).
@@ -12,14 +13,16 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
-from volunteer.auth.models import Role, RoleAssignment, User
+from volunteer.auth.models import Role, RoleAssignment, User, role_label
 from volunteer.common import iso_utc
 from volunteer.extensions import db
+from volunteer.i18n import localtime
 from volunteer.inbox.models import KINDS, Notification, NotificationSetting
-from volunteer.issues.workflow import verifiers
+from volunteer.issues.workflow import role_allows, roles_for, verifiers
 from volunteer.outbox import services as outbox
 from volunteer.outbox.channels import CHANNELS, Text
 from volunteer.privacy import eraser, exporter
+from volunteer.signals import issue_changed
 
 
 def unread_count(user) -> int:
@@ -130,8 +133,6 @@ def _link(issue, invitation=None, session=None, event: str = "") -> str:
 def subject(issue=None, invitation=None, session=None, public: bool = False) -> str:
     """What a notification is about: "#12 路灯不亮", or "免费义诊 · 某网格点 · 12/3 09:00";
     ``public`` names an issue by its category only (for those who said "me too")."""
-    from volunteer.i18n import localtime
-
     if issue is not None:
         if public:
             return f"#{issue.id} {issue.category.display_name(str(get_locale()))}"
@@ -235,6 +236,17 @@ def issue_event(issue, event, actor_id: int | None) -> None:
                "closed" if event == "verify" else event, issue, actor_id)
 
 
+@issue_changed.connect
+def on_issue_changed(issue, action: str, actor_id: int | None = None, **_kw) -> None:
+    """The inbox's part when an issue changes (``signals.issue_changed``): who hears of it."""
+    if action == "overdue":
+        issue_overdue(issue)
+    elif action == "verify_overdue":
+        verification_overdue(issue)
+    else:
+        issue_event(issue, action, actor_id)
+
+
 def issue_overdue(issue) -> None:
     """Tell the issue's queue that it passed its deadline."""
     notify(_queue_staff(issue), "overdue", "overdue", issue)
@@ -247,9 +259,6 @@ def who_verifies(issue) -> str:
     """For the resolver's page: who now hears of the issue and may verify it, with their roles
     ("王五（网格指导员）、赵六（村居管理员）"), or what to do when nobody may."""
     from babel.lists import format_list
-
-    from volunteer.auth.models import role_label
-    from volunteer.issues.workflow import role_allows, roles_for
 
     people = verifiers(issue)
     if not people:

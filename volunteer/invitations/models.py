@@ -1,7 +1,7 @@
 """Invitations and offers, with the matcher's score and reasons at the time."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -18,6 +18,7 @@ STATUSES = ("offered", "invited", "accepted", "declined", "expired", "withdrawn"
 HOLDING = ("offered", "invited", "accepted")
 # Counted against a volunteer's monthly limit and as current load.
 COUNTED = ("offered", "invited", "accepted", "done")
+LIMIT_DAYS = 30  # the monthly limit counts tasks of the last 30 days
 
 
 class Invitation(db.Model):
@@ -85,3 +86,10 @@ def holding_clause(now: datetime | None = None):
 def counted_clause(now: datetime | None = None):
     """SQL: invitations that count as the volunteer's tasks (limit and load)."""
     return sa.or_(holding_clause(now), Invitation.status == "done")
+
+
+def recent_tasks_clause(now: datetime | None = None):
+    """SQL: a volunteer's tasks of the last ``LIMIT_DAYS`` (open, waiting or done): what their
+    monthly limit counts, and their load in the matcher."""
+    now = now or utcnow()
+    return sa.and_(counted_clause(now), Invitation.created_at >= now - timedelta(days=LIMIT_DAYS))

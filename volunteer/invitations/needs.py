@@ -17,7 +17,10 @@ from volunteer.extensions import db
 from volunteer.geo import bounding_box, haversine_km
 from volunteer.invitations.models import Invitation
 from volunteer.issues.models import OPEN_STATUSES, Issue
+from volunteer.issues.workflow import roles_for
 from volunteer.matching.matcher import Suggestion
+from volunteer.matching.queries import issue_query
+from volunteer.matching.store import get_matcher
 
 CANDIDATES = 300  # newest open issues in range that are scored
 MARGIN_KM = 0.1  # an issue's public place lies within this of its exact one
@@ -44,10 +47,6 @@ class Need:
 
 def needs_near(user: User, limit: int = 30) -> list[Need]:
     """Open issues in range needing a skill I hold (verified or not), best fit first."""
-    from volunteer.issues.suggestions import issue_query
-    from volunteer.issues.workflow import roles_for
-    from volunteer.matching.store import get_matcher
-
     profile = user.profile
     if profile is None or profile.paused:
         return []

@@ -13,11 +13,18 @@ from volunteer import policy
 from volunteer.actions import perform
 from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.models import User
-from volunteer.common import mask_name, paginate, parse_int, utcnow
+from volunteer.common import mask_name, paginate, parse_int, to_utc, utcnow
 from volunteer.extensions import db, limiter, per_account
+from volunteer.hours.forms import CorrectionForm, HoursForm
+from volunteer.hours.models import ServiceHours
+from volunteer.hours.services import entry_for
 from volunteer.invitations import bp
 from volunteer.invitations.forms import NoteForm, ReasonForm
+from volunteer.invitations.ics import task_calendar
 from volunteer.invitations.models import HOLDING, Invitation
+from volunteer.invitations.navigation import links
+from volunteer.invitations.needs import needs_near
+from volunteer.invitations.reasons import render_reasons, skill_names
 from volunteer.invitations.services import (
     InvitationError,
     Pick,
@@ -26,12 +33,18 @@ from volunteer.invitations.services import (
     mark_no_show,
     offer,
     open_places_to_invite,
+    places_left,
+    reschedule,
     respond,
     withdraw,
 )
-from volunteer.invitations.targets import can_organise
+from volunteer.invitations.suggestions import for_issue, for_session
+from volunteer.invitations.targets import can_organise, target
+from volunteer.issues.forms import WhenWhereForm
 from volunteer.issues.models import Issue
+from volunteer.services.models import ServiceSession
 from volunteer.volunteers.models import VolunteerProfile
+from volunteer.volunteers.services import helper_phone
 
 STATE_LABELS = {
     "offered": _l("Offered"), "invited": _l("Invited"), "accepted": _l("Taking part"),
@@ -72,8 +85,6 @@ def _back_to_issue(inv_or_issue_id) -> str:
 def index():
     """My tasks: invitations to answer, offers, what I accepted, and what is past."""
     now = utcnow()
-    from volunteer.services.models import ServiceSession
-
     q = (db.select(Invitation).where(Invitation.volunteer_id == current_user.id)
          .options(selectinload(Invitation.issue).selectinload(Issue.village),
                   selectinload(Invitation.session).selectinload(ServiceSession.item),
@@ -101,11 +112,6 @@ def detail(invitation_id: int):
             and can_organise(current_user, inv):
         return redirect(_back_to_issue(inv))
     inv = _mine_or_404(invitation_id)
-    from volunteer.hours.forms import CorrectionForm, HoursForm
-    from volunteer.hours.services import entry_for
-    from volunteer.invitations.navigation import links
-    from volunteer.issues.suggestions import render_reasons, skill_names
-
     now = utcnow()
     state = inv.state(now)
     names = skill_names({p.get("code") for _c, p in (inv.reasons or []) if "code" in p})
@@ -157,8 +163,6 @@ def decline(invitation_id: int):
 @login_required
 def calendar(invitation_id: int):
     """The task's time as an iCalendar file, for the phone's calendar."""
-    from volunteer.invitations.ics import task_calendar
-
     inv = _mine_or_404(invitation_id)
     if inv.starts_at is None or inv.state() not in ("invited", "accepted", "done"):
         abort(404)
@@ -174,9 +178,6 @@ def calendar(invitation_id: int):
 def near():
     """Needs near me: open issues in my range that need my skills, best fit first. Until an
     organiser takes up my offer I see of an issue what the public sees (``Need.public``)."""
-    from volunteer.invitations.needs import needs_near
-    from volunteer.issues.suggestions import render_reasons, skill_names
-
     profile = current_user.profile
     items = needs_near(current_user) if profile is not None else []
     codes = set()
@@ -214,8 +215,6 @@ def offer_help(issue_id: int):
 @login_required
 def invite_view(issue_id: int):
     """Invite one volunteer, the suggested team, or the next ones for the places still open."""
-    from volunteer.issues.suggestions import for_issue
-
     issue = db.session.get(Issue, issue_id)
     if issue is None or not can_organise(current_user, issue):
         abort(404)
@@ -227,10 +226,6 @@ def invite_view(issue_id: int):
 def when_where(issue_id: int):
     """The organiser sets or changes when help is needed and where to go; the helpers holding
     a place follow and are told."""
-    from volunteer.common import to_utc
-    from volunteer.invitations.services import reschedule
-    from volunteer.issues.forms import WhenWhereForm
-
     issue = db.session.get(Issue, issue_id)
     if issue is None or not can_organise(current_user, issue):
         abort(404)
@@ -251,9 +246,6 @@ def when_where(issue_id: int):
 @login_required
 def invite_session(session_id: int):
     """The same for a service session's staff."""
-    from volunteer.issues.suggestions import for_session
-    from volunteer.services.models import ServiceSession
-
     session = db.session.get(ServiceSession, session_id)
     if session is None or not can_organise(current_user, session):
         abort(404)
@@ -343,10 +335,6 @@ def no_show(invitation_id: int):
 def helpers_panel(obj, invite_url: str, **extra) -> dict:
     """What templates/invitations/_helpers.html shows for an issue or a session: its
     invitations by wave, the hours of each, the places left, and whether the viewer organises."""
-    from volunteer.hours.models import ServiceHours
-    from volunteer.invitations.services import places_left
-    from volunteer.invitations.targets import target
-
     t = target(obj)
     invitations = db.session.scalars(
         db.select(Invitation).where(t.column() == t.id)
@@ -360,8 +348,6 @@ def helpers_panel(obj, invite_url: str, **extra) -> dict:
     now = utcnow()
     phones = {}
     if organiser:  # the organiser reaches the helpers who took a place (logged the first time)
-        from volunteer.volunteers.services import helper_phone
-
         phones = {inv.id: helper_phone(current_user, inv.volunteer) for inv in invitations
                   if inv.state(now) in ("accepted", "done", "no_show")}
         if db.session.new:

@@ -17,19 +17,24 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from volunteer.auth.models import Role, User
+from volunteer.auth.services import DELETED_NAME
 from volunteer.common import iso_utc, utcnow
 from volunteer.errors import DomainError
 from volunteer.extensions import db
+from volunteer.geo import haversine_km
+from volunteer.hours.models import ServiceHours
 from volunteer.inbox import services as inbox
-from volunteer.invitations.models import Invitation, counted_clause, holding_clause
+from volunteer.invitations.models import Invitation, holding_clause, recent_tasks_clause
 from volunteer.invitations.targets import Target, target
-from volunteer.issues.models import OPEN_STATUSES, Issue
+from volunteer.issues.models import OPEN_STATUSES, Issue, IssueEvent
+from volunteer.matching.queries import issue_query
+from volunteer.matching.store import get_matcher
 from volunteer.privacy import eraser, exporter
+from volunteer.signals import issue_changed
 from volunteer.volunteers.models import VolunteerProfile
 
 INVITATION_HOURS = 24  # an unanswered invitation expires after this (or when the task starts)
 MIN_HOURS = 1
-LIMIT_DAYS = 30  # the monthly limit counts tasks of the last 30 days
 
 
 class InvitationError(DomainError):
@@ -139,7 +144,7 @@ def _check_free(user: User, profile: VolunteerProfile | None, starts: datetime |
     if ignore_id is not None:
         mine.append(Invitation.id != ignore_id)
     recent = db.session.scalar(db.select(sa.func.count(Invitation.id)).where(
-        *mine, counted_clause(now), Invitation.created_at >= now - timedelta(days=LIMIT_DAYS)))
+        *mine, recent_tasks_clause(now)))
     if recent >= (profile.monthly_limit or 0):
         raise InvitationError("over_limit", name)
     if starts is not None:
@@ -365,8 +370,6 @@ def withdraw(organiser: User, inv: Invitation, reason: str | None = None,
 def offer(volunteer: User, issue: Issue, note: str | None = None,
           now: datetime | None = None) -> Invitation:
     """A volunteer offers to help with an open issue near them; an organiser decides."""
-    from volunteer.geo import haversine_km
-
     now = now or utcnow()
     profile = volunteer.profile
     if profile is None:
@@ -399,9 +402,6 @@ def offer(volunteer: User, issue: Issue, note: str | None = None,
 
 def _fits(volunteer: User, issue: Issue) -> bool:
     """Whether the issue needs a skill the volunteer holds, as "needs near me" shows it."""
-    from volunteer.issues.suggestions import issue_query
-    from volunteer.matching.store import get_matcher
-
     found = get_matcher().evaluate_one(issue_query(issue), volunteer.id)
     return found is not None and found.tier >= 2
 
@@ -441,8 +441,6 @@ def decide_offer(organiser: User, inv: Invitation, accept: bool, reason: str | N
 
 def mark_no_show(organiser: User, inv: Invitation, now: datetime | None = None) -> Invitation:
     """The helper did not come: no hours, and it counts in their reliability."""
-    from volunteer.hours.models import ServiceHours
-
     t = target(inv)
     if not t.can_organise(organiser):
         raise InvitationError("not_allowed")
@@ -459,11 +457,12 @@ def mark_no_show(organiser: User, inv: Invitation, now: datetime | None = None) 
     return inv
 
 
-def on_issue_changed(issue: Issue, action: str, now: datetime | None = None) -> None:
-    """Keep invitations in step with the issue: once it is resolved nobody more is asked (the
-    invitations still waiting are withdrawn); helpers are done when it closes, and each is asked
-    for their hours; a rejected issue gives everyone back their time. A reopened issue starts a
-    new round of invitations."""
+@issue_changed.connect
+def on_issue_changed(issue: Issue, action: str, now: datetime | None = None, **_kw) -> None:
+    """Keep invitations in step with the issue (``signals.issue_changed``): once it is resolved
+    nobody more is asked (the invitations still waiting are withdrawn); helpers are done when it
+    closes, and each is asked for their hours; a rejected issue gives everyone back their time.
+    A reopened issue starts a new round of invitations."""
     now = now or utcnow()
     t = target(issue)
     if action == "resolve":
@@ -554,9 +553,6 @@ def _erase(user: User) -> None:
 def _erase_timeline(user: User) -> None:
     """What I wrote leaves the timelines of the issues I was asked to help with, and where an
     entry names me, it names the anonymous stand-in instead (with no reason after it)."""
-    from volunteer.auth.services import DELETED_NAME
-    from volunteer.issues.models import IssueEvent
-
     db.session.execute(sa.update(IssueEvent).where(
         IssueEvent.actor_id == user.id, IssueEvent.action.in_(OWN_TIMELINE_ACTIONS))
         .values(comment=None).execution_options(synchronize_session=False))

@@ -9,9 +9,11 @@ import sqlalchemy as sa
 from volunteer.auth.models import Role, RoleAssignment, User
 from volunteer.common import utcnow
 from volunteer.extensions import db
+from volunteer.invitations.models import Invitation
 from volunteer.issues.models import OPEN_STATUSES, Issue, IssueEvent
 from volunteer.issues.workflow import roles_for
 from volunteer.policy import ORGANISERS, may_organise, may_run_point
+from volunteer.services.models import ServiceSession
 
 __all__ = ["ORGANISERS", "Target", "can_organise", "target"]
 
@@ -31,8 +33,6 @@ class Target:
 
     def column(self):
         """The Invitation column that points at this kind of target."""
-        from volunteer.invitations.models import Invitation
-
         return getattr(Invitation, f"{self.kind}_id")
 
     def lock(self) -> None:
@@ -85,8 +85,6 @@ class SessionTarget(Target):
 
     @property
     def model(self):
-        from volunteer.services.models import ServiceSession
-
         return ServiceSession
 
     title = property(lambda self: f"{self.obj.item.name} · {self.obj.point.name}")
@@ -109,8 +107,6 @@ class SessionTarget(Target):
 
 def target(obj) -> Target:
     """The Target of an issue, a session, or of an invitation or hours entry."""
-    from volunteer.services.models import ServiceSession
-
     if isinstance(obj, Issue):
         return IssueTarget(obj)
     if isinstance(obj, ServiceSession):

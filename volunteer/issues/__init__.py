@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("issues", __name__, url_prefix="/issues")
-
-from volunteer.issues import photo_routes, routes  # noqa: E402,F401

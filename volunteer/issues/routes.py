@@ -15,6 +15,10 @@ from volunteer.auth.models import GRID_ROLES
 from volunteer.common import paginate, parse_int, to_utc, utcnow
 from volunteer.extensions import db, limiter, per_account
 from volunteer.geo import parse_point
+from volunteer.inbox.services import who_verifies
+from volunteer.invitations.reasons import for_page
+from volunteer.invitations.routes import helpers_panel
+from volunteer.invitations.suggestions import for_issue
 from volunteer.issues import bp
 from volunteer.issues.forms import (
     ACTION_LABELS,
@@ -181,8 +185,6 @@ def detail(issue_id: int):
 
 def _suggestions(issue: Issue):
     """Inferred skills and ranked volunteers, for grid leaders, instructors and admins."""
-    from volunteer.issues.suggestions import for_issue, for_page
-
     if not policy.may_see_suggestions(current_user, issue):
         return None
     if not issue.is_open:  # once resolved, nobody more is asked to help
@@ -193,8 +195,6 @@ def _suggestions(issue: Issue):
 
 def _helpers(issue: Issue) -> dict | None:
     """Invitations, offers and hours of the issue, for its staff (organisers act on them)."""
-    from volunteer.invitations.routes import helpers_panel
-
     if not is_staff_for(current_user, issue):
         return None
     return helpers_panel(issue, url_for("invitations.invite_view", issue_id=issue.id))
@@ -252,8 +252,6 @@ def act(issue_id: int):
         return redirect(url_for("issues.detail", issue_id=issue_id))
     flash(_("Done: %(action)s.", action=ACTION_LABELS.get(form.action.data, "")), "success")
     if form.action.data == "resolve":
-        from volunteer.inbox.services import who_verifies
-
         flash(who_verifies(issue), "info")
     return redirect(url_for("issues.detail", issue_id=issue_id))
 

@@ -1,4 +1,7 @@
-"""Issue operations shared by views, the API, the demo and CLI. Services never commit."""
+"""Issue operations shared by views, the API, the demo and CLI. Services never commit.
+
+Each change sends ``signals.issue_changed``; the invitations and the inbox react to it, so this
+module imports neither."""
 from __future__ import annotations
 
 import json
@@ -14,7 +17,6 @@ from volunteer.common import iso_utc, utcnow
 from volunteer.errors import DomainError
 from volunteer.extensions import db
 from volunteer.geo import in_polygon
-from volunteer.inbox import services as inbox
 from volunteer.issues.models import (
     OPEN_STATUSES,
     Issue,
@@ -26,9 +28,11 @@ from volunteer.issues.models import (
     overdue_clause,
     verify_days,
 )
-from volunteer.issues.workflow import NEXT_TIER, PREVIOUS_TIER, RULES, check
+from volunteer.issues.photos import delete_photo, original_path
+from volunteer.issues.workflow import NEXT_TIER, PREVIOUS_TIER, RULES, check, roles_for
 from volunteer.org.models import Department, Grid
 from volunteer.privacy import eraser, exporter, files
+from volunteer.signals import issue_changed
 from volunteer.volunteers.services import GridLocator
 
 TOWN_RADIUS_KM = 3.0  # an issue must lie within this distance of some grid's centre
@@ -134,8 +138,8 @@ def file_issue(reporter: User, data: IssueInput) -> Issue:
     db.session.add(issue)
     issue.events.append(IssueEvent(actor=reporter, action="report", to_status="reported",
                                    to_tier=tier, created_at=now))
-    db.session.flush()  # the notification needs the issue's id
-    inbox.issue_event(issue, "report", reporter.id)
+    db.session.flush()  # the receivers need the issue's id
+    issue_changed.send(issue, action="report", actor_id=reporter.id, now=now)
     return issue
 
 
@@ -216,10 +220,8 @@ def transition(user: User, issue: Issue, action: str, details: Details | None = 
     event.to_status, event.to_tier = issue.status, issue.tier
     issue.updated_at = now
     issue.events.append(event)
-    from volunteer.invitations.services import on_issue_changed  # (invitations import issues)
-
-    on_issue_changed(issue, action, now)  # helpers done at closure, waiting invitations lapse
-    inbox.issue_event(issue, action, user.id)
+    # Invitations follow (helpers done at closure, waiting ones lapse); the inbox tells people.
+    issue_changed.send(issue, action=action, actor_id=user.id, now=now)
     return event
 
 
@@ -260,8 +262,6 @@ def visible_clause(user: User):
 
 
 def can_view(user: User, issue: Issue) -> bool:
-    from volunteer.issues.workflow import roles_for
-
     return bool(user.is_authenticated and roles_for(user, issue))
 
 
@@ -371,7 +371,8 @@ def tick(now: datetime | None = None) -> int:
                                                        Issue.id.not_in(flagged))).all()
     for issue_id in ids:
         db.session.add(IssueEvent(issue_id=issue_id, action="overdue", created_at=now))
-        inbox.issue_overdue(db.session.get(Issue, issue_id))
+        issue_changed.send(db.session.get(Issue, issue_id), action="overdue", actor_id=None,
+                           now=now)
     return len(ids)
 
 
@@ -392,7 +393,7 @@ def tick_verification(now: datetime | None = None) -> int:
     for issue in issues:
         db.session.add(IssueEvent(issue_id=issue.id, action="overdue", from_status="resolved",
                                   to_status="resolved", created_at=now))
-        inbox.verification_overdue(issue)
+        issue_changed.send(issue, action="verify_overdue", actor_id=None, now=now)
     return len(issues)
 
 
@@ -432,8 +433,6 @@ def _export_reports(user: User):
 @files
 def _photo_files(user: User):
     """The photos I uploaded, as I uploaded them."""
-    from volunteer.issues.photos import original_path
-
     return [(f"photos/issue-{p.issue_id}-{p.id}{original_path(p).suffix}", original_path(p))
             for p in db.session.scalars(db.select(IssuePhoto)
                                         .where(IssuePhoto.uploaded_by_id == user.id)
@@ -443,8 +442,6 @@ def _photo_files(user: User):
 @eraser
 def _erase_reports(user: User) -> None:
     """My reports stay as anonymous records of the grid's work; my photos and "me too"s go."""
-    from volunteer.issues.photos import delete_photo
-
     for photo in db.session.scalars(db.select(IssuePhoto)
                                     .where(IssuePhoto.uploaded_by_id == user.id)):
         delete_photo(photo)

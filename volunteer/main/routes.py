@@ -8,6 +8,8 @@ from volunteer.auth.routes import safe_next
 from volunteer.extensions import db
 from volunteer.i18n import LANG_COOKIE, LARGE_TEXT_COOKIE, large_text_on
 from volunteer.main import bp
+from volunteer.org.models import Grid, GridPoint, Village
+from volunteer.skills.models import Skill
 
 ONE_YEAR = 365 * 24 * 3600
 
@@ -15,9 +17,6 @@ ONE_YEAR = 365 * 24 * 3600
 @bp.route("/")
 def index():
     """The home page: what the site is for residents, volunteers and grid staff."""
-    from volunteer.org.models import Grid, GridPoint, Village
-    from volunteer.skills.models import Skill
-
     counts = {
         "villages": db.session.scalar(db.select(db.func.count(Village.id))),
         "grids": db.session.scalar(db.select(db.func.count(Grid.id))),

@@ -5,6 +5,10 @@ the fitted model and index per process in ``app.extensions``.
 
 - ``inference``: skills an issue needs, from its text (char n-gram TF-IDF + linear classifier).
 - ``index``:     volunteers as numpy arrays and BallTrees (haversine) for candidates by place.
-- ``scoring``:   weights, scores and reasons.
-- ``matcher``:   one match (ranked, explained suggestions) and teams.
+- ``matcher``:   weights, scores and reasons; one match (ranked, explained suggestions) and teams.
+- ``queries``:   the query for an issue or a service session (skills, place, time window).
+- ``store``:     the fitted model and index per process and database.
+
+Reasons leave as codes; ``invitations.reasons`` turns them into text for the pages and the API,
+and ``invitations.suggestions`` asks for an issue's or a session's suggestions.
 """

@@ -17,7 +17,7 @@ import pickle
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +26,16 @@ import sqlalchemy as sa
 from flask import current_app
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from volunteer.auth.models import User
 from volunteer.common import utcnow
+from volunteer.extensions import db
+from volunteer.invitations.models import Invitation, recent_tasks_clause
 from volunteer.matching.index import UNVERIFIED, VERIFIED, VolunteerIndex, VolunteerRecord
 from volunteer.matching.inference import CORPUS, SkillModel, TaxonomySkill, load_corpus
 from volunteer.matching.matcher import Matcher, Weights
+from volunteer.org.models import Grid
+from volunteer.skills.models import Skill
+from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill
 
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 2.0
@@ -51,8 +57,6 @@ class _State:
 
 def get_matcher() -> Matcher:
     """The current process's Matcher for this app's database (built or refreshed as needed)."""
-    from volunteer.extensions import db
-
     store = current_app.extensions.setdefault("matching", {})
     key = db.engine.url.render_as_string(hide_password=True)
     with _lock:
@@ -73,9 +77,6 @@ def forget() -> None:
 # --- the taxonomy and the model ---------------------------------------------------------------
 
 def _taxonomy() -> tuple[list[int], list[TaxonomySkill], list[bool]]:
-    from volunteer.extensions import db
-    from volunteer.skills.models import Skill
-
     rows = db.session.scalars(db.select(Skill).order_by(Skill.id)).all()
     return ([s.id for s in rows],
             [TaxonomySkill(s.code, s.name_zh, s.name_en,
@@ -130,11 +131,6 @@ def _records(skill_ids: list[int], needs_cert: list[bool], since: datetime | Non
              ) -> tuple[list[VolunteerRecord], set[int]]:
     """Eligible volunteers, and the user ids of every profile read (eligible or not);
     with ``since``, only profiles changed since then."""
-    from volunteer.auth.models import User
-    from volunteer.extensions import db
-    from volunteer.org.models import Grid
-    from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill
-
     P = VolunteerProfile
     q = (sa.select(P.id, P.user_id, P.lat, P.lon, P.travel_km, P.availability, P.monthly_limit,
                    P.home_grid_id, Grid.village_id, P.bio, P.paused, User.deleted_at,
@@ -175,18 +171,14 @@ def _records(skill_ids: list[int], needs_cert: list[bool], since: datetime | Non
 
 
 def _load_and_history(user_ids: list[int] | None):
-    """Per volunteer: tasks of the last 30 days (open, waiting or done: the load, and what the
-    monthly limit counts), and how they answered invitations so far (for reliability)."""
-    from volunteer.extensions import db
-    from volunteer.invitations.models import Invitation, counted_clause
-    from volunteer.invitations.services import LIMIT_DAYS
-
+    """Per volunteer: their recent tasks (``recent_tasks_clause``: the load, and what the monthly
+    limit counts), and how they answered invitations so far (for reliability)."""
     now = utcnow()
     inv = Invitation
     where = [inv.volunteer_id.in_(user_ids or [-1])] if user_ids is not None else []
     load = dict(db.session.execute(
         sa.select(inv.volunteer_id, sa.func.count(inv.id))
-        .where(*where, counted_clause(now), inv.created_at >= now - timedelta(days=LIMIT_DAYS))
+        .where(*where, recent_tasks_clause(now))
         .group_by(inv.volunteer_id)).tuples().all())
     answered = sa.or_(inv.status.in_(("accepted", "declined", "done", "no_show")),
                       sa.and_(inv.status == "invited", inv.expires_at <= now))
@@ -224,9 +216,6 @@ def _weights() -> Weights:
 
 
 def _watermark():
-    from volunteer.extensions import db
-    from volunteer.volunteers.models import VolunteerProfile
-
     return db.session.execute(sa.select(sa.func.max(VolunteerProfile.updated_at),
                                          sa.func.count(VolunteerProfile.id))).one()
 
@@ -248,9 +237,6 @@ def _build() -> _State:
 
 def _refresh(state: _State) -> _State:
     """Bring the index up to date with profiles changed since it was built."""
-    from volunteer.extensions import db
-    from volunteer.volunteers.models import VolunteerProfile
-
     state.checked = time.monotonic()
     mark, count = _watermark()
     skill_ids, skills, needs_cert = _taxonomy()

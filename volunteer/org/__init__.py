@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("org", __name__, url_prefix="/org")
-
-from volunteer.org import routes  # noqa: E402,F401

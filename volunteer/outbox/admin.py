@@ -38,7 +38,7 @@ class OutboxView(BaseView):
                         .order_by(OutboxMessage.id.desc()), per_page=50, max_per_page=50)
         return self.render("admin/outbox.html", page=page, status=status,
                            summary=outbox.summary(), channels=CHANNELS, form=ConfirmForm(),
-                           statuses=list(Status))
+                           statuses=list(Status), title=outbox.title)
 
     @expose("/retry", methods=["POST"])
     def retry(self):

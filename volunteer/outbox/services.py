@@ -173,6 +173,16 @@ def render(msg: OutboxMessage) -> Text:
         return fn(msg)
 
 
+def title(msg: OutboxMessage) -> str:
+    """What a message is about, in the current language (for the admin's list); its template's
+    name when it can no longer be rendered."""
+    fn = RENDERERS.get(msg.template)
+    try:
+        return fn(msg).subject if fn else msg.template
+    except Exception:  # a row whose objects are gone must not break the list
+        return msg.event or msg.template
+
+
 def send_batch(messages: list[OutboxMessage], now: datetime | None = None,
                counts: Counts | None = None) -> Counts:
     """Send claimed messages, one connection per channel, marking (and committing) each."""

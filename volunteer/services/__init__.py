@@ -3,5 +3,3 @@ sign-ups and staff, and ordering a service, which becomes an issue."""
 from flask import Blueprint
 
 bp = Blueprint("services", __name__, url_prefix="/services")
-
-from volunteer.services import routes, staff_routes  # noqa: E402,F401

@@ -15,13 +15,15 @@ from sqlalchemy.orm import selectinload
 from volunteer.actions import attempt, perform
 from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.models import Role, RoleAssignment
-from volunteer.common import SHANGHAI, paginate, parse_int, to_local, to_utc, utcnow
+from volunteer.common import SHANGHAI, mask_name, paginate, parse_int, to_local, to_utc, utcnow
 from volunteer.extensions import db, limiter, per_account
 from volunteer.geo import parse_point
+from volunteer.issues.forms import STATUS_LABELS
 from volunteer.issues.models import Issue
 from volunteer.org.models import Grid, GridPoint, ServiceItem, Village
 from volunteer.services import bp
 from volunteer.services.forms import OrderForm
+from volunteer.services.ics import point_feed
 from volunteer.services.models import ServiceSession, SessionSignup
 from volunteer.services.orders import Order, place_order
 from volunteer.services.sessions import (
@@ -148,8 +150,6 @@ def points_map():
 
 def _on_duty(point: GridPoint) -> list[str]:
     """The grid members of the point's grid, by masked name (童**)."""
-    from volunteer.common import mask_name
-
     names = db.session.scalars(db.select(RoleAssignment).where(
         RoleAssignment.grid_id == point.grid_id,
         RoleAssignment.role.in_((Role.grid_member.value, Role.grid_leader.value)))
@@ -217,8 +217,6 @@ def calendar(point_id: int):
 @bp.route("/points/<int:point_id>/calendar.ics")
 def feed(point_id: int):
     """The point's sessions (the last 30 days and the coming year) as an iCalendar feed."""
-    from volunteer.services.ics import point_feed
-
     p = _point_or_404(point_id)
     now = utcnow()
     sessions = db.session.scalars(
@@ -300,8 +298,6 @@ def mine():
                                Issue.service_item_id.is_not(None))
         .options(selectinload(Issue.service_item))
         .order_by(Issue.created_at.desc()).limit(50)).all()
-    from volunteer.issues.forms import STATUS_LABELS
-
     return render_template("services/mine.html", signups=signups, orders=orders,
                            SIGNUP_LABELS=SIGNUP_LABELS, STATUS_LABELS=STATUS_LABELS, loc=_loc(),
                            now=utcnow())

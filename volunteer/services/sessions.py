@@ -18,8 +18,14 @@ from volunteer.auth.models import Role, User
 from volunteer.common import SHANGHAI, iso_utc, to_utc, utcnow
 from volunteer.errors import DomainError
 from volunteer.extensions import db
+from volunteer.geo import haversine_km
+from volunteer.hours.models import ServiceHours
+from volunteer.hours.services import confirm, propose
 from volunteer.inbox import services as inbox
+from volunteer.inbox.models import Notification
 from volunteer.invitations.models import Invitation
+from volunteer.invitations.services import close_waiting
+from volunteer.invitations.targets import target
 from volunteer.org.models import Grid, GridPoint, ServiceItem
 from volunteer.policy import may_run_point
 from volunteer.privacy import eraser, exporter
@@ -138,9 +144,6 @@ def update(user: User, session: ServiceSession, capacity: int, staff_needed: int
 
 def cancel(user: User, session: ServiceSession, now: datetime | None = None) -> int:
     """Cancel a coming session; everyone signed up and every staff member is told."""
-    from volunteer.invitations.services import close_waiting
-    from volunteer.invitations.targets import target
-
     if not can_manage_point(user, session.point):
         raise SessionError("not_allowed")
     if session.status != "scheduled":
@@ -242,9 +245,6 @@ def take_attendance(user: User, session: ServiceSession, attended: set[int],
     """Record who came (residents by sign-up id, staff by invitation id). Staff who came are
     done, with the session's hours confirmed on their service record (an organiser's own hours
     wait for another organiser); staff who did not come are no-shows."""
-    from volunteer.hours.models import ServiceHours
-    from volunteer.hours.services import confirm, propose
-
     now = now or utcnow()
     if not can_manage_point(user, session.point):
         raise SessionError("not_allowed")
@@ -297,8 +297,6 @@ def next_by_item(lat: float | None = None, lon: float | None = None,
     """The next session of each service item near a place (within ``max_km``) or in a 村居."""
     from sqlalchemy.orm import selectinload
 
-    from volunteer.geo import haversine_km
-
     q = upcoming(now).options(selectinload(ServiceSession.point).selectinload(GridPoint.grid))
     if village_id is not None:
         q = q.join(GridPoint).join(Grid).where(Grid.village_id == village_id)
@@ -337,9 +335,6 @@ ATTENDANCE_DUE = timedelta(hours=2)
 def attendance_due(now: datetime | None = None) -> int:
     """Remind the organisers of each session that ended a while ago without its attendance
     (so its staff's hours wait in limbo), once per session. Idempotent."""
-    from volunteer.inbox.models import Notification
-    from volunteer.invitations.targets import target
-
     now = now or utcnow()
     reminded = db.select(Notification.session_id).where(Notification.event == "attendance_due",
                                                         Notification.session_id.is_not(None))

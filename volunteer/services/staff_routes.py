@@ -15,6 +15,9 @@ from volunteer.actions import attempt, perform
 from volunteer.auth.forms import ConfirmForm
 from volunteer.common import SHANGHAI, paginate, parse_int, to_utc, utcnow
 from volunteer.extensions import db
+from volunteer.invitations.reasons import for_page
+from volunteer.invitations.routes import helpers_panel
+from volunteer.invitations.suggestions import for_session
 from volunteer.org.models import Grid, GridPoint, ServiceItem
 from volunteer.policy import ORGANISERS, holds
 from volunteer.services import bp
@@ -149,9 +152,6 @@ def manage(session_id: int):
 
 
 def _render_manage(s: ServiceSession, form):
-    from volunteer.invitations.routes import helpers_panel
-    from volunteer.issues.suggestions import for_page, for_session
-
     # The residents with their accounts in one query (the page lists them all).
     db.session.scalars(db.select(SessionSignup).where(SessionSignup.session_id == s.id)
                        .options(selectinload(SessionSignup.user))).all()

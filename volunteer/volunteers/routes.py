@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from volunteer.actions import attempt
 from volunteer.auth.forms import ConfirmForm
+from volunteer.auth.models import User
 from volunteer.auth.services import AccountError, create_user
 from volunteer.common import mask_name
 from volunteer.extensions import db, limiter
@@ -268,8 +269,6 @@ def lookup_work_units():
 @bp.route("/available")
 def available():
     """Which skills are on offer in each 村居 and grid: counts and masked names, no contacts."""
-    from volunteer.auth.models import User
-
     villages = db.session.scalars(db.select(Village).order_by(Village.code)).all()
     code = request.args.get("village") or ""
     chosen = next((v for v in villages if v.code == code), None)

@@ -21,6 +21,8 @@ from volunteer.config import upload_folder
 from volunteer.errors import DomainError
 from volunteer.extensions import db
 from volunteer.geo import haversine_km
+from volunteer.inbox.services import skill_decided
+from volunteer.issues.photos import PhotoError, check_photo
 from volunteer.org.models import Grid, Village
 from volunteer.privacy import eraser, exporter, files
 from volunteer.skills.lookup import SkillIndex
@@ -123,8 +125,6 @@ def store_certificate(storage, skill: str = "") -> tuple[str, str]:
 def clean_image(data: bytes) -> bytes:
     """A photo of a certificate, decoded and re-encoded as JPEG without EXIF (no GPS
     position), as issue photos are; RegistryError when it is not a JPEG or PNG that decodes."""
-    from volunteer.issues.photos import PhotoError, check_photo
-
     try:
         return check_photo(data).web
     except PhotoError as exc:
@@ -439,8 +439,6 @@ def log_contact_view(viewer: User, subject: User | None, context: str, count: in
 
 def verify_skill(staff: User, vs: VolunteerSkill) -> None:
     """Mark a skill checked; the volunteer hears of it."""
-    from volunteer.inbox.services import skill_decided  # (the inbox package loads its views)
-
     vs.status, vs.verified_by_id, vs.verified_at, vs.reject_reason = \
         "verified", staff.id, utcnow(), None
     vs.profile.updated_at = utcnow()
@@ -449,8 +447,6 @@ def verify_skill(staff: User, vs: VolunteerSkill) -> None:
 
 def reject_skill(staff: User, vs: VolunteerSkill, reason: str) -> None:
     """Reject a skill with a reason; the volunteer hears of it, and why."""
-    from volunteer.inbox.services import skill_decided
-
     vs.status, vs.verified_by_id, vs.verified_at, vs.reject_reason = \
         "rejected", staff.id, utcnow(), reason
     vs.profile.updated_at = utcnow()

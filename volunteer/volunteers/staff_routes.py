@@ -50,6 +50,7 @@ from volunteer.volunteers.services import (
     verify_skill,
     volunteer_query,
 )
+from volunteer.xlsx import safe_row
 
 # Grid leaders, instructors and village admins keep the registry (the town admin always may).
 STAFF = sorted(policy.REGISTRY_KEEPERS)
@@ -101,8 +102,6 @@ def staff_list():
 def export_xlsx():
     """The filtered list as XLSX (within scope; the export is written to the contact-view log)."""
     from openpyxl import Workbook
-
-    from volunteer.xlsx import safe_row
 
     f = _filters()
     loc = str(get_locale())

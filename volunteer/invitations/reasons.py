@@ -1,11 +1,9 @@
-"""Suggestions for an issue (and for free text): the matcher's result for the web and the API.
-
-The matcher returns reasons as codes; here they become short text in the user's language
-("电工（已认证）· 350 米 · 同网格 · 周六上午有空 · 当前 1 项任务").
+"""The matcher's result as a viewer may see it, on the pages and in the API: reasons as short
+text in the viewer's language ("电工（已认证）· 350 米 · 同网格 · 周六上午有空 · 当前 1 项任务")
+from the matcher's codes, the suggested volunteers described with what the viewer may see of
+them (names, phones, distances, map pins), and the skills by name.
 """
 from __future__ import annotations
-
-from datetime import UTC, datetime, timedelta
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -13,18 +11,19 @@ from sqlalchemy.orm import selectinload
 
 from volunteer import policy
 from volunteer.auth.models import User
-from volunteer.common import SHANGHAI, mask_name
+from volunteer.common import mask_name
 from volunteer.extensions import db
 from volunteer.geo import haversine_km
-from volunteer.matching.matcher import MatchResult, Query
-from volunteer.matching.store import get_matcher
+from volunteer.matching.matcher import MatchResult
 from volunteer.org.models import Grid
 from volunteer.skills.models import Skill
 from volunteer.volunteers import availability
 from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill
+from volunteer.volunteers.services import list_phone, may_reveal
 
 
 def skill_names(codes) -> dict[str, str]:
+    """The skills' names in the current language, by code."""
     en = str(get_locale()).startswith("en")
     rows = db.session.execute(db.select(Skill.code, Skill.name_en if en else Skill.name_zh)
                               .where(Skill.code.in_(list(codes)))).tuples().all()
@@ -66,56 +65,6 @@ def render_reasons(reasons: list[tuple], names: dict[str, str], distance=None) -
     return out
 
 
-def window_mask(start: datetime | None, end: datetime | None) -> int:
-    """Availability slots (weekday/weekend × morning/afternoon/evening) a UTC window touches."""
-    if start is None:
-        return 0
-    end = end or start
-    mask = 0
-    t = start.replace(tzinfo=UTC).astimezone(SHANGHAI)
-    stop = end.replace(tzinfo=UTC).astimezone(SHANGHAI)
-    steps = 0
-    while t <= stop and steps < 24 * 14:
-        weekend = t.weekday() >= 5
-        part = 0 if t.hour < 12 else 1 if t.hour < 18 else 2
-        mask |= 1 << (part + (3 if weekend else 0))
-        t = t.replace(minute=0) + timedelta(hours=1)
-        steps += 1
-    return mask
-
-
-def issue_query(issue, limit: int = 10, exclude=frozenset()) -> Query:
-    """The matcher's query for an issue: its skills (set or inferred), place, window, helpers."""
-    return Query(lat=issue.lat, lon=issue.lon, text=f"{issue.title}\n{issue.description}",
-                 skills=issue.skill_codes or None, limit=limit,
-                 helpers_needed=issue.helpers_needed,
-                 window_mask=window_mask(issue.needed_from, issue.needed_until),
-                 grid_id=issue.grid_id, village_id=issue.village_id,
-                 exclude=frozenset(exclude))
-
-
-def for_issue(issue, limit: int = 10, exclude=frozenset()) -> MatchResult:
-    """Suggestions for an issue; never anyone already invited to it (or offering to help)."""
-    from volunteer.invitations.services import invited_ids
-
-    return get_matcher().match(issue_query(issue, limit, set(exclude) | invited_ids(issue)))
-
-
-def for_session(session, limit: int = 10) -> MatchResult:
-    """Staff suggestions for a service session: the item's skill (else inferred from its name
-    and description), the grid point's place, the session's time, the staff needed."""
-    from volunteer.invitations.services import invited_ids
-
-    item, point = session.item, session.point
-    q = Query(lat=point.lat, lon=point.lon, text=f"{item.name}\n{item.description or ''}",
-              skills=[item.skill.code] if item.skill else None, limit=limit,
-              helpers_needed=max(session.staff_needed, 1),
-              window_mask=window_mask(session.starts_at, session.ends_at),
-              grid_id=point.grid_id, village_id=point.grid.village_id,
-              exclude=frozenset(invited_ids(session)))
-    return get_matcher().match(q)
-
-
 def for_page(viewer: User, result: MatchResult, chosen: bool,
              origin: tuple[float, float] | None = None) -> dict:
     """A match for a page: the skills by name, the volunteers described, the team's ids."""
@@ -130,8 +79,6 @@ def describe(viewer: User, result: MatchResult,
     """The suggestions as dicts: volunteer (id, name, masked phone, skills, whether the viewer
     may reveal the phone), score, distance and reasons as the viewer may see them, and where a
     map shows the volunteer (never their home: ``policy.volunteer_pin``)."""
-    from volunteer.volunteers.services import list_phone, may_reveal
-
     ids = [s.user_id for s in result.suggestions]
     users = {u.id: u for u in db.session.scalars(
         db.select(User).where(User.id.in_(ids or [-1]))
