@@ -74,6 +74,10 @@ def test_demo_town(runner, client, app):
     mine = {i.state(utcnow()) for i in db.session.scalars(
         db.select(Invitation).where(Invitation.volunteer_id == volunteer.id))}
     assert {"invited", "accepted", "offered", "expired", "done", "declined"} <= mine
+    # Every stored status, tier and 报到 state is a value of its enum.
+    from tests.test_statuses import stray_values
+
+    assert stray_values() == []
     # Grids lie around Shanyang.
     lat, lon = db.session.execute(db.select(db.func.avg(Grid.lat), db.func.avg(Grid.lon))).one()
     assert abs(lat - 30.757) < 0.02 and abs(lon - 121.353) < 0.02

@@ -14,6 +14,7 @@ import enum
 from typing import TYPE_CHECKING
 
 from volunteer.auth.models import Role
+from volunteer.invitations.models import InvitationStatus
 from volunteer.issues.models import Issue
 from volunteer.org.models import Department, Grid, GridPoint, Village
 
@@ -364,7 +365,8 @@ def issue_view(roles: set[str]) -> str:
 
 #: The states of an invitation in which its volunteer sees the task's details (its text, exact
 #: place and distance): asked to help, or whose offer was taken up.
-TASK_DETAIL_STATES = frozenset({"invited", "accepted", "done", "no_show"})
+TASK_DETAIL_STATES = frozenset({InvitationStatus.invited, InvitationStatus.accepted,
+                                InvitationStatus.done, InvitationStatus.no_show})
 
 
 def task_details_shown(state: str) -> bool:

@@ -13,7 +13,7 @@ from volunteer.api import bp, fields
 from volunteer.api.spec import operation, validation_error
 from volunteer.common import iso_utc, utcnow
 from volunteer.extensions import db
-from volunteer.hours.models import HoursCorrection, ServiceHours
+from volunteer.hours.models import CorrectionStatus, HoursCorrection, HoursStatus, ServiceHours
 from volunteer.hours.services import (
     HoursError,
     confirm,
@@ -23,7 +23,7 @@ from volunteer.hours.services import (
     request_correction,
     totals,
 )
-from volunteer.invitations.models import STATUSES, Invitation
+from volunteer.invitations.models import STATUSES, Invitation, InvitationStatus
 from volunteer.invitations.services import (
     InvitationError,
     Pick,
@@ -157,7 +157,7 @@ class CorrectionOut(BaseModel):
     old_hours: float
     new_hours: float
     reason: str
-    status: Literal["pending", "accepted", "rejected"]
+    status: Literal[tuple(CorrectionStatus)]  # type: ignore[valid-type]
     decision_reason: str | None
 
 
@@ -168,7 +168,7 @@ class HoursOut(BaseModel):
     activity: str
     served_on: str
     hours: float
-    status: Literal["proposed", "confirmed"]
+    status: Literal[tuple(HoursStatus)]  # type: ignore[valid-type]
     note: str | None
     confirmed_at: str | None
     corrections: list[CorrectionOut]
@@ -189,7 +189,7 @@ def _volunteer_phone(user, inv: Invitation) -> str | None:
         return inv.volunteer.phone
     if not can_organise(user, inv):
         return None
-    if inv.status in ("accepted", "done", "no_show"):
+    if inv.status in (InvitationStatus.accepted, InvitationStatus.done, InvitationStatus.no_show):
         phone = helper_phone(user, inv.volunteer)
         if db.session.new:
             db.session.commit()  # the audit row; the view's own change is committed already
@@ -292,10 +292,10 @@ def my_invitations(query: MineQuery):
     q = (db.select(Invitation).where(Invitation.volunteer_id == g.api_user.id)
          .options(selectinload(Invitation.issue), selectinload(Invitation.volunteer))
          .order_by(Invitation.created_at.desc(), Invitation.id.desc()))
-    if query.status == "expired":
-        q = q.where(Invitation.status == "invited", Invitation.expires_at <= now)
-    elif query.status == "invited":
-        q = q.where(Invitation.status == "invited", Invitation.expires_at > now)
+    if query.status == InvitationStatus.expired:
+        q = q.where(Invitation.status == InvitationStatus.invited, Invitation.expires_at <= now)
+    elif query.status == InvitationStatus.invited:
+        q = q.where(Invitation.status == InvitationStatus.invited, Invitation.expires_at > now)
     elif query.status:
         q = q.where(Invitation.status == query.status)
     page = db.paginate(q, page=query.page, per_page=query.per_page, max_per_page=100,
@@ -356,7 +356,7 @@ def my_hours(query: PageQuery):
                        error_out=False, count=True)
     return HoursList(items=[hours_out(e) for e in page.items], page=page.page,
                      pages=page.pages, total=page.total or 0,
-                     confirmed_hours=float(totals(g.api_user.id)["confirmed"]))
+                     confirmed_hours=float(totals(g.api_user.id)[HoursStatus.confirmed]))
 
 
 def _task(invitation_id: int) -> Invitation | None:

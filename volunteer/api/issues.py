@@ -34,7 +34,7 @@ from volunteer.issues.workflow import (
     only_follower,
 )
 
-Status = Literal["reported", "accepted", "in_progress", "resolved", "closed", "rejected", "open"]
+Status = Literal[(*STATUSES, "open")]  # type: ignore[valid-type]
 Action = Literal[tuple(RULES)]  # type: ignore[valid-type]
 
 
@@ -43,7 +43,7 @@ class IssueQuery(BaseModel):
 
     queue: Literal["grid", "village", "department", "mine"] | None = None
     status: Status | None = None
-    tier: Literal["grid", "village", "department"] | None = None
+    tier: Literal[TIERS] | None = None  # type: ignore[valid-type]
     category: str | None = Field(default=None, max_length=40)
     overdue: bool = False
     page: int = Field(default=1, ge=1, le=100000)

@@ -13,7 +13,14 @@ from volunteer.board import bp
 from volunteer.common import paginate
 from volunteer.extensions import db
 from volunteer.issues.forms import STATUS_LABELS, TIER_LABELS
-from volunteer.issues.models import OPEN_STATUSES, STATUSES, Issue, IssueCategory, IssuePhoto
+from volunteer.issues.models import (
+    OPEN_STATUSES,
+    STATUSES,
+    Issue,
+    IssueCategory,
+    IssuePhoto,
+    IssueStatus,
+)
 from volunteer.issues.photos import web_path
 from volunteer.org.models import Village
 
@@ -24,7 +31,8 @@ MAP_LIMIT = 5000
 def average_days_to_close(last: int = 100) -> float | None:
     """Mean days from report to closure over the last ``last`` closed issues."""
     rows = db.session.execute(db.select(Issue.created_at, Issue.closed_at)
-                              .where(Issue.status == "closed", Issue.closed_at.is_not(None))
+                              .where(Issue.status == IssueStatus.closed,
+                                     Issue.closed_at.is_not(None))
                               .order_by(Issue.closed_at.desc()).limit(last)).all()
     if not rows:
         return None
@@ -76,7 +84,7 @@ def index():
     counts = db.session.execute(
         db.select(Village.code, Village.name,
                   sa.func.count(Issue.id).filter(Issue.status.in_(OPEN_STATUSES)),
-                  sa.func.count(Issue.id).filter(Issue.status == "closed"),
+                  sa.func.count(Issue.id).filter(Issue.status == IssueStatus.closed),
                   sa.func.count(Issue.id))
         .select_from(Village).outerjoin(Issue, Issue.village_id == Village.id)
         .group_by(Village.id, Village.code, Village.name).order_by(Village.code)).all()

@@ -12,19 +12,21 @@ import sqlalchemy as sa
 
 from volunteer.common import SHANGHAI, to_utc, utcnow
 from volunteer.extensions import db
-from volunteer.hours.models import ServiceHours
-from volunteer.invitations.models import Invitation
+from volunteer.hours.models import HoursStatus, ServiceHours
+from volunteer.invitations.models import Invitation, InvitationStatus
 from volunteer.issues.models import (
     OPEN_STATUSES,
     Issue,
+    IssueAction,
     IssueCategory,
     IssueEvent,
+    IssueStatus,
     overdue_clause,
 )
 from volunteer.org.models import Grid, GridPoint, Village
 from volunteer.services.models import ServiceSession
 from volunteer.skills.models import Skill
-from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill
+from volunteer.volunteers.models import PartyStatus, SkillStatus, VolunteerProfile, VolunteerSkill
 
 
 @dataclass
@@ -136,23 +138,23 @@ def issue_figures(scope: Scope, period: Period, now: datetime | None = None) -> 
                                        .group_by(month)).tuples().all())
     closed_by = dict(db.session.execute(
         db.select(closed_month, sa.func.count(Issue.id))
-        .where(scope.issues(), Issue.status == "closed", period.contains(Issue.closed_at))
+        .where(scope.issues(), Issue.status == IssueStatus.closed, period.contains(Issue.closed_at))
         .group_by(closed_month)).tuples().all())
     f.per_month = [(m, found_by.get(m, 0), closed_by.get(m, 0))
                    for m in months(period)]
     # 结案率 = closed / due: issues (not rejected) whose deadline fell in the period, up to now.
     due_end = min(period.utc_end, now)
-    due = sa.and_(scope.issues(), Issue.status != "rejected", Issue.deadline_at >= period.utc_start,
-                  Issue.deadline_at < due_end)
+    due = sa.and_(scope.issues(), Issue.status != IssueStatus.rejected,
+                  Issue.deadline_at >= period.utc_start, Issue.deadline_at < due_end)
     f.due, f.closed_of_due, f.closed_on_time = db.session.execute(
         db.select(sa.func.count(Issue.id),
-                  sa.func.count(Issue.id).filter(Issue.status == "closed"),
-                  sa.func.count(Issue.id).filter(Issue.status == "closed",
+                  sa.func.count(Issue.id).filter(Issue.status == IssueStatus.closed),
+                  sa.func.count(Issue.id).filter(Issue.status == IssueStatus.closed,
                                                  Issue.closed_at <= Issue.deadline_at))
         .where(due)).one()
     durations = db.session.execute(
         db.select(Issue.created_at, Issue.closed_at)
-        .where(scope.issues(), Issue.status == "closed", period.contains(Issue.closed_at))
+        .where(scope.issues(), Issue.status == IssueStatus.closed, period.contains(Issue.closed_at))
     ).all()
     if durations:
         f.median_days = median((c - r).total_seconds() / 86400 for r, c in durations)
@@ -161,12 +163,13 @@ def issue_figures(scope: Scope, period: Period, now: datetime | None = None) -> 
         else overdue_at(as_of)))
     f.rework = db.session.scalar(
         db.select(sa.func.count(IssueEvent.id)).join(Issue, IssueEvent.issue_id == Issue.id)
-        .where(scope.issues(), IssueEvent.action == "fail_verification",
+        .where(scope.issues(), IssueEvent.action == IssueAction.fail_verification,
                period.contains(IssueEvent.created_at)))
     rating, n, saved = db.session.execute(
         db.select(sa.func.avg(Issue.rating), sa.func.count(Issue.rating),
                   sa.func.coalesce(sa.func.sum(Issue.cost_saved_yuan), 0))
-        .where(scope.issues(), Issue.status == "closed", period.contains(Issue.closed_at))).one()
+        .where(scope.issues(), Issue.status == IssueStatus.closed,
+               period.contains(Issue.closed_at))).one()
     f.rating = float(rating) if rating is not None else None
     f.ratings, f.cost_saved = n, int(saved or 0)
     return f
@@ -182,7 +185,7 @@ def overdue_at(moment: datetime):
                    .order_by(E.created_at.desc(), E.id.desc()).limit(1)
                    .correlate(Issue).scalar_subquery())
     return sa.and_(Issue.created_at < moment, Issue.deadline_at < moment,
-                   sa.func.coalesce(status_then, "reported").in_(OPEN_STATUSES))
+                   sa.func.coalesce(status_then, IssueStatus.reported).in_(OPEN_STATUSES))
 
 
 def months(period: Period) -> list[str]:
@@ -200,17 +203,17 @@ def volunteers_by_skill(scope: Scope, period: Period, as_of: datetime | None = N
     ``as_of``, only volunteers registered before it and skills verified before it."""
     P, VS = VolunteerProfile, VolunteerSkill
     then = P.created_at < as_of if as_of is not None else sa.true()
-    verified = sa.and_(VS.status == "verified", VS.verified_at < as_of) \
-        if as_of is not None else VS.status == "verified"
+    verified = sa.and_(VS.status == SkillStatus.verified, VS.verified_at < as_of) \
+        if as_of is not None else VS.status == SkillStatus.verified
     helped = db.select(Invitation.volunteer_id).where(
-        Invitation.status == "done", period.contains(Invitation.updated_at))
+        Invitation.status == InvitationStatus.done, period.contains(Invitation.updated_at))
     rows = db.session.execute(
         db.select(Skill.code, Skill.name_zh, Skill.name_en, sa.func.count(VS.id),
                   sa.func.count(VS.id).filter(verified),
                   sa.func.count(VS.id).filter(P.paused.is_(False)),
                   sa.func.count(VS.id).filter(P.user_id.in_(helped)))
         .join(VS, VS.skill_id == Skill.id).join(P, VS.profile_id == P.id)
-        .where(scope.grids(P.home_grid_id), VS.status != "rejected", then)
+        .where(scope.grids(P.home_grid_id), VS.status != SkillStatus.rejected, then)
         .group_by(Skill.id, Skill.code, Skill.name_zh, Skill.name_en)
         .order_by(sa.func.count(VS.id).desc())).all()
     return [tuple(r) for r in rows]
@@ -221,7 +224,7 @@ def volunteer_totals(scope: Scope, as_of: datetime | None = None) -> tuple[int, 
     registered (and verified) before ``as_of`` (a past month's end; pauses have no history, so
     "available" there is those registered then and not paused now)."""
     P, VS = VolunteerProfile, VolunteerSkill
-    verified = db.select(VS.profile_id).where(VS.status == "verified")
+    verified = db.select(VS.profile_id).where(VS.status == SkillStatus.verified)
     then = sa.true()
     if as_of is not None:
         verified = verified.where(VS.verified_at < as_of)
@@ -240,8 +243,8 @@ def party_by_village(scope: Scope, as_of: datetime | None = None
     then = P.created_at < as_of if as_of is not None else sa.true()
     return [tuple(r) for r in db.session.execute(
         db.select(Village.code, Village.name,
-                  sa.func.count(P.id).filter(P.party_status == "confirmed"),
-                  sa.func.count(P.id).filter(P.party_status == "pending"))
+                  sa.func.count(P.id).filter(P.party_status == PartyStatus.confirmed),
+                  sa.func.count(P.id).filter(P.party_status == PartyStatus.pending))
         .join(Grid, Grid.village_id == Village.id)
         .join(P, sa.and_(P.home_grid_id == Grid.id, P.is_party_member))
         .where(scope.villages(Village.id), then)
@@ -264,7 +267,7 @@ def hours_per_month(scope: Scope, period: Period) -> list[tuple[str, Decimal, in
     rows = dict((m, (h, n)) for m, h, n in db.session.execute(
         db.select(month, sa.func.sum(ServiceHours.hours),
                   sa.func.count(sa.distinct(ServiceHours.volunteer_id)))
-        .where(ServiceHours.status == "confirmed", _hours_in_scope(scope),
+        .where(ServiceHours.status == HoursStatus.confirmed, _hours_in_scope(scope),
                ServiceHours.served_on >= period.start, ServiceHours.served_on <= period.end)
         .group_by(month)))
     return [(m, Decimal(rows.get(m, (0, 0))[0] or 0), rows.get(m, (0, 0))[1])
@@ -280,10 +283,14 @@ def invitation_answers(scope: Scope, period: Period, now: datetime | None = None
                       inv.session_id.in_(db.select(ServiceSession.id).join(GridPoint)
                                          .where(scope.grids(GridPoint.grid_id))))
     accepted, declined, expired, waiting, offers = db.session.execute(
-        db.select(sa.func.count(inv.id).filter(inv.status.in_(("accepted", "done", "no_show"))),
-                  sa.func.count(inv.id).filter(inv.status == "declined"),
-                  sa.func.count(inv.id).filter(inv.status == "invited", inv.expires_at <= now),
-                  sa.func.count(inv.id).filter(inv.status == "invited", inv.expires_at > now),
+        db.select(sa.func.count(inv.id).filter(inv.status.in_((InvitationStatus.accepted,
+                                                               InvitationStatus.done,
+                                                               InvitationStatus.no_show))),
+                  sa.func.count(inv.id).filter(inv.status == InvitationStatus.declined),
+                  sa.func.count(inv.id).filter(inv.status == InvitationStatus.invited,
+                                               inv.expires_at <= now),
+                  sa.func.count(inv.id).filter(inv.status == InvitationStatus.invited,
+                                               inv.expires_at > now),
                   sa.func.count(inv.id).filter(inv.origin == "offer"))
         .where(in_scope, period.contains(inv.created_at))).one()
     return {"accepted": accepted, "declined": declined, "expired": expired,

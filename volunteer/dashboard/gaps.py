@@ -17,7 +17,7 @@ from volunteer.issues.models import OPEN_STATUSES, Issue
 from volunteer.matching.index import VERIFIED
 from volunteer.matching.store import get_matcher
 from volunteer.org.models import Grid, GridPoint, ServiceItem, Village
-from volunteer.services.models import ServiceSession
+from volunteer.services.models import ServiceSession, SessionStatus
 from volunteer.skills.models import Skill
 
 # Inferred skills of issues, per process: (model id, issue id, updated_at) -> codes.
@@ -140,7 +140,8 @@ def coverage(scope: Scope, period: Period, top_skills: int = 14, worst: int = 15
             .join(GridPoint, ServiceSession.point_id == GridPoint.id)
             .join(Grid, GridPoint.grid_id == Grid.id)
             .join(ServiceItem, ServiceSession.item_id == ServiceItem.id)
-            .where(scope.villages(Grid.village_id), ServiceSession.status != "cancelled",
+            .where(scope.villages(Grid.village_id),
+                   ServiceSession.status != SessionStatus.cancelled,
                    ServiceItem.skill_id.is_not(None), period.contains(ServiceSession.starts_at))
             .group_by(Grid.village_id, ServiceItem.skill_id)):
         if village_id in vi and skill_id in sid:

@@ -24,6 +24,7 @@ from volunteer.dashboard.figures import (
     volunteers_by_skill,
 )
 from volunteer.issues.forms import SOURCE_LABELS, TIER_LABELS
+from volunteer.issues.models import Tier
 
 
 @dataclass
@@ -60,7 +61,7 @@ def build(scope: Scope, period: Period, as_of: datetime | None = None) -> Dashbo
     en = str(get_locale()).startswith("en")
     f = issue_figures(scope, period, now=as_of)
     d = Dashboard(scope, period, f, volunteer_totals(scope, as_of), as_of=as_of)
-    tiers = ["grid", "village", "department"]
+    tiers = list(Tier)
     d.tables.append(Table(
         "tiers", str(_l("Issues by tier")), [str(_l("Tier")), str(_l("Issues")), str(_l("Share"))],
         [[str(TIER_LABELS[t]), f.by_tier.get(t, 0), _pct(f.by_tier.get(t, 0), f.found)]

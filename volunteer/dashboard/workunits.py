@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from volunteer.auth.models import User
 from volunteer.dashboard.figures import Period, Scope
 from volunteer.extensions import db
-from volunteer.hours.models import ServiceHours
+from volunteer.hours.models import HoursStatus, ServiceHours
 from volunteer.org.models import Grid
 from volunteer.volunteers.models import VolunteerProfile, WorkUnit
 
@@ -43,8 +43,8 @@ def unit_report(unit: WorkUnit, scope: Scope, period: Period) -> list[Member]:
     for e in db.session.scalars(
             db.select(ServiceHours).where(
                 ServiceHours.volunteer_id.in_([p.user_id for p in profiles] or [-1]),
-                ServiceHours.status == "confirmed", ServiceHours.served_on >= period.start,
-                ServiceHours.served_on <= period.end)
+                ServiceHours.status == HoursStatus.confirmed,
+                ServiceHours.served_on >= period.start, ServiceHours.served_on <= period.end)
             .order_by(ServiceHours.served_on, ServiceHours.id)):
         entries.setdefault(e.volunteer_id, []).append(
             (e.served_on.isoformat(), e.activity, e.hours))

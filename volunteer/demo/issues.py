@@ -9,7 +9,15 @@ from datetime import timedelta
 from volunteer.auth.models import Role, RoleAssignment
 from volunteer.common import utcnow
 from volunteer.extensions import db
-from volunteer.issues.models import Issue, IssueCategory, IssueEvent, UrgencyLevel
+from volunteer.issues.models import (
+    Issue,
+    IssueAction,
+    IssueCategory,
+    IssueEvent,
+    IssueStatus,
+    Tier,
+    UrgencyLevel,
+)
 from volunteer.org.models import Grid
 from volunteer.setup import DATA_DIR, link_category_departments
 
@@ -57,13 +65,15 @@ def seed_issues(rnd: random.Random) -> int:
                       lat=grid.lat + rnd.uniform(-0.003, 0.003),
                       lon=grid.lon + rnd.uniform(-0.003, 0.003), grid_id=grid.id,
                       village_id=grid.village_id, reporter_id=reporter, urgency=urgency,
-                      helpers_needed=rnd.choice([1, 1, 1, 2, 3]), tier="grid", status="reported",
+                      helpers_needed=rnd.choice([1, 1, 1, 2, 3]), tier=Tier.grid,
+                      status=IssueStatus.reported,
                       rework_count=0, reopen_count=0,
                       deadline_at=created + timedelta(hours=urgencies.get(urgency, 72)),
                       created_at=created, updated_at=created)
-        issue.events.append(IssueEvent(actor_id=reporter, action="report", to_status="reported",
-                                       to_tier="grid", created_at=created))
-        tier = rnd.choices(["grid", "village", "department"], [35, 63, 2])[0]
+        issue.events.append(IssueEvent(actor_id=reporter, action="report",
+                                       to_status=IssueStatus.reported, to_tier=Tier.grid,
+                                       created_at=created))
+        tier = rnd.choices([Tier.grid, Tier.village, Tier.department], [35, 63, 2])[0]
         _play(rnd, issue, tier, now, member=member, leader=leader, instructor=instructor,
               vadmin=vadmin, dept=cat.default_department,
               dept_staff=_pick(rnd, by_role, Role.department_staff,
@@ -110,52 +120,54 @@ def _play(rnd, issue: Issue, tier: str, now, *, member, leader, instructor, vadm
     elif age_days > 30:
         stop = 0.15 + 0.85 * stop  # a few old ones are still stuck, and overdue
     handler = member
-    if tier in ("village", "department"):
-        if not step(member, "escalate", "reported", comment="需村居协调", to_tier="village"):
+    if tier in (Tier.village, Tier.department):
+        if not step(member, IssueAction.escalate, IssueStatus.reported, comment="需村居协调",
+                    to_tier=Tier.village):
             return
         handler = vadmin
-    if tier == "department":
+    if tier == Tier.department:
         issue.department_id = dept.id if dept else None
         if issue.department_id is None:
-            issue.tier = "village"
-        elif not step(vadmin, "escalate", "reported", comment="需职能部门处置",
-                      to_tier="department"):
+            issue.tier = Tier.village
+        elif not step(vadmin, IssueAction.escalate, IssueStatus.reported, comment="需职能部门处置",
+                      to_tier=Tier.department):
             return
         else:
             handler = dept_staff or vadmin
     if rnd.random() < 0.04 and age_days > 2:
-        step(leader if issue.tier == "grid" else vadmin, "reject", "rejected",
-             comment="经核实不属于网格事项")
+        step(leader if issue.tier == Tier.grid else vadmin, IssueAction.reject,
+             IssueStatus.rejected, comment="经核实不属于网格事项")
         return
-    if stop < 0.06 or not step(handler, "accept", "accepted"):
+    if stop < 0.06 or not step(handler, IssueAction.accept, IssueStatus.accepted):
         return
-    if stop < 0.10 or not step(handler, "start", "in_progress", hours=(1, 48)):
+    if stop < 0.10 or not step(handler, IssueAction.start, IssueStatus.in_progress, hours=(1, 48)):
         return
-    span = (2, 60) if tier == "grid" else (6, 150)
+    span = (2, 60) if tier == Tier.grid else (6, 150)
     if stop < 0.13 or not _resolve(rnd, issue, step, handler, span):
         return
     if rnd.random() < 0.05:  # 返工: verification failed once
-        if not step(instructor or vadmin, "fail_verification", "in_progress",
+        if not step(instructor or vadmin, IssueAction.fail_verification, IssueStatus.in_progress,
                     comment="现场核查未整改到位"):
             return
         issue.rework_count += 1
         if not _resolve(rnd, issue, step, handler, span):
             return
-    if stop < 0.16 or not step(leader if leader != handler else vadmin, "verify", "closed",
-                               hours=(2, 30)):
+    if stop < 0.16 or not step(leader if leader != handler else vadmin, IssueAction.verify,
+                               IssueStatus.closed, hours=(2, 30)):
         return
     issue.closed_at = t
     if issue.source == "resident_report" and rnd.random() < 0.6:
         issue.rating = rnd.choices([5, 4, 3, 2, 1], [55, 28, 10, 4, 3])[0]
         issue.rating_comment = rnd.choice(["处理很及时，谢谢！", "满意", "还可以", "希望以后更快一些"])
     if rnd.random() < 0.02 and issue.reporter_id:
-        if step(issue.reporter_id, "reopen", "reported", comment="问题又出现了", hours=(24, 200)):
+        if step(issue.reporter_id, IssueAction.reopen, IssueStatus.reported, comment="问题又出现了",
+                hours=(24, 200)):
             issue.reopen_count += 1
             issue.closed_at = issue.resolved_at = None
 
 
 def _resolve(rnd, issue, step, handler, span) -> bool:
-    if not step(handler, "resolve", "resolved", comment=None, hours=span):
+    if not step(handler, IssueAction.resolve, IssueStatus.resolved, comment=None, hours=span):
         return False
     issue.handler_id = handler
     issue.resolved_at = issue.events[-1].created_at

@@ -23,7 +23,13 @@ from volunteer.issues.models import IssueCategory
 from volunteer.org.models import Department, Grid, GridPoint, ServiceItem, Town, Village
 from volunteer.setup import DATA_DIR
 from volunteer.skills.models import Skill
-from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill, WorkUnit
+from volunteer.volunteers.models import (
+    PartyStatus,
+    SkillStatus,
+    VolunteerProfile,
+    VolunteerSkill,
+    WorkUnit,
+)
 
 DEMO_PASSWORD = "demo1234"
 N_GRIDS, N_LEADERS, N_INSTRUCTORS, N_MEMBERS = 200, 174, 130, 1280
@@ -208,8 +214,8 @@ def _add_profiles(rnd, data, grids, members, party, skilled, skills, admin) -> i
             p.work_unit_id = rnd.choice(units[:-1]).id
             p.party_branch = rnd.choice(["第一党支部", "第二党支部", "机关党支部", "离退休党支部"])
             p.party_registered_on = (now - timedelta(days=rnd.randint(10, 700))).date()
-            p.party_status = "pending" if rnd.random() < 0.12 else "confirmed"
-            if p.party_status == "confirmed":
+            p.party_status = PartyStatus.pending if rnd.random() < 0.12 else PartyStatus.confirmed
+            if p.party_status == PartyStatus.confirmed:
                 p.party_confirmed_by_id, p.party_confirmed_at = admin.id, now
         if p.location_source == "grid":
             p.lat, p.lon = grid.lat, grid.lon
@@ -223,9 +229,10 @@ def _add_profiles(rnd, data, grids, members, party, skilled, skills, admin) -> i
             if s.needs_certificate:
                 vs.certificate_no = f"{rnd.randint(10**9, 10**10 - 1)}"
                 if rnd.random() < 0.6:
-                    vs.status, vs.verified_by_id, vs.verified_at = "verified", admin.id, now
+                    vs.status, vs.verified_by_id, vs.verified_at = \
+                        SkillStatus.verified, admin.id, now
             elif rnd.random() < 0.3:
-                vs.status, vs.verified_by_id, vs.verified_at = "verified", admin.id, now
+                vs.status, vs.verified_by_id, vs.verified_at = SkillStatus.verified, admin.id, now
             p.skills.append(vs)
         profiles.append(p)
         return p

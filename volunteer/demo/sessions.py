@@ -13,11 +13,11 @@ from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
 from volunteer.auth.models import Role, RoleAssignment, User
 from volunteer.common import SHANGHAI, to_local, to_utc, utcnow
 from volunteer.extensions import db
-from volunteer.hours.models import ServiceHours
-from volunteer.invitations.models import Invitation
+from volunteer.hours.models import HoursStatus, ServiceHours
+from volunteer.invitations.models import Invitation, InvitationStatus
 from volunteer.issues.models import Issue
 from volunteer.org.models import Grid, GridPoint, ServiceItem, Village
-from volunteer.services.models import ServiceSession, SessionSignup
+from volunteer.services.models import ServiceSession, SessionSignup, SessionStatus, SignupStatus
 from volunteer.skills.models import Skill
 from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill
 
@@ -84,8 +84,8 @@ def seed_sessions(rnd: random.Random) -> dict[str, int]:
                 item=item, point=point, starts_at=starts_at,
                 ends_at=to_utc(e.replace(tzinfo=SHANGHAI)), capacity=capacity,
                 staff_needed=staff, series=series, rule=text,
-                status="held" if e.replace(tzinfo=SHANGHAI) < datetime.now(SHANGHAI)
-                else "scheduled", created_by_id=leaders.get(point.grid_id),
+                status=SessionStatus.held if e.replace(tzinfo=SHANGHAI) < datetime.now(SHANGHAI)
+                else SessionStatus.scheduled, created_by_id=leaders.get(point.grid_id),
                 created_at=now - timedelta(days=DAYS_BACK + 5)))
 
     if xinjiang is not None:  # the village doctor's clinic, every Tuesday morning
@@ -96,29 +96,29 @@ def seed_sessions(rnd: random.Random) -> dict[str, int]:
         for p in rnd.sample(PLANS, rnd.choice([0, 1, 1, 2])):
             plan(point, *p)
     for s in made:
-        if s.status == "scheduled" and rnd.random() < 0.03:
-            s.status = "cancelled"
-        elif s.status == "held" and rnd.random() < 0.04:
-            s.status, s.held_at = "cancelled", None
-        elif s.status == "held":
+        if s.status == SessionStatus.scheduled and rnd.random() < 0.03:
+            s.status = SessionStatus.cancelled
+        elif s.status == SessionStatus.held and rnd.random() < 0.04:
+            s.status, s.held_at = SessionStatus.cancelled, None
+        elif s.status == SessionStatus.held:
             s.held_at = s.ends_at + timedelta(minutes=20)
     db.session.add_all(made)
     db.session.flush()
     counts["sessions"] = len(made)
 
     for s in made:
-        if s.status == "cancelled":
+        if s.status == SessionStatus.cancelled:
             continue
-        want = rnd.randint(0, s.capacity + 4) if s.status == "scheduled" else \
+        want = rnd.randint(0, s.capacity + 4) if s.status == SessionStatus.scheduled else \
             rnd.randint(s.capacity // 3, s.capacity)
         people = rnd.sample(residents, min(want, len(residents)))
-        if demo_resident and s.point is xinjiang and s.status == "scheduled" \
+        if demo_resident and s.point is xinjiang and s.status == SessionStatus.scheduled \
                 and demo_resident not in people:
             people.insert(0, demo_resident)
         for k, uid in enumerate(people):
-            status = "confirmed" if k < s.capacity else "waiting"
-            if s.status == "held":
-                status = "attended" if rnd.random() < 0.85 else "absent"
+            status = SignupStatus.confirmed if k < s.capacity else SignupStatus.waiting
+            if s.status == SessionStatus.held:
+                status = SignupStatus.attended if rnd.random() < 0.85 else SignupStatus.absent
             queued = s.created_at + timedelta(hours=k + 1)
             db.session.add(SessionSignup(session_id=s.id, user_id=uid, status=status,
                                          queued_at=queued, created_at=queued,
@@ -156,23 +156,26 @@ def _staff(rnd, s: ServiceSession, holders, leaders, now) -> int:
     for k, uid in enumerate(picked):
         at = s.created_at + timedelta(hours=2 + k)
         extra = k >= s.staff_needed
-        if s.status == "held":
-            status = "declined" if extra else ("no_show" if rnd.random() < 0.04 else "done")
+        if s.status == SessionStatus.held:
+            status = InvitationStatus.declined if extra else (
+                InvitationStatus.no_show if rnd.random() < 0.04 else InvitationStatus.done)
         else:
-            status = ("invited" if rnd.random() < 0.5 else "declined") if extra else "accepted"
+            status = (InvitationStatus.invited if rnd.random() < 0.5
+                      else InvitationStatus.declined) if extra else InvitationStatus.accepted
         inv = Invitation(kind="session", session_id=s.id, volunteer_id=uid,
                          invited_by_id=leader, origin="invite", status=status, wave=1,
                          starts_at=s.starts_at, ends_at=s.ends_at,
                          expires_at=max(at + timedelta(hours=24), now + timedelta(hours=6))
-                         if status == "invited" else at + timedelta(hours=24),
-                         responded_at=None if status == "invited" else at + timedelta(hours=3),
+                         if status == InvitationStatus.invited else at + timedelta(hours=24),
+                         responded_at=None if status == InvitationStatus.invited
+                         else at + timedelta(hours=3),
                          created_at=at, updated_at=at)
         db.session.add(inv)
-        if status == "done":
+        if status == InvitationStatus.done:
             db.session.add(ServiceHours(
                 volunteer_id=uid, invitation=inv, session_id=s.id, kind="session",
                 activity=f"{s.item.name} · {s.point.name}"[:200],
-                served_on=to_local(s.starts_at).date(), hours=hours, status="confirmed",
+                served_on=to_local(s.starts_at).date(), hours=hours, status=HoursStatus.confirmed,
                 proposed_by_id=leader, proposed_at=s.held_at or s.ends_at,
                 confirmed_by_id=leader, confirmed_at=s.held_at or s.ends_at))
         n += 1

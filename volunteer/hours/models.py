@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,6 +14,22 @@ from volunteer.common import utcnow
 from volunteer.extensions import db
 
 HOURS = sa.Numeric(4, 1)
+
+
+class HoursStatus(StrEnum):
+    """Hours are proposed (by the helper or the organiser), then confirmed by the organiser."""
+
+    proposed = "proposed"
+    confirmed = "confirmed"
+
+
+class CorrectionStatus(StrEnum):
+    """A correction of confirmed hours waits (pending) until the organiser accepts or rejects
+    it."""
+
+    pending = "pending"
+    accepted = "accepted"
+    rejected = "rejected"
 
 
 class ServiceHours(db.Model):
@@ -33,7 +50,7 @@ class ServiceHours(db.Model):
     activity: Mapped[str] = mapped_column(sa.String(200))  # what was done, as recorded then
     served_on: Mapped[date] = mapped_column(index=True)
     hours: Mapped[Decimal] = mapped_column(HOURS)
-    status: Mapped[str] = mapped_column(sa.String(12), default="proposed")  # proposed/confirmed
+    status: Mapped[str] = mapped_column(sa.String(12), default=HoursStatus.proposed)
     note: Mapped[str | None] = mapped_column(sa.String(500))
     proposed_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL"))
@@ -53,7 +70,7 @@ class ServiceHours(db.Model):
 
     @property
     def pending_correction(self) -> HoursCorrection | None:
-        return next((c for c in self.corrections if c.status == "pending"), None)
+        return next((c for c in self.corrections if c.status == CorrectionStatus.pending), None)
 
 
 class HoursCorrection(db.Model):
@@ -67,7 +84,8 @@ class HoursCorrection(db.Model):
     old_hours: Mapped[Decimal] = mapped_column(HOURS)
     new_hours: Mapped[Decimal] = mapped_column(HOURS)
     reason: Mapped[str] = mapped_column(sa.String(500))
-    status: Mapped[str] = mapped_column(sa.String(12), default="pending", index=True)
+    status: Mapped[str] = mapped_column(sa.String(12), default=CorrectionStatus.pending,
+                                        index=True)
     decided_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]

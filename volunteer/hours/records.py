@@ -15,7 +15,7 @@ from volunteer import policy
 from volunteer.auth.models import User
 from volunteer.common import mask_id, to_local
 from volunteer.extensions import db
-from volunteer.hours.models import ServiceHours
+from volunteer.hours.models import CorrectionStatus, HoursStatus, ServiceHours
 from volunteer.invitations.models import Invitation
 from volunteer.issues.models import Issue
 from volunteer.org.models import Grid, GridPoint
@@ -87,7 +87,7 @@ def records(viewer: User, villages: set[int] | None, period: Period,
     numbers in full only as ``policy.identity_shown`` allows, masked otherwise."""
     entries = db.session.scalars(
         db.select(ServiceHours)
-        .where(ServiceHours.status == "confirmed", ServiceHours.served_on >= period.start,
+        .where(ServiceHours.status == HoursStatus.confirmed, ServiceHours.served_on >= period.start,
                ServiceHours.served_on <= period.end, _scope_clause(villages))
         .options(selectinload(ServiceHours.volunteer).selectinload(User.profile), selectinload(ServiceHours.confirmed_by),
                  selectinload(ServiceHours.corrections),
@@ -114,7 +114,7 @@ def records(viewer: User, villages: set[int] | None, period: Period,
             organisation, place, start, end = town, "", e.served_on.isoformat(), ""
         corrections = "；".join(
             f"{c.old_hours}→{c.new_hours}（{c.reason}）" for c in e.corrections
-            if c.status == "accepted")
+            if c.status == CorrectionStatus.accepted)
         profile = e.volunteer.profile
         out.append(Record(
             number=f"{e.served_on.year}-{e.id:06d}", name=e.volunteer.name,

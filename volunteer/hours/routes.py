@@ -14,7 +14,13 @@ from volunteer.common import paginate
 from volunteer.extensions import db, limiter
 from volunteer.hours import bp
 from volunteer.hours.forms import CorrectionForm, DecisionForm, HoursForm
-from volunteer.hours.models import Certificate, HoursCorrection, ServiceHours
+from volunteer.hours.models import (
+    Certificate,
+    CorrectionStatus,
+    HoursCorrection,
+    HoursStatus,
+    ServiceHours,
+)
 from volunteer.hours.services import (
     HoursError,
     confirm,
@@ -151,14 +157,14 @@ def review():
         ServiceHours.session_id.in_(db.select(ServiceSession.id).join(GridPoint)
                                     .where(managed_points_clause(current_user))))
     entries = paginate(
-        db.select(ServiceHours).where(ServiceHours.status == "proposed", mine)
+        db.select(ServiceHours).where(ServiceHours.status == HoursStatus.proposed, mine)
         .options(selectinload(ServiceHours.volunteer), selectinload(ServiceHours.issue),
                  selectinload(ServiceHours.invitation))
         .order_by(ServiceHours.proposed_at, ServiceHours.id), per_page=PER_PAGE,
         max_per_page=PER_PAGE, error_out=False)
     corrections = db.session.scalars(
-        db.select(HoursCorrection).join(ServiceHours).where(HoursCorrection.status == "pending",
-                                                            mine)
+        db.select(HoursCorrection).join(ServiceHours)
+        .where(HoursCorrection.status == CorrectionStatus.pending, mine)
         .options(selectinload(HoursCorrection.entry).selectinload(ServiceHours.volunteer),
                  selectinload(HoursCorrection.entry).selectinload(ServiceHours.issue))
         .order_by(HoursCorrection.id).limit(100)).all()

@@ -17,9 +17,15 @@ from volunteer.auth.models import User
 from volunteer.common import iso_utc, to_local, utcnow
 from volunteer.errors import DomainError
 from volunteer.extensions import db
-from volunteer.hours.models import Certificate, HoursCorrection, ServiceHours
+from volunteer.hours.models import (
+    Certificate,
+    CorrectionStatus,
+    HoursCorrection,
+    HoursStatus,
+    ServiceHours,
+)
 from volunteer.inbox import services as inbox
-from volunteer.invitations.models import Invitation
+from volunteer.invitations.models import Invitation, InvitationStatus
 from volunteer.invitations.services import organisers_of
 from volunteer.invitations.targets import can_organise, target
 from volunteer.privacy import eraser, exporter
@@ -82,11 +88,11 @@ def propose(user: User, inv: Invitation, hours, note: str | None = None,
     now = now or utcnow()
     if inv.volunteer_id != user.id and not can_organise(user, inv):
         raise HoursError("not_yours")
-    if inv.status != "done":
+    if inv.status != InvitationStatus.done:
         raise HoursError("not_done")
     value = parse_hours(hours)
     entry = entry_for(inv)
-    if entry is not None and entry.status == "confirmed":
+    if entry is not None and entry.status == HoursStatus.confirmed:
         raise HoursError("already_confirmed")
     if entry is None:
         entry = ServiceHours(volunteer_id=inv.volunteer_id, invitation_id=inv.id,
@@ -115,13 +121,13 @@ def confirm(organiser: User, inv: Invitation, hours=None, now: datetime | None =
     if inv.volunteer_id == organiser.id:
         raise HoursError("own_hours")
     entry = entry_for(inv)
-    if entry is not None and entry.status == "confirmed":
+    if entry is not None and entry.status == HoursStatus.confirmed:
         raise HoursError("already_confirmed")
     if hours not in (None, ""):
         entry = propose(organiser, inv, hours, entry.note if entry else None, now)
     elif entry is None:
         raise HoursError("hours_range", "hours")
-    entry.status = "confirmed"
+    entry.status = HoursStatus.confirmed
     entry.confirmed_by_id = organiser.id
     entry.confirmed_at = now
     inbox.notify([inv.volunteer_id], "hours", "hours_confirmed", inv.issue, organiser.id,
@@ -134,7 +140,7 @@ def request_correction(volunteer: User, entry: ServiceHours, hours, reason: str,
     """The volunteer asks for confirmed hours to be changed."""
     if entry.volunteer_id != volunteer.id:
         raise HoursError("not_yours")
-    if entry.status != "confirmed":
+    if entry.status != HoursStatus.confirmed:
         raise HoursError("not_confirmed")
     if entry.pending_correction is not None:
         raise HoursError("correction_pending")
@@ -163,11 +169,11 @@ def decide_correction(organiser: User, corr: HoursCorrection, accept: bool,
         raise HoursError("not_allowed")
     if entry.volunteer_id == organiser.id:
         raise HoursError("own_hours")
-    if corr.status != "pending":
+    if corr.status != CorrectionStatus.pending:
         raise HoursError("already_decided")
     if not accept and not (reason or "").strip():
         raise HoursError("reason_needed", "reason")
-    corr.status = "accepted" if accept else "rejected"
+    corr.status = CorrectionStatus.accepted if accept else CorrectionStatus.rejected
     corr.decided_by_id = organiser.id
     corr.decided_at = now or utcnow()
     corr.decision_reason = (reason or "").strip() or None
@@ -191,10 +197,10 @@ def totals(user_id: int) -> dict[str, Decimal]:
         db.select(ServiceHours.status, sa.func.coalesce(sa.func.sum(ServiceHours.hours), 0),
                   sa.func.count(ServiceHours.id))
         .where(ServiceHours.volunteer_id == user_id).group_by(ServiceHours.status)).all()
-    out = {"confirmed": Decimal(0), "proposed": Decimal(0), "activities": 0}
+    out = {HoursStatus.confirmed: Decimal(0), HoursStatus.proposed: Decimal(0), "activities": 0}
     for status, total, n in rows:
         out[status] = Decimal(total)
-        if status == "confirmed":
+        if status == HoursStatus.confirmed:
             out["activities"] = n
     return out
 
@@ -259,7 +265,7 @@ def issue_certificate(user: User, prefix: str, now: datetime | None = None):
     """A certificate of all the volunteer's confirmed hours so far."""
     now = now or utcnow()
     entries = db.session.scalars(db.select(ServiceHours).where(
-        ServiceHours.volunteer_id == user.id, ServiceHours.status == "confirmed")
+        ServiceHours.volunteer_id == user.id, ServiceHours.status == HoursStatus.confirmed)
         .order_by(ServiceHours.served_on, ServiceHours.id)).all()
     if not entries:
         raise HoursError("no_hours")

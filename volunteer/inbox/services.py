@@ -18,11 +18,13 @@ from volunteer.common import iso_utc
 from volunteer.extensions import db
 from volunteer.i18n import localtime
 from volunteer.inbox.models import KINDS, Notification, NotificationSetting
+from volunteer.issues.models import IssueAction, Tier
 from volunteer.issues.workflow import role_allows, roles_for, verifiers
 from volunteer.outbox import services as outbox
 from volunteer.outbox.channels import CHANNELS, Text
 from volunteer.privacy import eraser, exporter
 from volunteer.signals import issue_changed
+from volunteer.volunteers.models import SkillStatus
 
 
 def unread_count(user) -> int:
@@ -85,7 +87,7 @@ def _render_notice(msg) -> Text:
     detail = ""
     if skill is not None:
         detail = skill.label(str(get_locale()))
-        if skill.status == "rejected" and skill.reject_reason:
+        if skill.status == SkillStatus.rejected and skill.reject_reason:
             detail = _("%(skill)s — reason: %(reason)s", skill=detail,
                        reason=skill.reject_reason)
     return Text(subject=_("Grid Volunteers: %(what)s", what=text),
@@ -212,9 +214,9 @@ def describe(event: str, issue, invitation=None, session=None, public: bool = Fa
 def _queue_staff(issue) -> list[int]:
     """The people whose queue the issue is in now."""
     ra = RoleAssignment
-    if issue.tier == "grid":
+    if issue.tier == Tier.grid:
         cond = sa.and_(ra.role == Role.grid_leader.value, ra.grid_id == issue.grid_id)
-    elif issue.tier == "village":
+    elif issue.tier == Tier.village:
         cond = sa.and_(ra.role == Role.village_admin.value, ra.village_id == issue.village_id)
     else:
         cond = sa.and_(ra.role == Role.department_staff.value,
@@ -225,15 +227,15 @@ def _queue_staff(issue) -> list[int]:
 def issue_event(issue, event, actor_id: int | None) -> None:
     """Tell the reporter (and whoever said "me too") about a change, and staff when the issue
     reaches their queue."""
-    if event in ("report", "escalate", "return", "reopen"):
+    if event in ("report", IssueAction.escalate, IssueAction.return_, IssueAction.reopen):
         notify(_queue_staff(issue), "queue", event, issue, actor_id)
-    if event == "resolve":
+    if event == IssueAction.resolve:
         notify([u.id for u in verifiers(issue)], "verify", "to_verify", issue, actor_id)
-    if event not in ("report", "comment", "rate", "me_too"):
+    if event not in ("report", IssueAction.comment, IssueAction.rate, "me_too"):
         notify([issue.reporter_id], "my_report", event, issue, actor_id)
         # Those who said "me too" hear the same, but only the reporter is asked for a rating.
         notify([f.user_id for f in issue.followers], "my_report",
-               "closed" if event == "verify" else event, issue, actor_id)
+               "closed" if event == IssueAction.verify else event, issue, actor_id)
 
 
 @issue_changed.connect
@@ -265,7 +267,8 @@ def who_verifies(issue) -> str:
         return _("Nobody may verify it here yet; please tell the village office.")
     named = []
     for person in people[:NAMED_VERIFIERS]:
-        roles = sorted(r for r in roles_for(person, issue) if role_allows("verify", r, issue.tier))
+        roles = sorted(r for r in roles_for(person, issue)
+                       if role_allows(IssueAction.verify, r, issue.tier))
         named.append(_("%(name)s (%(roles)s)", name=person.name,
                        roles=format_list([role_label(r) for r in roles], locale=get_locale())))
     if len(people) > NAMED_VERIFIERS:
@@ -283,8 +286,8 @@ def skill_decided(staff_id: int, vs) -> None:
     """Tell a volunteer that a skill of theirs was verified or rejected (the e-mail says which,
     and why)."""
     notify([vs.profile.user_id], "skills",
-           "skill_verified" if vs.status == "verified" else "skill_rejected", actor_id=staff_id,
-           skill=vs)
+           "skill_verified" if vs.status == SkillStatus.verified else "skill_rejected",
+           actor_id=staff_id, skill=vs)
 
 
 @exporter("notifications")

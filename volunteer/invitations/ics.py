@@ -6,6 +6,7 @@ from datetime import UTC, timedelta
 from icalendar import Calendar, Event
 
 from volunteer.common import utcnow
+from volunteer.invitations.models import InvitationStatus
 
 
 def task_calendar(inv, url: str) -> bytes:
@@ -29,13 +30,13 @@ def task_calendar(inv, url: str) -> bytes:
     elif issue is not None:
         ev.add("summary", f"网格志愿 #{issue.id} {issue.title}")
         ev.add("description", f"{issue.description}\n{url}")
-        if inv.status in ("accepted", "done"):
+        if inv.status in (InvitationStatus.accepted, InvitationStatus.done):
             ev.add("location", " ".join(x for x in (issue.village.name, issue.grid.name,
                                                     issue.address) if x))
             ev.add("geo", (issue.lat, issue.lon))
         else:
             ev.add("location", f"{issue.village.name} {issue.grid.name}")
     ev.add("url", url)
-    ev.add("status", "CONFIRMED" if inv.status == "accepted" else "TENTATIVE")
+    ev.add("status", "CONFIRMED" if inv.status == InvitationStatus.accepted else "TENTATIVE")
     cal.add_component(ev)
     return cal.to_ical()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,14 +11,27 @@ from volunteer.auth.models import User
 from volunteer.common import utcnow
 from volunteer.extensions import db
 
-# invited → accepted / declined / expired (computed) / withdrawn → done / no_show;
-# an offer from the volunteer: offered → accepted / declined (by the leader) / withdrawn.
-STATUSES = ("offered", "invited", "accepted", "declined", "expired", "withdrawn", "done",
-            "no_show")
+
+class InvitationStatus(StrEnum):
+    """An invitation's status: invited → accepted / declined / expired (computed, see
+    ``Invitation.state``) / withdrawn → done / no_show; an offer from the volunteer: offered →
+    accepted / declined (by the leader) / withdrawn."""
+
+    offered = "offered"
+    invited = "invited"
+    accepted = "accepted"
+    declined = "declined"
+    expired = "expired"  # never stored: an "invited" one past ``expires_at``
+    withdrawn = "withdrawn"
+    done = "done"
+    no_show = "no_show"
+
+
+STATUSES = tuple(InvitationStatus)
 # Holding a place on the task and the volunteer's time (an "invited" one until it expires).
-HOLDING = ("offered", "invited", "accepted")
+HOLDING = (InvitationStatus.offered, InvitationStatus.invited, InvitationStatus.accepted)
 # Counted against a volunteer's monthly limit and as current load.
-COUNTED = ("offered", "invited", "accepted", "done")
+COUNTED = (*HOLDING, InvitationStatus.done)
 LIMIT_DAYS = 30  # the monthly limit counts tasks of the last 30 days
 
 
@@ -41,7 +55,8 @@ class Invitation(db.Model):
     invited_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL"))
     origin: Mapped[str] = mapped_column(sa.String(10), default="invite")  # invite / offer
-    status: Mapped[str] = mapped_column(sa.String(12), default="invited", index=True)
+    status: Mapped[str] = mapped_column(sa.String(12), default=InvitationStatus.invited,
+                                        index=True)
     wave: Mapped[int] = mapped_column(default=1)
     score: Mapped[float | None] = mapped_column(sa.Float)
     distance_m: Mapped[int | None]
@@ -66,9 +81,9 @@ class Invitation(db.Model):
 
     def state(self, now: datetime | None = None) -> str:
         """The status as it is now: an unanswered invitation past its time has expired."""
-        if self.status == "invited" and self.expires_at is not None \
+        if self.status == InvitationStatus.invited and self.expires_at is not None \
                 and (now or utcnow()) >= self.expires_at:
-            return "expired"
+            return InvitationStatus.expired
         return self.status
 
     def is_holding(self, now: datetime | None = None) -> bool:
@@ -78,14 +93,14 @@ class Invitation(db.Model):
 def holding_clause(now: datetime | None = None):
     """SQL: invitations that hold a place and the volunteer's time right now."""
     now = now or utcnow()
-    return sa.or_(Invitation.status.in_(("offered", "accepted")),
-                  sa.and_(Invitation.status == "invited",
+    return sa.or_(Invitation.status.in_((InvitationStatus.offered, InvitationStatus.accepted)),
+                  sa.and_(Invitation.status == InvitationStatus.invited,
                           sa.or_(Invitation.expires_at.is_(None), Invitation.expires_at > now)))
 
 
 def counted_clause(now: datetime | None = None):
     """SQL: invitations that count as the volunteer's tasks (limit and load)."""
-    return sa.or_(holding_clause(now), Invitation.status == "done")
+    return sa.or_(holding_clause(now), Invitation.status == InvitationStatus.done)
 
 
 def recent_tasks_clause(now: datetime | None = None):

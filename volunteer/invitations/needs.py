@@ -15,7 +15,7 @@ from volunteer import policy
 from volunteer.auth.models import User
 from volunteer.extensions import db
 from volunteer.geo import bounding_box, haversine_km
-from volunteer.invitations.models import Invitation
+from volunteer.invitations.models import Invitation, InvitationStatus
 from volunteer.issues.models import OPEN_STATUSES, Issue
 from volunteer.issues.workflow import roles_for
 from volunteer.matching.matcher import Suggestion
@@ -64,7 +64,7 @@ def needs_near(user: User, limit: int = 30) -> list[Need]:
     taken = dict(db.session.execute(
         db.select(Invitation.issue_id, sa.func.count(Invitation.id))
         .where(Invitation.issue_id.in_([i.id for i in issues] or [-1]),
-               Invitation.status.in_(("accepted", "done")))
+               Invitation.status.in_((InvitationStatus.accepted, InvitationStatus.done)))
         .group_by(Invitation.issue_id)).tuples().all())
     matcher = get_matcher()
     out = []

@@ -21,7 +21,7 @@ from volunteer.hours.services import entry_for
 from volunteer.invitations import bp
 from volunteer.invitations.forms import NoteForm, ReasonForm
 from volunteer.invitations.ics import task_calendar
-from volunteer.invitations.models import HOLDING, Invitation
+from volunteer.invitations.models import HOLDING, Invitation, InvitationStatus
 from volunteer.invitations.navigation import links
 from volunteer.invitations.needs import needs_near
 from volunteer.invitations.reasons import render_reasons, skill_names
@@ -96,9 +96,9 @@ def index():
                     .order_by(Invitation.created_at.desc(), Invitation.id.desc()),
                     per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
     return render_template("invitations/index.html", now=now, past=past,
-                           waiting=[i for i in current if i.status == "invited"],
-                           offers=[i for i in current if i.status == "offered"],
-                           accepted=[i for i in current if i.status == "accepted"],
+                           waiting=[i for i in current if i.status == InvitationStatus.invited],
+                           offers=[i for i in current if i.status == InvitationStatus.offered],
+                           accepted=[i for i in current if i.status == InvitationStatus.accepted],
                            STATE_LABELS=STATE_LABELS, CLOSED_LABELS=CLOSED_LABELS,
                            profile=current_user.profile)
 
@@ -117,10 +117,12 @@ def detail(invitation_id: int):
     names = skill_names({p.get("code") for _c, p in (inv.reasons or []) if "code" in p})
     organiser = inv.invited_by
     navigate = None  # the exact place, to a helper who took a place
-    if inv.issue is not None and state in ("accepted", "done", "no_show"):
+    took_place = state in (InvitationStatus.accepted, InvitationStatus.done,
+                           InvitationStatus.no_show)
+    if inv.issue is not None and took_place:
         navigate = links(inv.issue.lat, inv.issue.lon,
                          inv.issue.address or f"{inv.issue.village.name}{inv.issue.grid.name}")
-    elif inv.session is not None and state in ("accepted", "done", "no_show"):
+    elif inv.session is not None and took_place:
         point = inv.session.point
         navigate = links(point.lat, point.lon, point.address or point.name)
     return render_template("invitations/detail.html", inv=inv, state=state, now=now,
@@ -164,7 +166,9 @@ def decline(invitation_id: int):
 def calendar(invitation_id: int):
     """The task's time as an iCalendar file, for the phone's calendar."""
     inv = _mine_or_404(invitation_id)
-    if inv.starts_at is None or inv.state() not in ("invited", "accepted", "done"):
+    if inv.starts_at is None or inv.state() not in (InvitationStatus.invited,
+                                                    InvitationStatus.accepted,
+                                                    InvitationStatus.done):
         abort(404)
     resp = make_response(task_calendar(inv, url_for("invitations.detail",
                                                      invitation_id=inv.id, _external=True)))
@@ -349,7 +353,8 @@ def helpers_panel(obj, invite_url: str, **extra) -> dict:
     phones = {}
     if organiser:  # the organiser reaches the helpers who took a place (logged the first time)
         phones = {inv.id: helper_phone(current_user, inv.volunteer) for inv in invitations
-                  if inv.state(now) in ("accepted", "done", "no_show")}
+                  if inv.state(now) in (InvitationStatus.accepted, InvitationStatus.done,
+                                        InvitationStatus.no_show)}
         if db.session.new:
             db.session.commit()  # the contact view log's rows, before the page renders
     # Organisers see whom they asked and what they said; other staff of the issue see the
@@ -360,7 +365,8 @@ def helpers_panel(obj, invite_url: str, **extra) -> dict:
     left = places_left(t)
     # Invitations and offers still waiting for an answer hold their places: a team or the next
     # wave is only offered for the rest.
-    waiting = sum(1 for inv in invitations if inv.state(now) in ("invited", "offered"))
+    waiting = sum(1 for inv in invitations
+                  if inv.state(now) in (InvitationStatus.invited, InvitationStatus.offered))
     return {"invitations": invitations, "entries": entries, "now": now, "phones": phones,
             "names": names,
             "places_left": left, "waiting": waiting, "to_invite": max(0, left - waiting),

@@ -22,11 +22,16 @@ from volunteer.common import iso_utc, utcnow
 from volunteer.errors import DomainError
 from volunteer.extensions import db
 from volunteer.geo import haversine_km
-from volunteer.hours.models import ServiceHours
+from volunteer.hours.models import HoursStatus, ServiceHours
 from volunteer.inbox import services as inbox
-from volunteer.invitations.models import Invitation, holding_clause, recent_tasks_clause
+from volunteer.invitations.models import (
+    Invitation,
+    InvitationStatus,
+    holding_clause,
+    recent_tasks_clause,
+)
 from volunteer.invitations.targets import Target, target
-from volunteer.issues.models import OPEN_STATUSES, Issue, IssueEvent
+from volunteer.issues.models import OPEN_STATUSES, Issue, IssueAction, IssueEvent
 from volunteer.matching.queries import issue_query
 from volunteer.matching.store import get_matcher
 from volunteer.privacy import eraser, exporter
@@ -127,7 +132,8 @@ def places_left(obj) -> int:
     """Places still open: the helpers (or staff) needed less those who accepted."""
     t = obj if isinstance(obj, Target) else target(obj)
     taken = db.session.scalar(db.select(sa.func.count(Invitation.id)).where(
-        t.column() == t.id, Invitation.status.in_(("accepted", "done"))))
+        t.column() == t.id,
+        Invitation.status.in_((InvitationStatus.accepted, InvitationStatus.done))))
     return max(0, t.places - (taken or 0))
 
 
@@ -207,8 +213,9 @@ def invite(organiser: User, obj, picks: list[Pick], now: datetime | None = None
             raise InvitationError("self", user.name)
         _check_free(user, profiles.get(user.id), t.starts, t.ends, now)
         inv = Invitation(kind=t.kind, volunteer_id=user.id, invited_by_id=organiser.id,
-                         origin="invite", status="invited", wave=wave, score=pick.score,
-                         distance_m=pick.distance_m, reasons=pick.reasons, starts_at=t.starts,
+                         origin="invite", status=InvitationStatus.invited, wave=wave,
+                         score=pick.score, distance_m=pick.distance_m, reasons=pick.reasons,
+                         starts_at=t.starts,
                          ends_at=t.ends, expires_at=_expiry(now, t.starts), created_at=now)
         setattr(inv, t.kind, t.obj)
         db.session.add(inv)
@@ -238,7 +245,8 @@ def open_places_to_invite(obj, now: datetime | None = None) -> int:
     """How many more people to invite now: places left less invitations still waiting."""
     t = target(obj)
     waiting = db.session.scalar(db.select(sa.func.count(Invitation.id)).where(
-        t.column() == t.id, Invitation.status.in_(("invited", "offered")),
+        t.column() == t.id,
+        Invitation.status.in_((InvitationStatus.invited, InvitationStatus.offered)),
         holding_clause(now)))
     return max(0, places_left(t) - (waiting or 0))
 
@@ -249,13 +257,14 @@ def _answerable(volunteer: User, inv: Invitation, now: datetime, accepting: bool
     if inv.volunteer_id != volunteer.id:
         raise InvitationError("not_yours")
     state = inv.state(now)
-    if state == "invited":
+    if state == InvitationStatus.invited:
         return
-    if state == "accepted" and accepting:
+    if state == InvitationStatus.accepted and accepting:
         raise InvitationError("already_accepted")
-    raise InvitationError({"expired": "expired", "withdrawn": "withdrawn",
-                           "declined": "already_declined", "offered": "not_invited"}
-                          .get(state, "not_open"))
+    raise InvitationError({InvitationStatus.expired: "expired",
+                           InvitationStatus.withdrawn: "withdrawn",
+                           InvitationStatus.declined: "already_declined",
+                           InvitationStatus.offered: "not_invited"}.get(state, "not_open"))
 
 
 def _take_place(inv: Invitation, now: datetime) -> None:
@@ -269,7 +278,7 @@ def _take_place(inv: Invitation, now: datetime) -> None:
     user = db.session.get(User, inv.volunteer_id)
     profile = _lock_volunteers([inv.volunteer_id]).get(inv.volunteer_id)
     _check_free(user, profile, inv.starts_at, inv.ends_at, now, ignore_id=inv.id)
-    inv.status = "accepted"
+    inv.status = InvitationStatus.accepted
     inv.responded_at = now
     if left == 1:  # this was the last place
         close_waiting(t, "filled", now, keep=inv.id)
@@ -279,10 +288,10 @@ def close_waiting(t: Target, reason: str, now: datetime, keep: int | None = None
     """Withdraw every invitation and offer still waiting (the places are gone)."""
     for other in db.session.scalars(db.select(Invitation).where(
             t.column() == t.id, Invitation.id != (keep or -1),
-            Invitation.status.in_(("invited", "offered")))):
-        if other.state(now) == "expired":
+            Invitation.status.in_((InvitationStatus.invited, InvitationStatus.offered)))):
+        if other.state(now) == InvitationStatus.expired:
             continue  # it lapsed unanswered, and stays so (the dashboard and reliability)
-        other.status = "withdrawn"
+        other.status = InvitationStatus.withdrawn
         other.closed_reason = reason
         _notify(other, [other.volunteer_id], "invitation", reason)
 
@@ -300,7 +309,7 @@ def respond(volunteer: User, inv: Invitation, accept: bool, reason: str | None =
         _take_place(inv, now)
         t.event(volunteer.id, "invitation_accepted", None, now)
     else:
-        inv.status = "declined"
+        inv.status = InvitationStatus.declined
         inv.responded_at = now
         inv.note = reason or None
         _lock_volunteers([volunteer.id])  # the matcher sees their load change
@@ -337,7 +346,7 @@ def reschedule(organiser: User, issue: Issue, starts: datetime | None, ends: dat
     issue.needed_from, issue.needed_until, issue.address = starts, ends, address
     for inv in holding:
         inv.starts_at, inv.ends_at = starts, ends
-        if inv.status == "invited" and inv.expires_at is not None:
+        if inv.status == InvitationStatus.invited and inv.expires_at is not None:
             inv.expires_at = _expiry(inv.created_at, starts) if starts else inv.expires_at
     when = f"{iso_utc(starts) or '—'} – {iso_utc(ends) or '—'}"
     t.event(organiser.id, "reschedule", f"{when} · {address or '—'}", now)
@@ -354,9 +363,10 @@ def withdraw(organiser: User, inv: Invitation, reason: str | None = None,
     t = target(inv)
     if not t.can_organise(organiser):
         raise InvitationError("not_allowed")
-    if inv.state(now) not in ("invited", "offered", "accepted"):
+    if inv.state(now) not in (InvitationStatus.invited, InvitationStatus.offered,
+                              InvitationStatus.accepted):
         raise InvitationError("not_open")
-    inv.status = "withdrawn"
+    inv.status = InvitationStatus.withdrawn
     inv.closed_reason = "organiser"
     inv.note = reason or inv.note
     _lock_volunteers([inv.volunteer_id])
@@ -391,7 +401,7 @@ def offer(volunteer: User, issue: Issue, note: str | None = None,
     _check_free(volunteer, profile, issue.needed_from, issue.needed_until, now)
     d = int(round(float(haversine_km(profile.lat, profile.lon, issue.lat, issue.lon)) * 1000))
     inv = Invitation(kind="issue", issue=issue, volunteer_id=volunteer.id, origin="offer",
-                     status="offered", distance_m=d, starts_at=issue.needed_from,
+                     status=InvitationStatus.offered, distance_m=d, starts_at=issue.needed_from,
                      ends_at=issue.needed_until, note=note or None, created_at=now)
     db.session.add(inv)
     t.event(volunteer.id, "offer", note or None, now)
@@ -413,19 +423,19 @@ def decide_offer(organiser: User, inv: Invitation, accept: bool, reason: str | N
     t = target(inv)
     if not t.can_organise(organiser):
         raise InvitationError("not_allowed")
-    if inv.status != "offered":
+    if inv.status != InvitationStatus.offered:
         raise InvitationError("not_an_offer")
     if accept:
         t.lock()
         db.session.refresh(inv)
-        if inv.status != "offered":
+        if inv.status != InvitationStatus.offered:
             raise InvitationError("not_an_offer")
         _take_place(inv, now)
         inv.invited_by_id = organiser.id
     else:
         if not reason:
             raise InvitationError("reason_needed", field="note")
-        inv.status = "declined"
+        inv.status = InvitationStatus.declined
         inv.responded_at = now
         inv.closed_reason = "organiser"
         inv.note = reason
@@ -444,14 +454,14 @@ def mark_no_show(organiser: User, inv: Invitation, now: datetime | None = None) 
     t = target(inv)
     if not t.can_organise(organiser):
         raise InvitationError("not_allowed")
-    if inv.status not in ("accepted", "done"):
+    if inv.status not in (InvitationStatus.accepted, InvitationStatus.done):
         raise InvitationError("not_a_helper")
     entry = db.session.scalar(db.select(ServiceHours).where(ServiceHours.invitation_id == inv.id))
-    if entry is not None and entry.status == "confirmed":
+    if entry is not None and entry.status == HoursStatus.confirmed:
         raise InvitationError("hours_confirmed")
     if entry is not None:
         db.session.delete(entry)
-    inv.status = "no_show"
+    inv.status = InvitationStatus.no_show
     _lock_volunteers([inv.volunteer_id])
     t.event(organiser.id, "no_show", inv.volunteer.name, now)
     return inv
@@ -465,18 +475,18 @@ def on_issue_changed(issue: Issue, action: str, now: datetime | None = None, **_
     A reopened issue starts a new round of invitations."""
     now = now or utcnow()
     t = target(issue)
-    if action == "resolve":
+    if action == IssueAction.resolve:
         close_waiting(t, "issue_closed", now)
-    elif action == "verify":
+    elif action == IssueAction.verify:
         for inv in db.session.scalars(db.select(Invitation).where(
-                Invitation.issue_id == issue.id, Invitation.status == "accepted")):
-            inv.status = "done"
+                Invitation.issue_id == issue.id, Invitation.status == InvitationStatus.accepted)):
+            inv.status = InvitationStatus.done
             _notify(inv, [inv.volunteer_id], "hours", "propose_hours")  # the link: the form
         close_waiting(t, "issue_closed", now)
-    elif action == "reject":
+    elif action == IssueAction.reject:
         for inv in db.session.scalars(db.select(Invitation).where(
-                Invitation.issue_id == issue.id, Invitation.status == "accepted")):
-            inv.status = "withdrawn"
+                Invitation.issue_id == issue.id, Invitation.status == InvitationStatus.accepted)):
+            inv.status = InvitationStatus.withdrawn
             inv.closed_reason = "issue_closed"
             _notify(inv, [inv.volunteer_id], "invitation", "issue_closed")
         close_waiting(t, "issue_closed", now)
@@ -493,19 +503,19 @@ def tick(now: datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
     counts = {"expiring": 0, "tomorrow": 0, "expired": 0}
     for inv in db.session.scalars(db.select(Invitation).where(
-            Invitation.status == "invited", Invitation.reminded_at.is_(None),
+            Invitation.status == InvitationStatus.invited, Invitation.reminded_at.is_(None),
             Invitation.expires_at > now, Invitation.expires_at <= now + REMIND_BEFORE_EXPIRY)):
         inv.reminded_at = now
         _notify(inv, [inv.volunteer_id], "invitation", "expiring")
         counts["expiring"] += 1
     for inv in db.session.scalars(db.select(Invitation).where(
-            Invitation.status == "accepted", Invitation.start_reminded_at.is_(None),
+            Invitation.status == InvitationStatus.accepted, Invitation.start_reminded_at.is_(None),
             Invitation.starts_at > now, Invitation.starts_at <= now + timedelta(days=1))):
         inv.start_reminded_at = now
         _notify(inv, [inv.volunteer_id], "invitation", "tomorrow")
         counts["tomorrow"] += 1
     for inv in db.session.scalars(db.select(Invitation).where(
-            Invitation.status == "invited", Invitation.expired_noticed_at.is_(None),
+            Invitation.status == InvitationStatus.invited, Invitation.expired_noticed_at.is_(None),
             Invitation.expires_at <= now)):
         inv.expired_noticed_at = now
         _notify(inv, _inviters(inv), "team", "expired")
@@ -541,7 +551,7 @@ def _erase(user: User) -> None:
     now = utcnow()
     for inv in db.session.scalars(db.select(Invitation).where(
             Invitation.volunteer_id == user.id, holding_clause(now))):
-        inv.status = "withdrawn"
+        inv.status = InvitationStatus.withdrawn
         inv.closed_reason = "account_deleted"
         _notify(inv, organisers_of(inv), "team", "helper_left")
     _erase_timeline(user)

@@ -13,7 +13,7 @@ from volunteer.invitations.models import Invitation
 from volunteer.issues.models import OPEN_STATUSES, Issue, IssueEvent
 from volunteer.issues.workflow import roles_for
 from volunteer.policy import ORGANISERS, may_organise, may_run_point
-from volunteer.services.models import ServiceSession
+from volunteer.services.models import ServiceSession, SessionStatus
 
 __all__ = ["ORGANISERS", "Target", "can_organise", "target"]
 
@@ -95,7 +95,7 @@ class SessionTarget(Target):
     lon = property(lambda self: self.obj.point.lon)
 
     def is_open(self) -> bool:
-        return self.obj.status == "scheduled" and self.obj.starts_at > utcnow()
+        return self.obj.status == SessionStatus.scheduled and self.obj.starts_at > utcnow()
 
     def can_organise(self, user: User | None) -> bool:
         return may_run_point(user, self.obj.point)

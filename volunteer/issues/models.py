@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,9 +12,46 @@ from volunteer.common import utcnow
 from volunteer.extensions import db
 from volunteer.org.models import Department, Grid, ServiceItem, Village
 
-STATUSES = ("reported", "accepted", "in_progress", "resolved", "closed", "rejected")
-OPEN_STATUSES = ("reported", "accepted", "in_progress")
-TIERS = ("grid", "village", "department")
+
+class IssueStatus(StrEnum):
+    """Where an issue is in its lifecycle (``workflow.RULES`` moves it)."""
+
+    reported = "reported"
+    accepted = "accepted"
+    in_progress = "in_progress"
+    resolved = "resolved"  # waiting for verification (核查)
+    closed = "closed"
+    rejected = "rejected"
+
+
+class Tier(StrEnum):
+    """Who handles an issue: the grid, the 村居 (village), or a town department."""
+
+    grid = "grid"
+    village = "village"
+    department = "department"
+
+
+class IssueAction(StrEnum):
+    """The workflow's actions (the keys of ``workflow.RULES``), as ``IssueEvent.action`` records
+    them; that column also records other events ("report", "me_too", "overdue", "photo" …)."""
+
+    accept = "accept"
+    start = "start"
+    resolve = "resolve"
+    verify = "verify"
+    fail_verification = "fail_verification"
+    reject = "reject"
+    escalate = "escalate"
+    return_ = "return"  # to the village, by a department (``return`` is a Python keyword)
+    reopen = "reopen"
+    rate = "rate"
+    comment = "comment"
+
+
+STATUSES = tuple(IssueStatus)
+OPEN_STATUSES = (IssueStatus.reported, IssueStatus.accepted, IssueStatus.in_progress)
+TIERS = tuple(Tier)
 SOURCES = ("patrol", "resident_report", "service_order", "hotline", "deputy_reception")
 
 
@@ -72,9 +110,10 @@ class Issue(db.Model):
     # The address or a landmark, as people type it (the pin alone is not an address).
     address: Mapped[str | None] = mapped_column(sa.String(200))
     helpers_needed: Mapped[int] = mapped_column(default=1)
-    tier: Mapped[str] = mapped_column(sa.String(12), default="grid", index=True)
+    tier: Mapped[str] = mapped_column(sa.String(12), default=Tier.grid, index=True)
     department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"), index=True)
-    status: Mapped[str] = mapped_column(sa.String(12), default="reported", index=True)
+    status: Mapped[str] = mapped_column(sa.String(12), default=IssueStatus.reported,
+                                        index=True)
     handler_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issue.id"))
     deadline_at: Mapped[datetime] = mapped_column(index=True)
@@ -121,7 +160,7 @@ class Issue(db.Model):
         """Overdue is computed when read: still open after the deadline, or resolved and
         waiting for verification longer than ``VERIFY_DAYS``."""
         now = now or utcnow()
-        if self.status == "resolved" and self.resolved_at is not None:
+        if self.status == IssueStatus.resolved and self.resolved_at is not None:
             return now - self.resolved_at > timedelta(days=verify_days())
         return self.is_open and now > self.deadline_at
 
@@ -140,7 +179,8 @@ def overdue_clause(now: datetime | None = None, waiting: bool = True):
     late = sa.and_(Issue.status.in_(OPEN_STATUSES), Issue.deadline_at < now)
     if not waiting:
         return late
-    return sa.or_(late, sa.and_(Issue.status == "resolved", Issue.resolved_at.is_not(None),
+    return sa.or_(late, sa.and_(Issue.status == IssueStatus.resolved,
+                                Issue.resolved_at.is_not(None),
                                 Issue.resolved_at < now - timedelta(days=verify_days())))
 
 
@@ -151,10 +191,10 @@ class IssueEvent(db.Model):
     issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issue.id", ondelete="CASCADE"),
                                           index=True)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
-    action: Mapped[str] = mapped_column(sa.String(24))
-    from_status: Mapped[str | None] = mapped_column(sa.String(12))
+    action: Mapped[str] = mapped_column(sa.String(24))  # an IssueAction, "report", "overdue" …
+    from_status: Mapped[str | None] = mapped_column(sa.String(12))  # IssueStatus values
     to_status: Mapped[str | None] = mapped_column(sa.String(12))
-    from_tier: Mapped[str | None] = mapped_column(sa.String(12))
+    from_tier: Mapped[str | None] = mapped_column(sa.String(12))  # Tier values
     to_tier: Mapped[str | None] = mapped_column(sa.String(12))
     comment: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -11,7 +11,7 @@ from volunteer.auth.forms import ConfirmForm
 from volunteer.extensions import db
 from volunteer.issues import bp
 from volunteer.issues.forms import PhotoForm
-from volunteer.issues.models import Issue, IssueEvent, IssuePhoto
+from volunteer.issues.models import Issue, IssueEvent, IssuePhoto, IssueStatus
 from volunteer.issues.photos import PhotoBatch, original_path, read_uploads, web_path
 from volunteer.issues.services import can_view
 from volunteer.issues.workflow import is_staff_for, only_follower, roles_for
@@ -24,7 +24,7 @@ def can_publish_photos(user, issue: Issue) -> bool:
 def can_add_photos(user, issue: Issue) -> bool:
     """The reporter and staff of the issue's scope, until it is closed or rejected."""
     roles = roles_for(user, issue) - {"follower"}
-    return bool(roles) and issue.status not in ("closed", "rejected")
+    return bool(roles) and issue.status not in (IssueStatus.closed, IssueStatus.rejected)
 
 
 def _photo_or_404(issue_id: int, photo_id: int) -> tuple[Issue, IssuePhoto]:

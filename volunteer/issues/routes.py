@@ -35,6 +35,7 @@ from volunteer.issues.models import (
     STATUSES,
     TIERS,
     Issue,
+    IssueAction,
     IssueCategory,
     IssueFollower,
     UrgencyLevel,
@@ -202,7 +203,8 @@ def _helpers(issue: Issue) -> dict | None:
 
 #: The next step of the work, shown open at the top of the issue page (the first one allowed);
 #: every other action is folded under its name.
-PRIMARY_ACTIONS = ("accept", "start", "resolve", "verify", "rate")
+PRIMARY_ACTIONS = (IssueAction.accept, IssueAction.start, IssueAction.resolve, IssueAction.verify,
+                   IssueAction.rate)
 
 
 def _render_detail(issue: Issue, form: ActionForm, status: int = 200):
@@ -251,7 +253,7 @@ def act(issue_id: int):
     if not outcome.ok:
         return redirect(url_for("issues.detail", issue_id=issue_id))
     flash(_("Done: %(action)s.", action=ACTION_LABELS.get(form.action.data, "")), "success")
-    if form.action.data == "resolve":
+    if form.action.data == IssueAction.resolve:
         flash(who_verifies(issue), "info")
     return redirect(url_for("issues.detail", issue_id=issue_id))
 

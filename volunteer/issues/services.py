@@ -20,10 +20,13 @@ from volunteer.geo import in_polygon
 from volunteer.issues.models import (
     OPEN_STATUSES,
     Issue,
+    IssueAction,
     IssueCategory,
     IssueEvent,
     IssueFollower,
     IssuePhoto,
+    IssueStatus,
+    Tier,
     UrgencyLevel,
     overdue_clause,
     verify_days,
@@ -126,17 +129,17 @@ def file_issue(reporter: User, data: IssueInput) -> Issue:
     if data.needed_from and data.needed_until and data.needed_until <= data.needed_from:
         raise IssueError("bad_window", "needed_until")
     now = utcnow()
-    tier = "department" if data.department_id else "grid"
+    tier = Tier.department if data.department_id else Tier.grid
     issue = Issue(title=data.title, description=data.description, category=category,
                   source=data.source, lat=lat, lon=lon, grid=grid, village_id=grid.village_id,
                   reporter=reporter, urgency=urgency.code, helpers_needed=data.helpers_needed,
                   needed_from=data.needed_from, needed_until=data.needed_until, tier=tier,
                   department_id=data.department_id, skill_codes=data.skill_codes or None,
-                  service_item_id=data.service_item_id, status="reported",
+                  service_item_id=data.service_item_id, status=IssueStatus.reported,
                   address=(data.address or "").strip()[:200] or None,
                   deadline_at=now + timedelta(hours=urgency.hours), created_at=now)
     db.session.add(issue)
-    issue.events.append(IssueEvent(actor=reporter, action="report", to_status="reported",
+    issue.events.append(IssueEvent(actor=reporter, action="report", to_status=IssueStatus.reported,
                                    to_tier=tier, created_at=now))
     db.session.flush()  # the receivers need the issue's id
     issue_changed.send(issue, action="report", actor_id=reporter.id, now=now)
@@ -171,19 +174,19 @@ def transition(user: User, issue: Issue, action: str, details: Details | None = 
     rule = RULES[action]
     event = IssueEvent(actor_id=user.id, action=action, from_status=issue.status,
                        from_tier=issue.tier, comment=(d.comment or None), created_at=now)
-    if action == "resolve":
+    if action == IssueAction.resolve:
         if not d.resolution:
             raise IssueError("resolution_needed", "resolution")
         issue.resolution, issue.hours_spent, issue.cost_saved_yuan = \
             d.resolution, d.hours_spent, d.cost_saved_yuan
         issue.handler_id, issue.resolved_at = user.id, now
-    elif action == "verify":
+    elif action == IssueAction.verify:
         issue.closed_at = now
-    elif action == "fail_verification":
+    elif action == IssueAction.fail_verification:
         if not d.comment:
             raise IssueError("reason_needed", "comment")
         issue.rework_count += 1
-    elif action == "reject":
+    elif action == IssueAction.reject:
         if d.duplicate_of:
             original = db.session.get(Issue, d.duplicate_of)
             if original is None or original.id == issue.id:
@@ -191,29 +194,29 @@ def transition(user: User, issue: Issue, action: str, details: Details | None = 
             issue.duplicate_of_id = original.id
         elif not d.comment:
             raise IssueError("reason_needed", "comment")
-    elif action == "escalate":
+    elif action == IssueAction.escalate:
         issue.tier = NEXT_TIER[issue.tier]
-        if issue.tier == "department":
+        if issue.tier == Tier.department:
             dept = db.session.get(Department, d.department_id) if d.department_id else \
                 issue.category.default_department
             if dept is None:
                 raise IssueError("department_needed", "department_id")
             issue.department_id = dept.id
         issue.handler_id = None
-    elif action == "return":
+    elif action == IssueAction.return_:
         if not d.comment:
             raise IssueError("reason_needed", "comment")
         issue.tier = PREVIOUS_TIER[issue.tier]
         issue.department_id = None
         issue.handler_id = None
-    elif action == "reopen":
+    elif action == IssueAction.reopen:
         issue.reopen_count += 1
         issue.closed_at = issue.resolved_at = None
-    elif action == "rate":
+    elif action == IssueAction.rate:
         if d.rating is None or not 1 <= d.rating <= 5:
             raise IssueError("rating_range", "rating")
         issue.rating, issue.rating_comment = d.rating, d.comment
-    elif action == "comment" and not d.comment:
+    elif action == IssueAction.comment and not d.comment:
         raise IssueError("comment_needed", "comment")
     if rule.target is not None:
         issue.status = rule.target
@@ -256,7 +259,7 @@ def visible_clause(user: User):
     if user.village_ids():
         conds.append(Issue.village_id.in_(user.village_ids()))
     if user.department_ids():
-        conds.append(sa.and_(Issue.tier == "department",
+        conds.append(sa.and_(Issue.tier == Tier.department,
                              Issue.department_id.in_(user.department_ids())))
     return sa.or_(*conds)
 
@@ -288,8 +291,8 @@ def queue_clause(user: User, queue: str):
             else sa.true()
     if queue == "department":
         if user.is_admin:
-            return Issue.tier == "department"
-        return sa.and_(Issue.tier == "department",
+            return Issue.tier == Tier.department
+        return sa.and_(Issue.tier == Tier.department,
                        Issue.department_id.in_(user.department_ids() or {-1}))
     return sa.or_(Issue.reporter_id == user.id, _followed_by(user))
 
@@ -379,7 +382,7 @@ def tick(now: datetime | None = None) -> int:
 def verification_overdue_clause(now: datetime | None = None):
     """SQL: resolved issues that have waited longer than ``VERIFY_DAYS`` for verification."""
     limit = (now or utcnow()) - timedelta(days=verify_days())
-    return sa.and_(Issue.status == "resolved", Issue.resolved_at < limit)
+    return sa.and_(Issue.status == IssueStatus.resolved, Issue.resolved_at < limit)
 
 
 def tick_verification(now: datetime | None = None) -> int:
@@ -391,8 +394,9 @@ def tick_verification(now: datetime | None = None) -> int:
     issues = db.session.scalars(db.select(Issue).where(verification_overdue_clause(now),
                                                        ~flagged)).all()
     for issue in issues:
-        db.session.add(IssueEvent(issue_id=issue.id, action="overdue", from_status="resolved",
-                                  to_status="resolved", created_at=now))
+        db.session.add(IssueEvent(issue_id=issue.id, action="overdue",
+                                  from_status=IssueStatus.resolved,
+                                  to_status=IssueStatus.resolved, created_at=now))
         issue_changed.send(issue, action="verify_overdue", actor_id=None, now=now)
     return len(issues)
 

@@ -19,6 +19,7 @@ from volunteer.auth.models import GRID_ROLES, Role, RoleAssignment, User
 from volunteer.common import utcnow
 from volunteer.errors import DomainError
 from volunteer.extensions import db
+from volunteer.issues.models import STATUSES, IssueAction, IssueStatus, Tier
 from volunteer.policy import ISSUE_PUBLIC_VIEW, issue_view
 
 ANY = "*"
@@ -32,9 +33,9 @@ class Rule:
     roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-HANDLERS = {Role.grid_member: ("grid",), Role.grid_leader: ("grid",),
-            Role.village_admin: ("grid", "village"), Role.department_staff: ("department",),
-            Role.admin: (ANY,)}
+HANDLERS = {Role.grid_member: (Tier.grid,), Role.grid_leader: (Tier.grid,),
+            Role.village_admin: (Tier.grid, Tier.village),
+            Role.department_staff: (Tier.department,), Role.admin: (ANY,)}
 VERIFIERS = {Role.grid_leader: (ANY,), Role.grid_instructor: (ANY,),
              Role.village_admin: (ANY,), Role.admin: (ANY,)}
 EVERYONE = {**{r: (ANY,) for r in (Role.grid_member, Role.grid_leader, Role.grid_instructor,
@@ -42,26 +43,33 @@ EVERYONE = {**{r: (ANY,) for r in (Role.grid_member, Role.grid_leader, Role.grid
             "reporter": (ANY,)}
 
 RULES: dict[str, Rule] = {
-    "accept": Rule(("reported",), "accepted", HANDLERS),
-    "start": Rule(("accepted",), "in_progress", HANDLERS),
-    "resolve": Rule(("accepted", "in_progress"), "resolved", HANDLERS),
-    "verify": Rule(("resolved",), "closed", VERIFIERS),  # 核查 passed: never by the handler
-    "fail_verification": Rule(("resolved",), "in_progress", VERIFIERS),  # 返工
-    "reject": Rule(("reported", "accepted"), "rejected",
-                   {Role.grid_leader: ("grid",), Role.village_admin: ("grid", "village"),
-                    Role.admin: (ANY,)}),
-    "escalate": Rule(("reported", "accepted", "in_progress"), "reported",
-                     {Role.grid_member: ("grid",), Role.grid_leader: ("grid",),
-                      Role.village_admin: ("grid", "village"), Role.admin: ("grid", "village")}),
-    "return": Rule(("reported", "accepted", "in_progress"), "reported",
-                   {Role.department_staff: ("department",), Role.admin: ("department",)}),
-    "reopen": Rule(("closed",), "reported", {"reporter": (ANY,)}),
-    "rate": Rule(("closed",), None, {"reporter": (ANY,)}),
-    "comment": Rule(tuple(("reported", "accepted", "in_progress", "resolved", "closed",
-                           "rejected")), None, EVERYONE),
+    IssueAction.accept: Rule((IssueStatus.reported,), IssueStatus.accepted, HANDLERS),
+    IssueAction.start: Rule((IssueStatus.accepted,), IssueStatus.in_progress, HANDLERS),
+    IssueAction.resolve: Rule((IssueStatus.accepted, IssueStatus.in_progress),
+                              IssueStatus.resolved, HANDLERS),
+    IssueAction.verify: Rule((IssueStatus.resolved,), IssueStatus.closed,
+                             VERIFIERS),  # 核查 passed: never by the handler
+    IssueAction.fail_verification: Rule((IssueStatus.resolved,), IssueStatus.in_progress,
+                                        VERIFIERS),  # 返工
+    IssueAction.reject: Rule((IssueStatus.reported, IssueStatus.accepted), IssueStatus.rejected,
+                             {Role.grid_leader: (Tier.grid,),
+                              Role.village_admin: (Tier.grid, Tier.village),
+                              Role.admin: (ANY,)}),
+    IssueAction.escalate: Rule((IssueStatus.reported, IssueStatus.accepted,
+                                IssueStatus.in_progress), IssueStatus.reported,
+                               {Role.grid_member: (Tier.grid,), Role.grid_leader: (Tier.grid,),
+                                Role.village_admin: (Tier.grid, Tier.village),
+                                Role.admin: (Tier.grid, Tier.village)}),
+    IssueAction.return_: Rule((IssueStatus.reported, IssueStatus.accepted,
+                               IssueStatus.in_progress), IssueStatus.reported,
+                              {Role.department_staff: (Tier.department,),
+                               Role.admin: (Tier.department,)}),
+    IssueAction.reopen: Rule((IssueStatus.closed,), IssueStatus.reported, {"reporter": (ANY,)}),
+    IssueAction.rate: Rule((IssueStatus.closed,), None, {"reporter": (ANY,)}),
+    IssueAction.comment: Rule(STATUSES, None, EVERYONE),
 }
-NEXT_TIER = {"grid": "village", "village": "department"}
-PREVIOUS_TIER = {"department": "village"}
+NEXT_TIER = {Tier.grid: Tier.village, Tier.village: Tier.department}
+PREVIOUS_TIER = {Tier.department: Tier.village}
 
 
 class WorkflowError(DomainError):
@@ -94,7 +102,7 @@ def roles_for(user: User | None, issue) -> set[str]:
             roles.add(a.role)
         elif a.role == Role.village_admin and a.village_id == issue.village_id:
             roles.add(a.role)
-        elif a.role == Role.department_staff and issue.tier == "department" \
+        elif a.role == Role.department_staff and issue.tier == Tier.department \
                 and a.department_id == issue.department_id:
             roles.add(a.role)
     if issue.reporter_id is not None and issue.reporter_id == user.id:
@@ -134,7 +142,7 @@ def verifiers(issue) -> list[User]:
     in_scope = [ra.role == Role.admin.value,
                 sa.and_(ra.role.in_([r.value for r in GRID_ROLES]), ra.grid_id == issue.grid_id),
                 sa.and_(ra.role == Role.village_admin.value, ra.village_id == issue.village_id)]
-    if issue.tier == "department":
+    if issue.tier == Tier.department:
         in_scope.append(sa.and_(ra.role == Role.department_staff.value,
                                 ra.department_id == issue.department_id))
     people = db.session.scalars(
@@ -145,7 +153,8 @@ def verifiers(issue) -> list[User]:
     for person in people:  # … then the table decides
         if person.id == issue.handler_id:
             continue
-        allowed = {r for r in roles_for(person, issue) if role_allows("verify", r, issue.tier)}
+        allowed = {r for r in roles_for(person, issue)
+                   if role_allows(IssueAction.verify, r, issue.tier)}
         if allowed - {Role.admin}:
             near.append(person)
         elif allowed:
@@ -162,16 +171,17 @@ def check(action: str, user: User, issue, now=None) -> None:
         raise WorkflowError("wrong_status")
     if not any(role_allows(action, r, issue.tier) for r in roles_for(user, issue)):
         raise WorkflowError("not_allowed")
-    if action in ("verify", "fail_verification") and issue.handler_id == user.id:
+    if action in (IssueAction.verify, IssueAction.fail_verification) \
+            and issue.handler_id == user.id:
         raise WorkflowError("own_work")
-    if action == "escalate" and issue.tier not in NEXT_TIER:
+    if action == IssueAction.escalate and issue.tier not in NEXT_TIER:
         raise WorkflowError("top_tier")
-    if action == "return" and issue.tier not in PREVIOUS_TIER:
+    if action == IssueAction.return_ and issue.tier not in PREVIOUS_TIER:
         raise WorkflowError("bottom_tier")
-    if action == "reopen" and (issue.closed_at is None or (now or utcnow()) - issue.closed_at
-                               > timedelta(days=REOPEN_DAYS)):
+    if action == IssueAction.reopen and (issue.closed_at is None or (now or utcnow())
+                                         - issue.closed_at > timedelta(days=REOPEN_DAYS)):
         raise WorkflowError("reopen_expired")
-    if action == "rate" and issue.rating is not None:
+    if action == IssueAction.rate and issue.rating is not None:
         raise WorkflowError("already_rated")
 
 

@@ -7,6 +7,7 @@ from datetime import UTC
 from icalendar import Calendar, Event
 
 from volunteer.common import utcnow
+from volunteer.services.models import SessionStatus
 
 
 def point_feed(point, sessions, url_of) -> bytes:
@@ -30,6 +31,6 @@ def point_feed(point, sessions, url_of) -> bytes:
         ev.add("location", f"{point.name}，{point.address}")
         ev.add("geo", (point.lat, point.lon))
         ev.add("url", url_of(s))
-        ev.add("status", "CANCELLED" if s.status == "cancelled" else "CONFIRMED")
+        ev.add("status", "CANCELLED" if s.status == SessionStatus.cancelled else "CONFIRMED")
         cal.add_component(ev)
     return cal.to_ical()

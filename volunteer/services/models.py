@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,9 +12,28 @@ from volunteer.common import utcnow
 from volunteer.extensions import db
 from volunteer.org.models import GridPoint, ServiceItem
 
-SESSION_STATUSES = ("scheduled", "held", "cancelled")
-# confirmed → attended / absent; waiting → confirmed (moved up) or cancelled.
-SIGNUP_STATUSES = ("confirmed", "waiting", "cancelled", "attended", "absent")
+
+class SessionStatus(StrEnum):
+    """A session is scheduled, then held (attendance taken) or cancelled."""
+
+    scheduled = "scheduled"
+    held = "held"
+    cancelled = "cancelled"
+
+
+class SignupStatus(StrEnum):
+    """A resident's sign-up: confirmed → attended / absent; waiting → confirmed (moved up);
+    either → cancelled."""
+
+    confirmed = "confirmed"
+    waiting = "waiting"
+    cancelled = "cancelled"
+    attended = "attended"
+    absent = "absent"
+
+
+SESSION_STATUSES = tuple(SessionStatus)
+SIGNUP_STATUSES = tuple(SignupStatus)
 
 
 class ServiceSession(db.Model):
@@ -33,7 +53,8 @@ class ServiceSession(db.Model):
     note: Mapped[str | None] = mapped_column(sa.String(500))
     series: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     rule: Mapped[str | None] = mapped_column(sa.String(300))  # RRULE text of the series
-    status: Mapped[str] = mapped_column(sa.String(12), default="scheduled", index=True)
+    status: Mapped[str] = mapped_column(sa.String(12), default=SessionStatus.scheduled,
+                                        index=True)
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -47,7 +68,7 @@ class ServiceSession(db.Model):
 
     @property
     def is_upcoming(self) -> bool:
-        return self.status == "scheduled" and self.starts_at > utcnow()
+        return self.status == SessionStatus.scheduled and self.starts_at > utcnow()
 
 
 class SessionSignup(db.Model):
@@ -60,7 +81,7 @@ class SessionSignup(db.Model):
         sa.ForeignKey("service_session.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"),
                                          index=True)
-    status: Mapped[str] = mapped_column(sa.String(12), default="confirmed")
+    status: Mapped[str] = mapped_column(sa.String(12), default=SignupStatus.confirmed)
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)  # order on the waiting list
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -24,7 +24,7 @@ from volunteer.org.models import Grid, GridPoint, ServiceItem, Village
 from volunteer.services import bp
 from volunteer.services.forms import OrderForm
 from volunteer.services.ics import point_feed
-from volunteer.services.models import ServiceSession, SessionSignup
+from volunteer.services.models import ServiceSession, SessionSignup, SignupStatus
 from volunteer.services.orders import Order, place_order
 from volunteer.services.sessions import (
     SessionError,
@@ -240,8 +240,8 @@ def feed(point_id: int):
 def session(session_id: int):
     """One session: service, place, time, places left; sign up or cancel."""
     s = _session_or_404(session_id)
-    confirmed = sum(1 for x in s.signups if x.status == "confirmed")
-    waiting = sum(1 for x in s.signups if x.status == "waiting")
+    confirmed = sum(1 for x in s.signups if x.status == SignupStatus.confirmed)
+    waiting = sum(1 for x in s.signups if x.status == SignupStatus.waiting)
     mine = None
     if current_user.is_authenticated:
         mine = next((x for x in s.signups if x.user_id == current_user.id), None)
@@ -261,7 +261,7 @@ def signup(session_id: int):
         abort(400)
     return perform(lambda: sign_up(current_user, s),
                    lambda mine: _("You are signed up. We will remind you the day before.")
-                   if mine.status == "confirmed" else
+                   if mine.status == SignupStatus.confirmed else
                    _("The session is full; you are on the waiting list and will be told when a "
                      "place comes free."),
                    url_for("services.session", session_id=session_id),

@@ -23,13 +23,18 @@ from volunteer.hours.models import ServiceHours
 from volunteer.hours.services import confirm, propose
 from volunteer.inbox import services as inbox
 from volunteer.inbox.models import Notification
-from volunteer.invitations.models import Invitation
+from volunteer.invitations.models import Invitation, InvitationStatus
 from volunteer.invitations.services import close_waiting
 from volunteer.invitations.targets import target
 from volunteer.org.models import Grid, GridPoint, ServiceItem
 from volunteer.policy import may_run_point
 from volunteer.privacy import eraser, exporter
-from volunteer.services.models import ServiceSession, SessionSignup
+from volunteer.services.models import (
+    ServiceSession,
+    SessionSignup,
+    SessionStatus,
+    SignupStatus,
+)
 from volunteer.services.schedule import Recurrence, occurrences
 
 MAX_CAPACITY = 500
@@ -127,15 +132,16 @@ def update(user: User, session: ServiceSession, capacity: int, staff_needed: int
     capacity moves people up from the waiting list (they are returned)."""
     if not can_manage_point(user, session.point):
         raise SessionError("not_allowed")
-    if session.status != "scheduled":
+    if session.status != SessionStatus.scheduled:
         raise SessionError("not_scheduled")
     _check_numbers(capacity, staff_needed)
     _lock(session)
-    confirmed = _count(session, "confirmed")
+    confirmed = _count(session, SignupStatus.confirmed)
     if capacity < confirmed:
         raise SessionError("capacity_below", "capacity")
     staffed = db.session.scalar(db.select(sa.func.count(Invitation.id)).where(
-        Invitation.session_id == session.id, Invitation.status.in_(("accepted", "done"))))
+        Invitation.session_id == session.id,
+        Invitation.status.in_((InvitationStatus.accepted, InvitationStatus.done))))
     if staff_needed < staffed:
         raise SessionError("staff_below", "staff_needed")
     session.capacity, session.staff_needed, session.note = capacity, staff_needed, note or None
@@ -146,19 +152,19 @@ def cancel(user: User, session: ServiceSession, now: datetime | None = None) -> 
     """Cancel a coming session; everyone signed up and every staff member is told."""
     if not can_manage_point(user, session.point):
         raise SessionError("not_allowed")
-    if session.status != "scheduled":
+    if session.status != SessionStatus.scheduled:
         raise SessionError("not_scheduled")
     now = now or utcnow()
     _lock(session)
-    session.status = "cancelled"
+    session.status = SessionStatus.cancelled
     told = 0
     for s in session.signups:
-        if s.status in ("confirmed", "waiting"):
+        if s.status in (SignupStatus.confirmed, SignupStatus.waiting):
             inbox.notify([s.user_id], "sessions", "session_cancelled", session=session)
             told += 1
     for inv in db.session.scalars(db.select(Invitation).where(
-            Invitation.session_id == session.id, Invitation.status == "accepted")):
-        inv.status = "withdrawn"
+            Invitation.session_id == session.id, Invitation.status == InvitationStatus.accepted)):
+        inv.status = InvitationStatus.withdrawn
         inv.closed_reason = "issue_closed"
         inbox.notify([inv.volunteer_id], "invitation", "issue_closed", invitation=inv,
                      session=session)
@@ -168,7 +174,7 @@ def cancel(user: User, session: ServiceSession, now: datetime | None = None) -> 
 
 # --- residents' sign-ups ----------------------------------------------------------------------
 
-def _count(session: ServiceSession, status: str) -> int:
+def _count(session: ServiceSession, status: SignupStatus) -> int:
     return db.session.scalar(db.select(sa.func.count(SessionSignup.id)).where(
         SessionSignup.session_id == session.id, SessionSignup.status == status)) or 0
 
@@ -176,21 +182,21 @@ def _count(session: ServiceSession, status: str) -> int:
 def sign_up(user: User, session: ServiceSession, now: datetime | None = None) -> SessionSignup:
     """A place if one is free, else a place on the waiting list."""
     now = now or utcnow()
-    if session.status == "cancelled":
+    if session.status == SessionStatus.cancelled:
         raise SessionError("cancelled")
-    if session.status != "scheduled" or session.starts_at <= now:
+    if session.status != SessionStatus.scheduled or session.starts_at <= now:
         raise SessionError("past")
     _lock(session)
     signup = db.session.scalar(db.select(SessionSignup).where(
         SessionSignup.session_id == session.id, SessionSignup.user_id == user.id)
         .execution_options(populate_existing=True))
-    if signup is not None and signup.status in ("confirmed", "waiting"):
+    if signup is not None and signup.status in (SignupStatus.confirmed, SignupStatus.waiting):
         raise SessionError("already")
-    full = _count(session, "confirmed") >= session.capacity
+    full = _count(session, SignupStatus.confirmed) >= session.capacity
     if signup is None:
         signup = SessionSignup(session=session, user_id=user.id, created_at=now)
         db.session.add(signup)
-    signup.status = "waiting" if full else "confirmed"
+    signup.status = SignupStatus.waiting if full else SignupStatus.confirmed
     signup.queued_at = now
     signup.reminded_at = None
     db.session.flush()
@@ -204,17 +210,17 @@ def cancel_signup(user: User, signup: SessionSignup, now: datetime | None = None
     session = signup.session
     if signup.user_id != user.id:
         raise SessionError("not_yours")
-    if signup.status not in ("confirmed", "waiting"):
+    if signup.status not in (SignupStatus.confirmed, SignupStatus.waiting):
         raise SessionError("not_signed_up")
-    if session.status != "scheduled" or session.starts_at <= now:
+    if session.status != SessionStatus.scheduled or session.starts_at <= now:
         raise SessionError("past")
     _lock(session)
     was = signup.status
-    signup.status = "cancelled"
+    signup.status = SignupStatus.cancelled
     db.session.flush()
-    if was != "confirmed":
+    if was != SignupStatus.confirmed:
         return []
-    return _move_up(session, session.capacity - _count(session, "confirmed"))
+    return _move_up(session, session.capacity - _count(session, SignupStatus.confirmed))
 
 
 def _move_up(session: ServiceSession, free: int) -> list[SessionSignup]:
@@ -222,10 +228,10 @@ def _move_up(session: ServiceSession, free: int) -> list[SessionSignup]:
     if free <= 0:
         return []
     moved = list(db.session.scalars(db.select(SessionSignup).where(
-        SessionSignup.session_id == session.id, SessionSignup.status == "waiting")
+        SessionSignup.session_id == session.id, SessionSignup.status == SignupStatus.waiting)
         .order_by(SessionSignup.queued_at, SessionSignup.id).limit(free)))
     for s in moved:
-        s.status = "confirmed"
+        s.status = SignupStatus.confirmed
         inbox.notify([s.user_id], "sessions", "signup_moved_up", session=session)
     db.session.flush()
     return moved
@@ -248,30 +254,30 @@ def take_attendance(user: User, session: ServiceSession, attended: set[int],
     now = now or utcnow()
     if not can_manage_point(user, session.point):
         raise SessionError("not_allowed")
-    if session.status == "cancelled":
+    if session.status == SessionStatus.cancelled:
         raise SessionError("cancelled")
-    if session.status == "held":
+    if session.status == SessionStatus.held:
         raise SessionError("already_held")
     if session.starts_at > now:
         raise SessionError("not_started")
     _lock(session)
     for s in session.signups:
-        if s.status == "confirmed":
-            s.status = "attended" if s.id in attended else "absent"
+        if s.status == SignupStatus.confirmed:
+            s.status = SignupStatus.attended if s.id in attended else SignupStatus.absent
     hours = session_hours(session)
     for inv in db.session.scalars(db.select(Invitation).where(
-            Invitation.session_id == session.id, Invitation.status == "accepted")):
+            Invitation.session_id == session.id, Invitation.status == InvitationStatus.accepted)):
         if inv.id not in staff_present:
-            inv.status = "no_show"
+            inv.status = InvitationStatus.no_show
             continue
-        inv.status = "done"
+        inv.status = InvitationStatus.done
         db.session.flush()
         if inv.volunteer_id == user.id:
             propose(user, inv, hours, None, now)
         elif db.session.scalar(db.select(ServiceHours.id).where(
                 ServiceHours.invitation_id == inv.id)) is None:
             confirm(user, inv, hours, now)
-    session.status = "held"
+    session.status = SessionStatus.held
     session.held_at = now
 
 
@@ -287,7 +293,7 @@ def upcoming(now: datetime | None = None, days: int = 60):
     """SQL: scheduled sessions that have not started, within ``days``."""
     now = now or utcnow()
     return db.select(ServiceSession).where(
-        ServiceSession.status == "scheduled", ServiceSession.starts_at > now,
+        ServiceSession.status == SessionStatus.scheduled, ServiceSession.starts_at > now,
         ServiceSession.starts_at <= now + timedelta(days=days))
 
 
@@ -319,8 +325,8 @@ def tick(now: datetime | None = None) -> int:
     now = now or utcnow()
     n = 0
     for s in db.session.scalars(db.select(SessionSignup).join(ServiceSession).where(
-            SessionSignup.status == "confirmed", SessionSignup.reminded_at.is_(None),
-            ServiceSession.status == "scheduled", ServiceSession.starts_at > now,
+            SessionSignup.status == SignupStatus.confirmed, SessionSignup.reminded_at.is_(None),
+            ServiceSession.status == SessionStatus.scheduled, ServiceSession.starts_at > now,
             ServiceSession.starts_at <= now + timedelta(days=1))):
         s.reminded_at = now
         inbox.notify([s.user_id], "sessions", "session_reminder", session=s.session)
@@ -339,7 +345,7 @@ def attendance_due(now: datetime | None = None) -> int:
     reminded = db.select(Notification.session_id).where(Notification.event == "attendance_due",
                                                         Notification.session_id.is_not(None))
     sessions = db.session.scalars(db.select(ServiceSession).where(
-        ServiceSession.status == "scheduled", ServiceSession.held_at.is_(None),
+        ServiceSession.status == SessionStatus.scheduled, ServiceSession.held_at.is_(None),
         ServiceSession.ends_at < now - ATTENDANCE_DUE, ServiceSession.id.not_in(reminded))
         .order_by(ServiceSession.id)).all()
     for s in sessions:
@@ -363,7 +369,7 @@ def _erase(user: User) -> None:
     now = utcnow()
     for s in db.session.scalars(db.select(SessionSignup).where(
             SessionSignup.user_id == user.id)):
-        if s.status in ("confirmed", "waiting") and s.session.starts_at > now \
-                and s.session.status == "scheduled":
+        if s.status in (SignupStatus.confirmed, SignupStatus.waiting) \
+                and s.session.starts_at > now and s.session.status == SessionStatus.scheduled:
             cancel_signup(user, s, now)
     db.session.execute(sa.delete(SessionSignup).where(SessionSignup.user_id == user.id))

@@ -35,7 +35,13 @@ from volunteer.extensions import db
 from volunteer.org.models import Grid, Village
 from volunteer.skills.lookup import SkillIndex
 from volunteer.volunteers import availability
-from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill, WorkUnit
+from volunteer.volunteers.models import (
+    PartyStatus,
+    SkillStatus,
+    VolunteerProfile,
+    VolunteerSkill,
+    WorkUnit,
+)
 from volunteer.volunteers.services import GridLocator, skill_index
 
 COLUMNS = {
@@ -457,7 +463,7 @@ def apply(report: Report, attested_by: User | None, method: str) -> Report:
     fresh = [r for r in rows if existing[r.phone] not in profiles]
     profiles.update(_insert_then_ids(VolunteerProfile, [
         {"user_id": existing[r.phone], "monthly_limit": 4, "paused": False, "created_at": now,
-         "party_status": "confirmed" if r.party_member else None, **profile_values(r)}
+         "party_status": PartyStatus.confirmed if r.party_member else None, **profile_values(r)}
         for r in fresh], "user_id"))
 
     fresh_phones = {r.phone for r in fresh}
@@ -509,7 +515,8 @@ def _replace_skills_bulk(rows: list[Row], profile_of: dict[str, int], updated: s
         have = current.get(pid, {})
         deletes.extend(vid for key, vid in have.items() if key not in wanted)
         inserts.extend({"profile_id": pid, "skill_id": sid, "free_text": text,
-                        "status": "unverified"} for sid, text in wanted if (sid, text) not in have)
+                        "status": SkillStatus.unverified}
+                       for sid, text in wanted if (sid, text) not in have)
     for chunk in _chunks(deletes):
         db.session.execute(sa.delete(VolunteerSkill).where(VolunteerSkill.id.in_(chunk)))
     for chunk in _chunks(inserts):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +12,22 @@ from volunteer.common import utcnow
 from volunteer.extensions import db
 from volunteer.org.models import Grid
 from volunteer.skills.models import Skill
+
+
+class SkillStatus(StrEnum):
+    """Whether staff checked a volunteer's skill (its certificate, where the skill needs one)."""
+
+    unverified = "unverified"
+    verified = "verified"
+    rejected = "rejected"
+
+
+class PartyStatus(StrEnum):
+    """The 村居's confirmation of a party member's registration (报到)."""
+
+    pending = "pending"
+    confirmed = "confirmed"
+    rejected = "rejected"
 
 
 class WorkUnit(db.Model):
@@ -44,7 +61,7 @@ class VolunteerProfile(db.Model):
     work_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("work_unit.id"), index=True)
     party_branch: Mapped[str | None] = mapped_column(sa.String(100))
     party_registered_on: Mapped[date | None]  # 报到日期
-    # 报到 confirmation by the 村居: pending / confirmed / rejected
+    # 报到 confirmation by the 村居 (a PartyStatus); None when not a party member
     party_status: Mapped[str | None] = mapped_column(sa.String(12), index=True)
     party_confirmed_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL"))
@@ -79,8 +96,8 @@ class VolunteerSkill(db.Model):
     certificate_no: Mapped[str | None] = mapped_column(sa.String(60))
     certificate_file: Mapped[str | None] = mapped_column(sa.String(80))  # name in instance/
     certificate_mime: Mapped[str | None] = mapped_column(sa.String(40))
-    # unverified / verified / rejected
-    status: Mapped[str] = mapped_column(sa.String(12), default="unverified", index=True)
+    status: Mapped[str] = mapped_column(sa.String(12), default=SkillStatus.unverified,
+                                        index=True)
     verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     verified_at: Mapped[datetime | None]
     reject_reason: Mapped[str | None] = mapped_column(sa.String(200))

@@ -28,7 +28,7 @@ from volunteer.org.models import Grid, Village
 from volunteer.skills.models import Skill
 from volunteer.volunteers import availability, bp
 from volunteer.volunteers.forms import PartyToggleForm, profile_form_class
-from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill, WorkUnit
+from volunteer.volunteers.models import SkillStatus, VolunteerProfile, VolunteerSkill, WorkUnit
 from volunteer.volunteers.services import (
     ProfileData,
     RegistryError,
@@ -282,7 +282,7 @@ def available():
                .join(Grid, VolunteerProfile.home_grid_id == Grid.id)
                .where(VolunteerSkill.skill_id.is_not(None), VolunteerProfile.paused.is_(False),
                       User.deleted_at.is_(None), User.consent_at.is_not(None),
-                      VolunteerSkill.status != "rejected")).subquery()
+                      VolunteerSkill.status != SkillStatus.rejected)).subquery()
     totals: dict[int, list[tuple[str, int]]] = {}
     for vid, name, n in db.session.execute(
             db.select(offered.c.village_id, skill_name, db.func.count(db.distinct(offered.c.pid)))

@@ -28,7 +28,14 @@ from volunteer.privacy import eraser, exporter, files
 from volunteer.skills.lookup import SkillIndex
 from volunteer.skills.models import Skill
 from volunteer.volunteers import availability
-from volunteer.volunteers.models import ContactView, VolunteerProfile, VolunteerSkill, WorkUnit
+from volunteer.volunteers.models import (
+    ContactView,
+    PartyStatus,
+    SkillStatus,
+    VolunteerProfile,
+    VolunteerSkill,
+    WorkUnit,
+)
 
 GRID_SNAP_KM = 3.0
 MAX_CERT_BYTES = 5 * 1024 * 1024
@@ -256,7 +263,7 @@ def save_profile(user: User, data: ProfileData) -> VolunteerProfile:
         profile.work_unit = work_unit_named(data.work_unit)
         profile.party_branch = data.party_branch
         if profile.party_registered_on != data.party_registered_on or not was_party:
-            profile.party_status = "pending"  # the 村居 confirms (again) what changed
+            profile.party_status = PartyStatus.pending  # the 村居 confirms (again) what changed
             profile.party_confirmed_by_id = profile.party_confirmed_at = None
         profile.party_registered_on = data.party_registered_on
     else:
@@ -292,7 +299,7 @@ def _replace_skills(profile, skill_ids, free_skills, certificates) -> None:
             vs.certificate_file, vs.certificate_mime = name, mime
             vs.certificate_no = number or vs.certificate_no
             vs.status, vs.verified_by_id, vs.verified_at, vs.reject_reason = \
-                "unverified", None, None, None
+                SkillStatus.unverified, None, None, None
 
 
 def set_paused(profile: VolunteerProfile, paused: bool) -> None:
@@ -357,8 +364,9 @@ def volunteer_query(user: User, f: Filters):
     elif f.party == "no":
         q = q.where(VolunteerProfile.is_party_member.is_(False))
     elif f.party == "pending":
-        q = q.where(VolunteerProfile.party_status == "pending")
-    verified = db.select(VolunteerSkill.profile_id).where(VolunteerSkill.status == "verified")
+        q = q.where(VolunteerProfile.party_status == PartyStatus.pending)
+    verified = db.select(VolunteerSkill.profile_id).where(
+        VolunteerSkill.status == SkillStatus.verified)
     if f.verified == "yes":
         q = q.where(VolunteerProfile.id.in_(verified))
     elif f.verified == "no":
@@ -440,7 +448,7 @@ def log_contact_view(viewer: User, subject: User | None, context: str, count: in
 def verify_skill(staff: User, vs: VolunteerSkill) -> None:
     """Mark a skill checked; the volunteer hears of it."""
     vs.status, vs.verified_by_id, vs.verified_at, vs.reject_reason = \
-        "verified", staff.id, utcnow(), None
+        SkillStatus.verified, staff.id, utcnow(), None
     vs.profile.updated_at = utcnow()
     skill_decided(staff.id, vs)
 
@@ -448,13 +456,13 @@ def verify_skill(staff: User, vs: VolunteerSkill) -> None:
 def reject_skill(staff: User, vs: VolunteerSkill, reason: str) -> None:
     """Reject a skill with a reason; the volunteer hears of it, and why."""
     vs.status, vs.verified_by_id, vs.verified_at, vs.reject_reason = \
-        "rejected", staff.id, utcnow(), reason
+        SkillStatus.rejected, staff.id, utcnow(), reason
     vs.profile.updated_at = utcnow()
     skill_decided(staff.id, vs)
 
 
 def confirm_party(staff: User, profile: VolunteerProfile, confirmed: bool = True) -> None:
-    profile.party_status = "confirmed" if confirmed else "rejected"
+    profile.party_status = PartyStatus.confirmed if confirmed else PartyStatus.rejected
     profile.party_confirmed_by_id, profile.party_confirmed_at = staff.id, utcnow()
 
 

@@ -35,7 +35,7 @@ from volunteer.volunteers.forms import (
     RevealForm,
 )
 from volunteer.volunteers.importer import ImportFileError, import_file
-from volunteer.volunteers.models import VolunteerProfile, VolunteerSkill
+from volunteer.volunteers.models import SkillStatus, VolunteerProfile, VolunteerSkill
 from volunteer.volunteers.services import (
     Filters,
     can_confirm_party,
@@ -119,7 +119,7 @@ def export_xlsx():
             profile.user.name, list_phone(current_user, profile, "export"),
             g.village.name if g else "",
             g.name if g else "", "、".join(vs.label(loc) for vs in profile.skills),
-            "、".join(vs.label(loc) for vs in profile.skills if vs.status == "verified"),
+            "、".join(vs.label(loc) for vs in profile.skills if vs.status == SkillStatus.verified),
             _("yes") if profile.is_party_member else _("no"),
             profile.work_unit.name if profile.work_unit else "",
             "、".join(availability.labels(profile.availability)), profile.travel_km,
