@@ -106,8 +106,25 @@ def app(make_app):
 
         load_reference_data()
         db.session.commit()
+        _matcher_model_trained()
         yield app
         db.session.remove()
+
+
+_model_ready = False
+
+
+def _matcher_model_trained() -> None:
+    """The matcher never trains in a request: train its model once per test process, as
+    ``setup`` does for an installation, unless the saved one is current."""
+    global _model_ready
+    if not _model_ready:
+        from volunteer.matching import artefact, records
+
+        skills = records.taxonomy()[1]
+        if not artefact.is_current(skills):
+            artefact.train(skills)
+        _model_ready = True
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 """Command-line interface: ``flask --app wsgi <command>`` (DESIGN §6)."""
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 import time
@@ -25,9 +27,10 @@ from volunteer.common import normalize_phone
 from volunteer.demo.seed import DEMO_PASSWORD, DemoError, demo_logins, seed_demo
 from volunteer.extensions import db
 from volunteer.invitations.services import tick as invitations_tick
+from volunteer.issues.models import Issue
 from volunteer.issues.services import tick as issues_tick
 from volunteer.issues.services import tick_verification
-from volunteer.matching.store import model_path, train_model
+from volunteer.matching import artefact, records, slates
 from volunteer.org.models import Village
 from volunteer.outbox import services as outbox
 from volunteer.services.sessions import attendance_due
@@ -60,6 +63,12 @@ def setup_command():
     added = load_reference_data()
     db.session.commit()
     click.echo("setup done: " + ", ".join(f"{k} +{v}" for k, v in added.items()))
+    skills = records.taxonomy()[1]
+    if not artefact.is_current(skills):  # the matcher never trains in a request
+        started = time.perf_counter()
+        artefact.train(skills)
+        click.echo(f"setup: the matcher's skill model trained in "
+                   f"{time.perf_counter() - started:.1f} s")
 
 
 @click.command("seed-demo")
@@ -220,6 +229,16 @@ def tick_command():
     db.session.commit()
     click.echo(f"tick: {purged} sent message(s) older than "
                f"{current_app.config['OUTBOX_KEEP_DAYS']} days deleted from the outbox")
+    days = current_app.config["MATCH_SLATE_DAYS"]
+    pruned = slates.prune(days)
+    db.session.commit()
+    click.echo(f"tick: {pruned} suggestion list(s) older than {days} days deleted")
+    skills = records.taxonomy()[1]
+    # The taxonomy or the corpus changed since training.
+    if current_app.config["MATCH_TRAIN_ON_TICK"] and not artefact.is_current(skills):
+        artefact.train(skills)
+        click.echo("tick: the matcher's skill model trained again (the taxonomy, the corpus "
+                   "or scikit-learn changed)")
 
 
 @click.command("deliver")
@@ -260,9 +279,39 @@ def matching():
 def matching_train():
     """Fit the skill model on the corpus and the taxonomy; save it in the instance folder."""
     started = time.perf_counter()
-    model = train_model()
+    model = artefact.train(records.taxonomy()[1])
     click.echo(f"trained on {len(model.skills)} skills in {time.perf_counter() - started:.1f} s:"
-               f" {model_path()}")
+               f" {artefact.model_path()}")
+
+
+@matching.command("corpus-export")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default="-",
+              show_default=True, help="Where to write the JSON lines ('-': standard output).")
+def matching_corpus_export(output: str):
+    """Write the issues whose skills staff chose (a label the model may learn) as corpus lines
+    for review: {"text", "skills", "inferred", "issue"}. Nothing is learned until a person
+    copies reviewed lines into volunteer/data/skill_corpus.jsonl and trains again."""
+    skills = records.taxonomy()[1]
+    known = {s.code for s in skills}
+    model = artefact.load(skills)
+    rows = db.session.execute(db.select(Issue.id, Issue.title, Issue.description,
+                                        Issue.skill_codes)
+                              .where(Issue.skill_codes.is_not(None)).order_by(Issue.id))
+    out = click.open_file(output, "w", encoding="utf-8")
+    n = 0
+    for issue_id, title, description, chosen in rows:
+        chosen = [c for c in (chosen or []) if c in known]
+        if not chosen:
+            continue
+        text = f"{title}。{description}" if description else title
+        text = re.sub(r"\d{7,}", "…", text)  # no phone or identity numbers in a corpus
+        inferred = [c for c, _p in model.predict(text)] if model else []
+        out.write(json.dumps({"text": text, "skills": chosen, "inferred": inferred,
+                              "issue": issue_id}, ensure_ascii=False) + "\n")
+        n += 1
+    if output != "-":
+        out.close()
+    click.echo(f"corpus-export: {n} issue(s) with skills chosen by staff", err=True)
 
 
 @click.group()

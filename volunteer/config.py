@@ -81,6 +81,8 @@ class Config:
 
     TERMS_VERSION = "2026-11"
     MATCH_WEIGHTS: dict = {}  # overrides of volunteer.matching.matcher.Weights
+    MATCH_SLATE_DAYS = 180  # suggestion lists shown are kept this long (tick deletes older)
+    MATCH_TRAIN_ON_TICK = True  # tick trains the skill model again when it is stale
     RESET_CODE_HOURS = 24
     VERIFY_DAYS = 2  # a resolved issue waiting longer than this for verification is overdue
     TOWN_CODE = "SY"
@@ -104,6 +106,7 @@ class TestConfig(Config):
     SECRET_KEY = "test-only-secret"
     MAIL_CAPTURE = True
     OUTBOX_DELIVERY = "inline"
+    MATCH_TRAIN_ON_TICK = False  # the suite trains once per process (conftest)
     SERVER_NAME = None
 
 
@@ -120,7 +123,7 @@ _ENV_JSON = ["MATCH_WEIGHTS", "SMS_HTTP_HEADERS", "WECHAT_HTTP_HEADERS"]
 _ENV_BOOLS = ["SESSION_COOKIE_SECURE", "MAIL_USE_TLS"]
 _ENV_INTS = ["MAIL_PORT", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "VERIFY_DAYS",
              "OUTBOX_MAX_ATTEMPTS", "OUTBOX_RETRY_SECONDS", "OUTBOX_LEASE_SECONDS",
-             "OUTBOX_POLL_SECONDS", "OUTBOX_KEEP_DAYS"]
+             "OUTBOX_POLL_SECONDS", "OUTBOX_KEEP_DAYS", "MATCH_SLATE_DAYS"]
 
 
 def load_config(app, overrides: dict | None = None) -> None:

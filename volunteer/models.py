@@ -11,20 +11,21 @@ from volunteer.issues.models import (  # noqa: F401
     IssuePhoto,
     UrgencyLevel,
 )
+from volunteer.matching.models import Slate  # noqa: F401
 from volunteer.org.models import (  # noqa: F401
-                                  Department,
-                                  Grid,
-                                  GridPoint,
-                                  ServiceItem,
-                                  Town,
-                                  Village,
+    Department,
+    Grid,
+    GridPoint,
+    ServiceItem,
+    Town,
+    Village,
 )
 from volunteer.outbox.models import OutboxMessage  # noqa: F401
 from volunteer.services.models import ServiceSession, SessionSignup  # noqa: F401
 from volunteer.skills.models import Skill, SkillCategory  # noqa: F401
 from volunteer.volunteers.models import (  # noqa: F401
-                                  ContactView,
-                                  VolunteerProfile,
-                                  VolunteerSkill,
-                                  WorkUnit,
+    ContactView,
+    VolunteerProfile,
+    VolunteerSkill,
+    WorkUnit,
 )

@@ -12,6 +12,7 @@ from volunteer.invitations.reasons import describe, skill_names
 from volunteer.invitations.suggestions import for_issue
 from volunteer.issues.models import Issue
 from volunteer.issues.services import can_view
+from volunteer.matching import slates
 from volunteer.matching.matcher import Query
 from volunteer.matching.store import get_matcher
 from volunteer.skills.models import Skill
@@ -77,7 +78,7 @@ def _out(result, origin: tuple[float, float]) -> MatchOut:
 
 
 @operation(bp, "/match", "POST", summary="Rank volunteers for a need described in text at a "
-           "place (records nothing)", body=MatchIn, response=MatchOut, tags=["matching"],
+           "place (the list answered is kept as a slate; no phone is revealed)", body=MatchIn, response=MatchOut, tags=["matching"],
            errors=[403])
 def match(body: MatchIn):
     """Skills inferred from the text (or given), and the best-placed volunteers with reasons."""
@@ -90,6 +91,8 @@ def match(body: MatchIn):
             return validation_error({"skills": f"unknown skill codes: {', '.join(unknown)}"})
     result = get_matcher().match(Query(lat=body.lat, lon=body.lon, text=body.text,
                                        skills=body.skills or None, limit=body.limit))
+    slates.record(g.api_user, "api_match", result.suggestions, skills=result.skills)
+    db.session.commit()  # the list answered is on record
     return _out(result, (body.lat, body.lon))
 
 
@@ -102,4 +105,8 @@ def issue_suggestions(issue_id: int):
         return jsonify({"error": "not_found", "message": "No such issue in your scope."}), 404
     if not policy.may_see_suggestions(g.api_user, issue):
         return _forbidden()
-    return _out(for_issue(issue), (issue.lat, issue.lon))
+    result = for_issue(issue)
+    slates.record(g.api_user, "api_issue", result.suggestions, skills=result.skills,
+                  issue=issue)
+    db.session.commit()  # the list answered is on record
+    return _out(result, (issue.lat, issue.lon))

@@ -61,6 +61,11 @@ class Invitation(db.Model):
     score: Mapped[float | None] = mapped_column(sa.Float)
     distance_m: Mapped[int | None]
     reasons: Mapped[list | None] = mapped_column(sa.JSON)  # the matcher's (code, params) pairs
+    # The suggestion list (slate) the organiser invited from, and the rank the volunteer had
+    # there; None for offers and for invitations not made from a shown list.
+    slate_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("match_slate.id", ondelete="SET NULL"))
+    slate_rank: Mapped[int | None]
     starts_at: Mapped[datetime | None] = mapped_column(index=True)  # the task's time (UTC)
     ends_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None] = mapped_column(index=True)

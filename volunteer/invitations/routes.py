@@ -42,6 +42,8 @@ from volunteer.invitations.suggestions import for_issue, for_session
 from volunteer.invitations.targets import can_organise, target
 from volunteer.issues.forms import WhenWhereForm
 from volunteer.issues.models import Issue
+from volunteer.matching import slates
+from volunteer.matching.store import MatcherUnavailable
 from volunteer.services.models import ServiceSession
 from volunteer.volunteers.models import VolunteerProfile
 from volunteer.volunteers.services import helper_phone
@@ -183,7 +185,14 @@ def near():
     """Needs near me: open issues in my range that need my skills, best fit first. Until an
     organiser takes up my offer I see of an issue what the public sees (``Need.public``)."""
     profile = current_user.profile
-    items = needs_near(current_user) if profile is not None else []
+    try:
+        items = needs_near(current_user) if profile is not None else []
+    except MatcherUnavailable:  # no model trained yet: no needs to show
+        items = []
+    if items:  # the list shown is on record (the issues, each with my own suggestion)
+        slates.record(current_user, "needs_near_me", [n.suggestion for n in items],
+                      item_ids=[n.issue.id for n in items])
+        db.session.commit()
     codes = set()
     for n in items:
         codes.update(p.get("code") for _c, p in n.reasons() if "code" in p)
@@ -278,13 +287,21 @@ def _invite(obj, suggest, back: str):
         ids = [uid for uid in map(parse_int, request.form.getlist("volunteer")[:20])
                if uid is not None]
 
+    # The list the organiser saw (and picked from), to link each invitation to its rank there.
+    shown = parse_int(request.form.get("slate", ""))
+    target_of = {"issue": obj} if isinstance(obj, Issue) else {"session": obj}
+
+    def pick(uid: int) -> Pick:
+        if uid not in by_id:
+            return Pick(uid)
+        s = by_id[uid]
+        slate_id, rank = slates.rank_in(shown, current_user, uid, **target_of)
+        return Pick(uid, s.score, s.distance_m, [list(r) for r in s.reasons], slate_id, rank)
+
     def invite_picked():
         if mode not in ("team", "next") and any(uid not in by_id for uid in ids):
             raise InvitationError("not_suggested")
-        return invite(current_user, obj, [
-            Pick(uid, by_id[uid].score, by_id[uid].distance_m,
-                 [list(r) for r in by_id[uid].reasons]) if uid in by_id else Pick(uid)
-            for uid in ids])
+        return invite(current_user, obj, [pick(uid) for uid in ids])
 
     return perform(invite_picked,
                    lambda made: _("Invited: %(names)s.",

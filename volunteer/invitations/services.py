@@ -180,6 +180,8 @@ class Pick:
     score: float | None = None
     distance_m: int | None = None
     reasons: list | None = None
+    slate_id: int | None = None  # the list shown that the organiser picked from
+    slate_rank: int | None = None  # and the volunteer's place in it (from 1)
 
 
 def invite(organiser: User, obj, picks: list[Pick], now: datetime | None = None
@@ -215,6 +217,7 @@ def invite(organiser: User, obj, picks: list[Pick], now: datetime | None = None
         inv = Invitation(kind=t.kind, volunteer_id=user.id, invited_by_id=organiser.id,
                          origin="invite", status=InvitationStatus.invited, wave=wave,
                          score=pick.score, distance_m=pick.distance_m, reasons=pick.reasons,
+                         slate_id=pick.slate_id, slate_rank=pick.slate_rank,
                          starts_at=t.starts,
                          ends_at=t.ends, expires_at=_expiry(now, t.starts), created_at=now)
         setattr(inv, t.kind, t.obj)

@@ -65,6 +65,8 @@ from volunteer.issues.workflow import (
     only_follower,
     roles_for,
 )
+from volunteer.matching import slates
+from volunteer.matching.store import MatcherUnavailable
 from volunteer.org.models import Department, Grid, Village
 from volunteer.skills.models import Skill
 
@@ -190,8 +192,16 @@ def _suggestions(issue: Issue):
         return None
     if not issue.is_open:  # once resolved, nobody more is asked to help
         return None
-    return for_page(current_user, for_issue(issue), chosen=bool(issue.skill_codes),
+    try:
+        result = for_issue(issue)
+    except MatcherUnavailable:  # no model trained yet: the page works without suggestions
+        return None
+    page = for_page(current_user, result, chosen=bool(issue.skill_codes),
                     origin=(issue.lat, issue.lon))
+    page["slate"] = slates.record(current_user, "issue_page", result.suggestions,
+                                  skills=result.skills, issue=issue).id
+    db.session.commit()  # the list shown is on record
+    return page
 
 
 def _helpers(issue: Issue) -> dict | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,12 @@ from sklearn.preprocessing import MultiLabelBinarizer
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 CORPUS = DATA_DIR / "skill_corpus.jsonl"
 LITERAL_P = 0.85  # probability given to a skill named literally in the text
+# ... by a two-character synonym (宣传, 调解, 消防): often a word of the issue, not its need
+LITERAL_SHORT_P = 0.6
+LITERAL_SEEN = 5  # examples a term must appear in before the corpus may overrule its lift
 MAX_TEXT = 5000
+MODEL_VERSION = 4  # part of a saved model's key: a model saved by older code is fitted again
+CACHE_TEXTS = 64  # the last texts' probabilities (the issue page and the API ask again)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,7 @@ class SkillModel:
             if tags:
                 texts.append(normalize(text))
                 labels.append(tags)
+        examples = list(zip(texts, labels, strict=True))  # the corpus only, for literal terms
         for s in skills:  # the taxonomy's own words are examples too
             for term in (s.name_zh, s.name_en, *s.synonyms):
                 if term:
@@ -84,32 +92,93 @@ class SkillModel:
         self._coef = np.ascontiguousarray(
             np.vstack([e.coef_[0] for e in self.classifier.estimators_]).T)
         self._intercept = np.array([e.intercept_[0] for e in self.classifier.estimators_])
-        self._literal = self._literal_terms(skills)
+        self._literal = self._literal_terms(skills, examples)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """What ``probabilities`` needs at hand: the analyzer, the vocabulary, idf, and a cache
+        of the last texts. (Also after unpickling: the cache and lock are not saved.)"""
+        self._analyze = self.vectorizer.build_analyzer()
+        self._vocab = self.vectorizer.vocabulary_
+        self._idf = self.vectorizer.idf_
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        for name in ("_analyze", "_vocab", "_idf", "_cache", "_cache_lock"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._prepare()
 
     @staticmethod
-    def _literal_terms(skills):
-        """(term, skill index, word-boundary pattern for English terms) for literal mentions."""
-        terms: list[tuple[str, int, re.Pattern | None]] = []
+    def _literal_terms(skills, examples=()):
+        """(term, skill index, word-boundary pattern for English terms, lift) for literal
+        mentions: the skill's names and longer synonyms lift to ``LITERAL_P``, a two-character
+        Chinese synonym to ``LITERAL_SHORT_P``. A term the corpus shows to be mostly a word of
+        other needs (志愿者, 老板: in at least ``LITERAL_SEEN`` examples, under half of them
+        labelled with the skill) lifts nothing: the classifier alone judges it."""
+        terms: list[tuple[str, int, re.Pattern | None, float]] = []
+
+        def misleading(t: str, code: str, pattern) -> bool:
+            seen = [tags for text, tags in examples
+                    if t in text and (pattern is None or pattern.search(text))]
+            return (len(seen) >= LITERAL_SEEN
+                    and sum(code in tags for tags in seen) < 0.5 * len(seen))
+
         for i, s in enumerate(skills):
+            names = {normalize(s.name_zh), normalize(s.name_en)}
             for term in (s.name_zh, s.name_en, *s.synonyms):
                 t = normalize(term)
                 if t.isascii() and len(t) >= 4:
-                    terms.append((t, i, re.compile(rf"\b{re.escape(t)}\b")))
-                elif not t.isascii() and len(t) >= 2:
-                    terms.append((t, i, None))
+                    pattern = re.compile(rf"\b{re.escape(t)}\b")
+                    if not misleading(t, s.code, pattern):
+                        terms.append((t, i, pattern, LITERAL_P))
+                elif not t.isascii() and len(t) >= 2 and not misleading(t, s.code, None):
+                    short = len(t) == 2 and t not in names
+                    terms.append((t, i, None, LITERAL_SHORT_P if short else LITERAL_P))
         return terms
 
     def probabilities(self, text: str) -> np.ndarray:
-        """Probability of each taxonomy skill (in ``self.skills`` order)."""
+        """Probability of each taxonomy skill (in ``self.skills`` order); the last texts'
+        answers are kept. The array is shared: do not change it."""
         t = normalize(text)
+        with self._cache_lock:
+            hit = self._cache.get(t)
+            if hit is not None:
+                self._cache.move_to_end(t)
+                return hit
+        out = self._probabilities(t)
+        out.setflags(write=False)
+        with self._cache_lock:
+            self._cache[t] = out
+            while len(self._cache) > CACHE_TEXTS:
+                self._cache.popitem(last=False)
+        return out
+
+    def _probabilities(self, t: str) -> np.ndarray:
+        """The TF-IDF vector of one normalised text, written out (what ``vectorizer.transform``
+        computes: sublinear tf × idf, l2-normalised) without scikit-learn's per-call input
+        checks, times the classifiers' coefficients."""
         out = np.zeros(len(self.skills))
         if not t:
             return out
-        z = self.vectorizer.transform([t]) @ self._coef + self._intercept
-        out[self._cols] = 1.0 / (1.0 + np.exp(-np.asarray(z).ravel()))
-        for term, i, pattern in self._literal:
+        counts = Counter(j for j in map(self._vocab.get, self._analyze(t)) if j is not None)
+        if counts:
+            idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            w = (1.0 + np.log(tf)) * self._idf[idx]
+            w /= np.sqrt(w @ w)
+            z = w @ self._coef[idx] + self._intercept
+        else:
+            z = self._intercept
+        out[self._cols] = 1.0 / (1.0 + np.exp(-z))
+        for term, i, pattern, lift in self._literal:
             if term in t and (pattern is None or pattern.search(t)):
-                out[i] = max(out[i], LITERAL_P)
+                out[i] = max(out[i], lift)
         return out
 
     def predict_many(self, texts: list[str], **kw) -> list[list[tuple[str, float]]]:
@@ -125,9 +194,9 @@ class SkillModel:
             if not t:
                 out.append([])
                 continue
-            for term, i, pattern in self._literal:
+            for term, i, pattern, lift in self._literal:
                 if term in t and (pattern is None or pattern.search(t)):
-                    p[i] = max(p[i], LITERAL_P)
+                    p[i] = max(p[i], lift)
             out.append(self._pick(p, **kw))
         return out
 

@@ -1,11 +1,17 @@
 """One match: ranked, explained suggestions for an issue, and a team when it needs several.
 
-Ranking is lexicographic on a *tier* (3: holds a clearly needed skill, verified or needing no
-certificate; 2: holds a needed skill unverified, or a less likely one; 1: holds a related skill
-or wrote something close; 0: nothing relevant), then a
-weighted score of skill fit, distance decay, availability in the time window, same grid/村居,
-current load and reliability. The tier makes DESIGN §5's rule hold whatever the weights: an
-unverified regulated skill ranks below verified holders and above people without it.
+Ranking is lexicographic. First the *grade*: a candidate counts by the most needed skill they
+hold (needed skills, then related ones — the taxonomy's nearest first — and the model's weaker
+guesses, grouped by how much each is needed), and within that group a verified holder (or one
+of a skill needing no certificate) before an unverified one. Then a weighted score of skill fit,
+distance decay, availability in the time window, same grid/村居, current load and reliability.
+So DESIGN §5's rule holds whatever the weights: an unverified regulated skill ranks below the
+verified holders of that skill and above people without it; and the holders of what the text is
+mostly about come before the verified holders of a secondary skill.
+
+The *tier* each suggestion carries (3: holds a clearly needed skill, verified or needing no
+certificate; 2: holds a needed skill unverified, or a less likely one; 1: a related skill or
+something close; 0: nothing relevant) says how well they fit, for the pages and the API.
 """
 from __future__ import annotations
 
@@ -55,6 +61,12 @@ class Suggestion:
     distance_m: int
     reasons: list[tuple]  # (code, params) pairs, rendered in the user's language by the caller
     skill_codes: list[str] = field(default_factory=list)
+    # What the score was made of, in FEATURES order (recorded with each slate shown).
+    features: tuple[float, ...] = ()
+
+
+#: The parts of a score, as recorded for each candidate of a slate.
+FEATURES = ("skill_fit", "distance_km", "availability", "locality", "load", "reliability")
 
 
 @dataclass
@@ -71,6 +83,7 @@ class Matcher:
     K_SKILL = 300
     K_NEAR = 200
     MAX_K = 4000
+    TEAM_POOL = 50  # how far down the ranking a team is drawn from
 
     def __init__(self, model: SkillModel, skills: list[TaxonomySkill],
                  needs_certificate: list[bool], base: VolunteerIndex,
@@ -82,11 +95,27 @@ class Matcher:
         self.base = base
         self.overlay = overlay
         self.weights = weights or Weights()
+        # The model's skills by code in the taxonomy's columns (a model trained before the
+        # taxonomy last changed still serves until it is trained again).
+        self._from_model = np.asarray([self.col_of.get(s.code, -1) for s in model.skills],
+                                      dtype=np.int64)
+        self._same_order = np.array_equal(self._from_model, np.arange(len(skills)))
+
+    def probabilities(self, text: str) -> np.ndarray:
+        """The model's probability of each taxonomy skill (in the taxonomy's column order)."""
+        p = self.model.probabilities(text)
+        if self._same_order:
+            return p
+        out = np.zeros(len(self.skills))
+        known = self._from_model >= 0
+        out[self._from_model[known]] = p[known]
+        return out
 
     # -- skills ---------------------------------------------------------------------------
 
     def infer(self, text: str) -> list[tuple[str, float]]:
-        return self.model.predict(text)
+        """The skills a text needs (codes of the taxonomy, with probabilities)."""
+        return [(c, p) for c, p in self.model.predict(text) if c in self.col_of]
 
     def needed(self, q: Query) -> list[tuple[str, float]]:
         """The skills the issue needs (chosen, else inferred), with their weight."""
@@ -94,8 +123,15 @@ class Matcher:
             return [(code, 1.0) for code in q.skills if code in self.col_of]
         return self.infer(q.text)
 
-    RELATED = 0.6  # a related skill counts this much of the one it stands in for
+    # A related skill counts this much of the one it stands in for: the taxonomy lists related
+    # skills nearest first (smartphone tutoring: computer repair, then teacher).
+    RELATED = (0.7, 0.55, 0.45, 0.4)
+    GUESS = 0.6  # the model's weaker guesses count this much of their probability
     FALLBACK_MIN = 0.08  # weaker guesses of the model still order people without the skill
+    # Needs within this ratio of each other are one group: the skill a text is mostly about
+    # comes first, equally needed skills mix by score (see ``_grades``).
+    GROUP_RATIO = 0.8
+    GROUPS = 8
 
     def _search_skills(self, q: Query, needed: list[tuple[str, float]]):
         """Columns and weights to score by: the needed skills, then related skills and the
@@ -104,16 +140,17 @@ class Matcher:
         weights: dict[int, float] = {self.col_of[c]: p for c, p in needed}
         primary = dict(weights)
         for c, p in needed:
-            for r in self.skills[self.col_of[c]].related:
+            for k, r in enumerate(self.skills[self.col_of[c]].related):
                 j = self.col_of.get(r)
-                if j is not None and j not in weights:
-                    weights[j] = p * self.RELATED
+                w = p * self.RELATED[min(k, len(self.RELATED) - 1)]
+                if j is not None and j not in primary and w > weights.get(j, 0.0):
+                    weights[j] = w
         if not q.skills and q.text:
-            probs = self.model.probabilities(q.text)
+            probs = self.probabilities(q.text)
             for j in np.argsort(-probs)[:8]:
                 j = int(j)
                 if probs[j] >= self.FALLBACK_MIN and j not in weights:
-                    weights[j] = float(probs[j]) * self.RELATED
+                    weights[j] = float(probs[j]) * self.GUESS
         cols = list(weights)
         return cols, np.asarray([weights[j] for j in cols], dtype=np.float32), primary
 
@@ -123,18 +160,25 @@ class Matcher:
         needed = self.needed(q)
         cols, probs, primary = self._search_skills(q, needed)
         want = max(q.limit, q.helpers_needed) * 3
-        k_skill, k_near = self.K_SKILL, self.K_NEAR
-        largest = max((len(r) for r in self.base.skill_rows), default=0)
+        k_skill = self.K_SKILL
+        # The primary skills' holder counts: once k reaches them, every holder is a candidate.
+        largest = max((len(self.base.skill_rows[j]) for j in primary
+                       if j < len(self.base.skill_rows)), default=0)
+        rows = self.base.candidates(q.lat, q.lon, cols, k_skill, self.K_NEAR)
+        extra = []
+        if self.overlay is not None and self.overlay.n:
+            extra.append(self._evaluate(self.overlay, self.overlay.candidates(
+                q.lat, q.lon, cols, 0, 0), q, cols, probs, primary))
         while True:
-            parts = [self._evaluate(self.base, self.base.candidates(
-                q.lat, q.lon, cols, k_skill, k_near), q, cols, probs, primary)]
-            if self.overlay is not None and self.overlay.n:
-                parts.append(self._evaluate(self.overlay, self.overlay.candidates(
-                    q.lat, q.lon, cols, 0, 0), q, cols, probs, primary))
+            parts = [self._evaluate(self.base, rows, q, cols, probs, primary), *extra]
             skilled = sum(int((p["tier"] >= 2).sum()) for p in parts)
-            if skilled >= want or not primary or k_skill >= min(self.MAX_K, largest):
+            if skilled >= want or k_skill >= min(self.MAX_K, largest):
                 break
-            k_skill *= 4  # too few skilled candidates within their range: widen the search
+            # Too few skilled candidates within their own range: look further for holders of
+            # the needed skills only (the others' candidates are already in).
+            k_skill *= 4
+            wider = self.base.candidates(q.lat, q.lon, list(primary), k_skill, 0)
+            rows = np.union1d(rows, wider)
         return self._rank(parts, q, needed, cols, primary)
 
     def _rank(self, parts, q: Query, needed, cols, primary) -> MatchResult:
@@ -142,18 +186,28 @@ class Matcher:
         total = sum(len(p["rows"]) for p in parts)
         if not total:
             return MatchResult(skills=needed, suggestions=[], candidates_scored=0)
-        tier = np.concatenate([p["tier"] for p in parts])
+        grade = np.concatenate([p["grade"] for p in parts])
         score = np.concatenate([p["score"] for p in parts])
         dist = np.concatenate([p["d"] for p in parts])
         uid = np.concatenate([p["ix"].user_id[p["rows"]] for p in parts])
-        order = np.lexsort((uid, dist, -score, -tier))
-        keep = max(q.limit, 50)
+        order = np.lexsort((uid, dist, -score, -grade))
         offsets = np.cumsum([0] + [len(p["rows"]) for p in parts])
-        explained = []
-        for pos in order[:keep]:
-            k = int(np.searchsorted(offsets, pos, side="right") - 1)
-            explained.append(self._explain(parts[k], int(pos - offsets[k]), q, cols, primary))
-        team = self._team(explained, needed, max(q.helpers_needed, 1))
+        explained: list[Suggestion] = []
+
+        def explain_upto(n: int) -> None:
+            for pos in order[len(explained):n]:
+                k = int(np.searchsorted(offsets, pos, side="right") - 1)
+                explained.append(self._explain(parts[k], int(pos - offsets[k]), q, cols,
+                                               primary))
+
+        # Explain the rows shown; a team that needs more of the ranking than that (several
+        # skills, several helpers) draws from up to TEAM_POOL explained rows.
+        explain_upto(q.limit)
+        helpers = max(q.helpers_needed, 1)
+        team = self._team(explained, needed, helpers)
+        if len(team) < max(helpers, len(self._required(needed))) and len(order) > q.limit:
+            explain_upto(self.TEAM_POOL)
+            team = self._team(explained, needed, helpers)
         return MatchResult(skills=needed, suggestions=explained[:q.limit], team=team,
                            candidates_scored=total)
 
@@ -169,7 +223,7 @@ class Matcher:
         rows, d = rows[ok], d[ok]
         n = len(rows)
         if cols and n:
-            levels = ix.skills[rows][:, cols].toarray()  # n × needed
+            levels = ix.levels(rows, cols)  # n × needed
             weighted = levels * probs
             fit = weighted.max(axis=1)
             best_col = weighted.argmax(axis=1)
@@ -179,11 +233,13 @@ class Matcher:
             tier = np.where((levels[:, strong] >= VERIFIED).any(axis=1), 3,
                             np.where((levels[:, is_primary] > 0).any(axis=1), 2,
                                      np.where(fit > 0, 1, 0)))
+            grade, best_col = self._grades(levels, weighted, probs)
         else:
             levels = np.zeros((n, 0))
             fit = np.zeros(n)
             best_col = np.zeros(n, dtype=int)
             tier = np.zeros(n, dtype=int)
+            grade = np.zeros(n, dtype=int)
         avail_mask = ix.availability[rows]
         if q.window_mask:
             avail = np.where((avail_mask & q.window_mask) > 0, 1.0,
@@ -200,9 +256,31 @@ class Matcher:
         score = (w.skill * fit + w.distance * np.exp(-d / w.distance_scale_km)
                  + w.availability * avail + w.local * local + w.load / (1.0 + load)
                  + w.reliability * reliability)
-        return {"ix": ix, "rows": rows, "d": d, "tier": tier, "score": score, "fit": fit,
+        return {"ix": ix, "rows": rows, "d": d, "tier": tier, "grade": grade, "score": score,
+                "fit": fit,
                 "levels": levels, "best": best_col, "avail": avail, "avail_mask": avail_mask,
-                "local": local, "load": load}
+                "local": local, "load": load, "reliability": reliability}
+
+    def _grades(self, levels: np.ndarray, weighted: np.ndarray, probs: np.ndarray):
+        """The order's first key, and the skill to name: a candidate counts by the most needed
+        skill they hold. Skills are grouped by need (each group within ``GROUP_RATIO`` of the
+        next), so the holders of what the text is mostly about come first, verified or not;
+        within a group a verified holder (or one of a skill needing no certificate) comes
+        before an unverified one — DESIGN §5: below the verified holders of that skill, above
+        the people without it."""
+        top = float(probs.max()) if len(probs) else 0.0
+        if top <= 0:
+            n = len(levels)
+            return np.zeros(n, dtype=int), np.zeros(n, dtype=int)
+        group = np.clip(np.floor(np.log(np.maximum(probs, 1e-9) / top)
+                                 / np.log(self.GROUP_RATIO) + 1e-9), 0, self.GROUPS - 1)
+        held = levels > 0
+        best = np.where(held, group[None, :], self.GROUPS).min(axis=1)
+        in_best = held & (group[None, :] == best[:, None])
+        verified = (in_best & (levels >= VERIFIED)).any(axis=1)
+        grade = np.where(best < self.GROUPS, (self.GROUPS - best) * 2 + verified, 0)
+        named = np.where(in_best, weighted, -1.0).argmax(axis=1)
+        return grade.astype(int), named
 
     def _explain(self, part: dict, i: int, q: Query, cols: list[int],
                  primary: dict[int, float]) -> Suggestion:
@@ -237,17 +315,25 @@ class Matcher:
             elif part["avail"][i] == 0.0:
                 reasons.append(("busy", {}))
         reasons.append(("load", {"n": int(part["load"][i])}))
+        features = (float(part["fit"][i]), d, float(part["avail"][i]), float(part["local"][i]),
+                    float(part["load"][i]), float(part["reliability"][i]))
         return Suggestion(user_id=int(part["ix"].user_id[part["rows"][i]]),
                           score=round(float(part["score"][i]), 4), tier=int(part["tier"][i]),
-                          distance_m=int(round(d * 1000)), reasons=reasons, skill_codes=codes)
+                          distance_m=int(round(d * 1000)), reasons=reasons, skill_codes=codes,
+                          features=tuple(round(f, 4) for f in features))
 
     @staticmethod
-    def _team(ranked: list[Suggestion], needed: list[tuple[str, float]], helpers: int):
+    def _required(needed: list[tuple[str, float]]) -> list[str]:
+        """The clearly needed skills: a team covers each."""
+        best = max((p for _c, p in needed), default=0.0)
+        return [c for c, p in needed if p >= 0.5 * best]
+
+    @classmethod
+    def _team(cls, ranked: list[Suggestion], needed: list[tuple[str, float]], helpers: int):
         """A set that covers every clearly needed skill, then the best others up to ``helpers``."""
         if not needed:
             return [(s.user_id, None) for s in ranked[:helpers]]
-        best = max(p for _c, p in needed)
-        required = [c for c, p in needed if p >= 0.5 * best]
+        required = cls._required(needed)
         team: list[tuple[int, str | None]] = []
         used: set[int] = set()
         for code in required:

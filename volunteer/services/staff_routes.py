@@ -18,6 +18,8 @@ from volunteer.extensions import db
 from volunteer.invitations.reasons import for_page
 from volunteer.invitations.routes import helpers_panel
 from volunteer.invitations.suggestions import for_session
+from volunteer.matching import slates
+from volunteer.matching.store import MatcherUnavailable
 from volunteer.org.models import Grid, GridPoint, ServiceItem
 from volunteer.policy import ORGANISERS, holds
 from volunteer.services import bp
@@ -155,9 +157,18 @@ def _render_manage(s: ServiceSession, form):
     # The residents with their accounts in one query (the page lists them all).
     db.session.scalars(db.select(SessionSignup).where(SessionSignup.session_id == s.id)
                        .options(selectinload(SessionSignup.user))).all()
-    suggestions = for_page(current_user, for_session(s), chosen=bool(s.item.skill),
-                           origin=(s.point.lat, s.point.lon)) \
-        if s.is_upcoming and s.staff_needed else None
+    suggestions = None
+    try:
+        result = for_session(s) if s.is_upcoming and s.staff_needed else None
+    except MatcherUnavailable:  # no model trained yet: the page works without suggestions
+        result = None
+    if result is not None:
+        suggestions = for_page(current_user, result, chosen=bool(s.item.skill),
+                               origin=(s.point.lat, s.point.lon))
+        suggestions["slate"] = slates.record(current_user, "session_staffing",
+                                             result.suggestions, skills=result.skills,
+                                             session=s).id
+        db.session.commit()  # the list shown is on record
     helpers = helpers_panel(s, url_for("invitations.invite_session", session_id=s.id),
                             anchor="staff", heading=_("Volunteer staff"))
     return render_template("services/manage.html", s=s, form=form, helpers=helpers,

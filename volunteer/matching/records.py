@@ -1,0 +1,120 @@
+"""Reading volunteers into the matcher's records: the one module of ``matching`` that touches
+the database models (profiles, skills, invitations, the taxonomy)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import sqlalchemy as sa
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from volunteer.auth.models import User
+from volunteer.common import utcnow
+from volunteer.extensions import db
+from volunteer.invitations.models import Invitation, InvitationStatus, recent_tasks_clause
+from volunteer.matching.index import UNVERIFIED, VERIFIED, VolunteerRecord
+from volunteer.matching.inference import TaxonomySkill
+from volunteer.org.models import Grid
+from volunteer.skills.models import Skill
+from volunteer.volunteers.models import SkillStatus, VolunteerProfile, VolunteerSkill
+
+
+def taxonomy() -> tuple[list[int], list[TaxonomySkill], list[bool]]:
+    """The skills (ids, taxonomy entries, whether each needs a certificate), by id."""
+    rows = db.session.scalars(db.select(Skill).order_by(Skill.id)).all()
+    return ([s.id for s in rows],
+            [TaxonomySkill(s.code, s.name_zh, s.name_en,
+                           tuple((s.synonyms_zh or []) + (s.synonyms_en or [])),
+                           tuple(s.related or ())) for s in rows],
+            [bool(s.needs_certificate) for s in rows])
+
+
+def watermark():
+    """The newest profile change and the number of profiles: what a refresh compares."""
+    return db.session.execute(sa.select(sa.func.max(VolunteerProfile.updated_at),
+                                         sa.func.count(VolunteerProfile.id))).one()
+
+
+def read(skill_ids: list[int], needs_cert: list[bool], since: datetime | None = None
+         ) -> tuple[list[VolunteerRecord], set[int]]:
+    """Eligible volunteers, and the user ids of every profile read (eligible or not);
+    with ``since``, only profiles changed since then."""
+    P = VolunteerProfile
+    q = (sa.select(P.id, P.user_id, P.lat, P.lon, P.travel_km, P.availability, P.monthly_limit,
+                   P.home_grid_id, Grid.village_id, P.bio, P.paused, User.deleted_at,
+                   User.consent_at, User.active)
+         .join(User, P.user_id == User.id).outerjoin(Grid, P.home_grid_id == Grid.id))
+    if since is not None:
+        q = q.where(P.updated_at >= since)
+    rows = db.session.execute(q).all()
+    changed = {r.user_id for r in rows}
+    eligible = [r for r in rows if not r.paused and r.deleted_at is None
+                and r.consent_at is not None and r.active]
+    col_of = {sid: i for i, sid in enumerate(skill_ids)}
+    skills: dict[int, dict[int, float]] = {}
+    free: dict[int, list[str]] = {}
+    sq = sa.select(VolunteerSkill.profile_id, VolunteerSkill.skill_id, VolunteerSkill.status,
+                   VolunteerSkill.free_text).where(VolunteerSkill.status != SkillStatus.rejected)
+    if since is not None:
+        sq = sq.where(VolunteerSkill.profile_id.in_([r.id for r in eligible] or [-1]))
+    for pid, sid, status, text in db.session.execute(sq):
+        if sid is None:
+            if text:
+                free.setdefault(pid, []).append(text)
+            continue
+        col = col_of.get(sid)
+        if col is None:
+            continue
+        level = VERIFIED if status == SkillStatus.verified or not needs_cert[col] else UNVERIFIED
+        skills.setdefault(pid, {})[col] = level
+    load, history = _load_and_history([r.user_id for r in eligible] if since is not None
+                                      else None)
+    records = [VolunteerRecord(
+        user_id=r.user_id, lat=r.lat, lon=r.lon, travel_km=r.travel_km or 5.0,
+        availability=r.availability or 0, monthly_limit=r.monthly_limit or 4,
+        grid_id=r.home_grid_id or 0, village_id=r.village_id or 0,
+        skills=skills.get(r.id, {}), free_text=" ".join(free.get(r.id, [])),
+        load=int(load.get(r.user_id, 0)), **history.get(r.user_id, {})) for r in eligible]
+    return records, changed
+
+
+def _load_and_history(user_ids: list[int] | None):
+    """Per volunteer: their recent tasks (``recent_tasks_clause``: the load, and what the monthly
+    limit counts), and how they answered invitations so far (for reliability)."""
+    now = utcnow()
+    inv = Invitation
+    where = [inv.volunteer_id.in_(user_ids or [-1])] if user_ids is not None else []
+    load = dict(db.session.execute(
+        sa.select(inv.volunteer_id, sa.func.count(inv.id))
+        .where(*where, recent_tasks_clause(now))
+        .group_by(inv.volunteer_id)).tuples().all())
+    answered = sa.or_(inv.status.in_((InvitationStatus.accepted, InvitationStatus.declined,
+                                     InvitationStatus.done, InvitationStatus.no_show)),
+                      sa.and_(inv.status == InvitationStatus.invited, inv.expires_at <= now))
+    history = {}
+    for uid, invited, accepted, completed in db.session.execute(
+            sa.select(inv.volunteer_id,
+                      sa.func.count(inv.id).filter(inv.origin == "invite", answered),
+                      sa.func.count(inv.id).filter(inv.status.in_((InvitationStatus.accepted,
+                                                                    InvitationStatus.done,
+                                                                    InvitationStatus.no_show))),
+                      sa.func.count(inv.id).filter(inv.status == InvitationStatus.done))
+            .where(*where).group_by(inv.volunteer_id)):
+        history[uid] = {"invited": invited, "accepted": accepted, "completed": completed}
+    return load, history
+
+
+def soft_skills(records: list[VolunteerRecord], skills: list[TaxonomySkill]) -> None:
+    """Free-text skills close to a taxonomy skill (same characters) count as that skill, a bit
+    less than a real one ("管道疏通" near 水管工)."""
+    texts = [(r, r.free_text) for r in records if r.free_text]
+    if not texts:
+        return
+    docs = [" ".join((s.name_zh, s.name_en, *s.synonyms)) for s in skills]
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True)
+    skill_m = vec.fit_transform(docs)
+    sims = (vec.transform([t for _r, t in texts]) @ skill_m.T).toarray()
+    for (r, _t), row in zip(texts, sims, strict=True):
+        j = int(np.argmax(row))
+        if row[j] >= 0.3 and j not in r.skills:
+            r.skills[j] = float(min(0.8, row[j]))
