@@ -28,7 +28,6 @@ translations: $(VENV)/.installed
 run: install translations
 	$(FLASK) setup
 	$(FLASK) seed-demo --if-empty
-	$(FLASK) matching train
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install-dev translations

@@ -13,7 +13,7 @@ def live_server(app):
     """Serve ``app`` on a free local port for the duration of a test."""
     from volunteer.matching.store import get_matcher
 
-    get_matcher()  # fit the skill model now, not inside a page load with a browser timeout
+    get_matcher()  # build the index now, not inside a page load with a browser timeout
     server = make_server("127.0.0.1", 0, app, threaded=True)
     # Track the request threads, so that closing the server waits for requests still running:
     # otherwise one could hold a transaction while the next test empties the tables.
