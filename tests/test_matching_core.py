@@ -115,3 +115,45 @@ def test_a_match_equals_scoring_everyone(model, taxonomy, text):
         assert [s.user_id for s in fast.suggestions] == [s.user_id for s in slow.suggestions]
         assert [s.reasons for s in fast.suggestions] == [s.reasons for s in slow.suggestions]
         assert fast.team == slow.team
+
+
+def _people(model, taxonomy, people):
+    """A matcher over a few people: (skill code, level, km north) each."""
+    skills, needs = taxonomy
+    col = {s.code: i for i, s in enumerate(skills)}
+    n = len(people)
+    rows = list(range(n))
+    cols = [col[code] for code, _lvl, _km in people]
+    lvls = [lvl for _c, lvl, _km in people]
+    matrix = sparse.csr_matrix((np.asarray(lvls, dtype=np.float32), (rows, cols)),
+                               shape=(n, len(skills)))
+    ix = VolunteerIndex.from_arrays(
+        len(skills), matrix, user_id=np.arange(1, n + 1, dtype=np.int64),
+        lat=np.asarray([30.757 + km / 110.574 for _c, _l, km in people]),
+        lon=np.full(n, 121.353), travel_km=np.full(n, 10.0, dtype=np.float32))
+    return Matcher(model, skills, needs, ix)
+
+
+def test_the_skill_that_matters_most_comes_first_verification_orders_its_holders(model,
+                                                                                 taxonomy):
+    # Needs: mostly a nurse, less a social worker (the grades of four people, from their
+    # levels in those two skills).
+    m = _people(model, taxonomy, [("social_worker", VERIFIED, 0.1),  # 1: secondary, verified
+                                  ("nurse", UNVERIFIED, 2.0),  # 2: main skill, unverified
+                                  ("nurse", VERIFIED, 4.0),  # 3: main skill, verified, far
+                                  ("cook", VERIFIED, 0.0)])  # 4: nothing relevant, nearest
+    q = Query(lat=30.757, lon=121.353, text="")
+    probs = np.asarray([0.9, 0.6], dtype=np.float32)  # nurse, social worker
+    levels = np.asarray([[0, 1.0], [UNVERIFIED, 0], [1.0, 0], [0, 0]], dtype=np.float32)
+    grade, _named = m._grades(levels, levels * probs, probs)
+    # Verified nurse > unverified nurse (the same skill: verification orders them) >
+    # verified social worker (a secondary skill) > the cook (without it).
+    assert grade[2] > grade[1] > grade[0] > grade[3] == 0
+    # Equally needed skills (within GROUP_RATIO) are one group: verification decides there.
+    probs = np.asarray([0.9, 0.85], dtype=np.float32)
+    grade, _named = m._grades(levels, levels * probs, probs)
+    assert grade[2] == grade[0] > grade[1] > grade[3]
+    # And through a whole match with chosen skills (one group): verified holders first.
+    ranked = [s.user_id for s in m.match(Query(lat=q.lat, lon=q.lon,
+                                               skills=["nurse"])).suggestions]
+    assert ranked.index(3) < ranked.index(2) < ranked.index(4)

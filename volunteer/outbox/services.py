@@ -56,14 +56,11 @@ def reachable(channel: Channel, user, config=None) -> bool:
     return channel.enabled(config) and bool(channel.address(user, config))
 
 
-def post(channel: Channel, user, template: str, *, write_inbox: Callable[[], None] | None = None,
-         **refs) -> OutboxMessage | None:
+def post(channel: Channel, user, template: str, **refs) -> OutboxMessage:
     """Add one message for ``user`` through ``channel`` to the current transaction; it leaves
-    only after the commit. The inbox channel's delivery is ``write_inbox`` itself."""
+    only after the commit. (The inbox channel's notice is its own row: ``inbox.notify``.)"""
     if channel.immediate:
-        if write_inbox is not None:
-            write_inbox()
-        return None
+        raise ValueError(f"{channel.name} is written with the change, not sent")
     msg = OutboxMessage(user_id=user.id, channel=channel.name, template=template,
                         kind=refs.pop("kind", ""), event=refs.pop("event", ""),
                         payload=refs.pop("payload", None), **refs)
