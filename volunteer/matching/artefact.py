@@ -41,6 +41,11 @@ def model_path() -> Path:
     return Path(current_app.instance_path) / "matching-model.pkl"
 
 
+def _key_path() -> Path:
+    """Beside the model, its key alone: ``is_current`` (every tick) need not unpickle 35 MB."""
+    return model_path().with_suffix(".key")
+
+
 def train(skills: list[TaxonomySkill]) -> SkillModel:
     """Fit the skill model on the corpus and the taxonomy and save it (atomically: several
     processes may train at once)."""
@@ -51,6 +56,7 @@ def train(skills: list[TaxonomySkill]) -> SkillModel:
     with tmp.open("wb") as fh:
         pickle.dump({"key": key(skills), "model": model}, fh)
     tmp.replace(path)
+    _key_path().write_text(key(skills))
     return model
 
 
@@ -80,5 +86,10 @@ def load(skills: list[TaxonomySkill]) -> SkillModel | None:
 
 def is_current(skills: list[TaxonomySkill]) -> bool:
     """A saved model made from exactly this taxonomy, corpus and scikit-learn exists."""
-    saved = _read()
+    path, key_file = model_path(), _key_path()
+    if not path.exists():
+        return False
+    if key_file.exists() and key_file.stat().st_mtime >= path.stat().st_mtime:
+        return key_file.read_text().strip() == key(skills)
+    saved = _read()  # a model saved before the key file existed
     return saved is not None and saved.get("key") == key(skills)

@@ -34,7 +34,12 @@ class OutboxView(BaseView):
         if status not in set(Status):
             status = Status.dead
         page = paginate(db.select(OutboxMessage).where(OutboxMessage.status == status)
-                        .options(selectinload(OutboxMessage.user))
+                        # each row's title reads the objects it is about
+                        .options(selectinload(OutboxMessage.user),
+                                 selectinload(OutboxMessage.issue),
+                                 selectinload(OutboxMessage.invitation),
+                                 selectinload(OutboxMessage.session),
+                                 selectinload(OutboxMessage.skill))
                         .order_by(OutboxMessage.id.desc()), per_page=50, max_per_page=50)
         return self.render("admin/outbox.html", page=page, status=status,
                            summary=outbox.summary(), channels=CHANNELS, form=ConfirmForm(),

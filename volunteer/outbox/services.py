@@ -18,13 +18,13 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Flask, current_app, has_request_context
 from flask_babel import force_locale
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from volunteer.common import utcnow
 from volunteer.extensions import db
@@ -124,7 +124,6 @@ class Counts:
     sent: int = 0
     failed: int = 0
     dead: int = 0
-    by_channel: dict[str, int] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{self.sent} sent, {self.failed} to try again, {self.dead} dead"
@@ -151,7 +150,7 @@ def claim(batch: int = 100, now: datetime | None = None) -> list[OutboxMessage]:
     db.session.commit()
     return list(db.session.scalars(sa.select(m).where(m.claim == token,
                                                       m.status == Status.sending)
-                                   .order_by(m.id)))
+                                   .options(selectinload(m.user)).order_by(m.id)))
 
 
 def backoff(attempts: int, base: int | None = None) -> timedelta:
@@ -213,7 +212,6 @@ def send_batch(messages: list[OutboxMessage], now: datetime | None = None,
                     msg.status, msg.sent_at, msg.payload = Status.sent, utcnow(), None
                     msg.claim = msg.lease_until = None
                     counts.sent += 1
-                    counts.by_channel[name] = counts.by_channel.get(name, 0) + 1
                 db.session.commit()
     return counts
 
