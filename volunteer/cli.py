@@ -30,7 +30,7 @@ from volunteer.invitations.services import tick as invitations_tick
 from volunteer.issues.models import Issue
 from volunteer.issues.services import tick as issues_tick
 from volunteer.issues.services import tick_verification
-from volunteer.matching import artefact, records, slates
+from volunteer.matching import artefact, records, slates, tuning
 from volunteer.org.models import Village
 from volunteer.outbox import services as outbox
 from volunteer.services.sessions import attendance_due
@@ -282,6 +282,38 @@ def matching_train():
     model = artefact.train(records.taxonomy()[1])
     click.echo(f"trained on {len(model.skills)} skills in {time.perf_counter() - started:.1f} s:"
                f" {artefact.model_path()}")
+
+
+@matching.command("learn")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the bootstrap resampling (the same log gives the same intervals).")
+def matching_learn(seed: int):
+    """Learn the score's weights from the lists shown and what became of the invitations made
+    from them; record them, with the offline comparison, for the town admin to switch on. The
+    live weights do not change."""
+    try:
+        ws = tuning.learn(seed=seed)
+    except tuning.TuningError as e:
+        raise click.ClickException(e.message()) from None
+    db.session.commit()
+    report = ws.report
+    c = report["comparison"]
+    click.echo(f"learned from {report['summary']['train_slates']} lists "
+               f"({report['summary']['train_outcomes']} answered invitations, "
+               f"{report['summary']['pairs']} pairs); judged on {c['slates']} later lists "
+               f"({c['outcomes']} answered)")
+    click.echo(f"place effect: eta {report['summary']['eta']} from "
+               f"{report['summary']['position_source']}")
+    click.echo(f"{'term':<18} {'in use':>8} {'learned':>8}")
+    for term, value in ws.weights.items():
+        click.echo(f"{term:<18} {report['current'][term]:>8.3f} {value:>8.3f}")
+    click.echo("accepted within 24 h among the top five, per list (95% interval):")
+    for name in ("snips", "dr"):
+        a, b = c["current"][name], c["learned"][name]
+        click.echo(f"  {name.upper():<6} in use {a['value']:.3f} [{a['low']:.3f}, {a['high']:.3f}]"
+                   f"  learned {b['value']:.3f} [{b['low']:.3f}, {b['high']:.3f}]")
+    click.echo(f"weight set {ws.id} is a candidate: the town admin switches it on at "
+               f"/admin/matching/")
 
 
 @matching.command("corpus-export")

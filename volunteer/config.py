@@ -83,6 +83,11 @@ class Config:
     MATCH_WEIGHTS: dict = {}  # overrides of volunteer.matching.matcher.Weights
     MATCH_SLATE_DAYS = 180  # suggestion lists shown are kept this long (tick deletes older)
     MATCH_TRAIN_ON_TICK = True  # tick trains the skill model again when it is stale
+    MATCH_EXPLORE = 0.1  # share of lists whose top five get one adjacent swap (same grade)
+    MATCH_WEEKLY_CAP = 5  # invitations a volunteer gets in 7 days at most (0: no cap)
+    MATCH_FAIR_DAYS = 28  # invitations this recent lower a volunteer's score …
+    MATCH_FAIR_HALF_LIFE_DAYS = 7.0  # … each by half as much every this many days
+    MATCH_LEARN_MIN_OUTCOMES = 300  # answered invitations from lists before learning offers weights
     RESET_CODE_HOURS = 24
     VERIFY_DAYS = 2  # a resolved issue waiting longer than this for verification is overdue
     TOWN_CODE = "SY"
@@ -107,6 +112,7 @@ class TestConfig(Config):
     MAIL_CAPTURE = True
     OUTBOX_DELIVERY = "inline"
     MATCH_TRAIN_ON_TICK = False  # the suite trains once per process (conftest)
+    MATCH_EXPLORE = 0.0  # lists in the order ranked (tests of exploration set it)
     SERVER_NAME = None
 
 
@@ -123,7 +129,8 @@ _ENV_JSON = ["MATCH_WEIGHTS", "SMS_HTTP_HEADERS", "WECHAT_HTTP_HEADERS"]
 _ENV_BOOLS = ["SESSION_COOKIE_SECURE", "MAIL_USE_TLS"]
 _ENV_INTS = ["MAIL_PORT", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "VERIFY_DAYS",
              "OUTBOX_MAX_ATTEMPTS", "OUTBOX_RETRY_SECONDS", "OUTBOX_LEASE_SECONDS",
-             "OUTBOX_POLL_SECONDS", "OUTBOX_KEEP_DAYS", "MATCH_SLATE_DAYS"]
+             "OUTBOX_POLL_SECONDS", "OUTBOX_KEEP_DAYS", "MATCH_SLATE_DAYS", "MATCH_WEEKLY_CAP",
+             "MATCH_FAIR_DAYS", "MATCH_LEARN_MIN_OUTCOMES"]
 
 
 def load_config(app, overrides: dict | None = None) -> None:

@@ -449,3 +449,9 @@ def may_run_outbox(user: User | None) -> bool:
     """The town admin sees the messages that could not be delivered (to whom, by which channel,
     why) and sends them again; nobody else sees the outbox."""
     return bool(user is not None and user.is_authenticated and user.is_admin)
+
+
+def may_tune_matcher(user: User | None) -> bool:
+    """The town admin compares learned weights with the ones in use and switches a set on or
+    back; no command or other role changes the live weights."""
+    return bool(user is not None and user.is_authenticated and user.is_admin)

@@ -91,7 +91,9 @@ def match(body: MatchIn):
             return validation_error({"skills": f"unknown skill codes: {', '.join(unknown)}"})
     result = get_matcher().match(Query(lat=body.lat, lon=body.lon, text=body.text,
                                        skills=body.skills or None, limit=body.limit))
-    slates.record(g.api_user, "api_match", result.suggestions, skills=result.skills)
+    exploration = slates.explore(result)
+    slates.record(g.api_user, "api_match", result.suggestions, skills=result.skills,
+                  exploration=exploration)
     db.session.commit()  # the list answered is on record
     return _out(result, (body.lat, body.lon))
 
@@ -106,7 +108,8 @@ def issue_suggestions(issue_id: int):
     if not policy.may_see_suggestions(g.api_user, issue):
         return _forbidden()
     result = for_issue(issue)
+    exploration = slates.explore(result)
     slates.record(g.api_user, "api_issue", result.suggestions, skills=result.skills,
-                  issue=issue)
+                  issue=issue, exploration=exploration, urgent=result.urgent)
     db.session.commit()  # the list answered is on record
     return _out(result, (issue.lat, issue.lon))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from volunteer.auth.models import Role, User
@@ -56,6 +57,8 @@ class InvitationError(DomainError):
         "not_a_volunteer": _l("%(who)s has no volunteer profile."),
         "unavailable": _l("%(who)s is paused or no longer available."),
         "over_limit": _l("%(who)s has reached their monthly limit of tasks."),
+        "weekly_cap": _l("%(who)s was asked %(n)s times in the last 7 days already; to spread "
+                         "the work, please ask someone else."),
         "double_booked": _l("%(who)s is already busy at that time."),
         "not_yours": _l("This invitation is not yours."),
         "expired": _l("This invitation has expired."),
@@ -163,6 +166,20 @@ def _check_free(user: User, profile: VolunteerProfile | None, starts: datetime |
             raise InvitationError("double_booked", name)
 
 
+def _check_weekly_cap(user: User, now: datetime) -> None:
+    """Refuse a volunteer asked ``MATCH_WEEKLY_CAP`` times in the last 7 days (0: no cap)."""
+    cap = int(current_app.config.get("MATCH_WEEKLY_CAP") or 0)
+    if not cap:
+        return
+    asked = db.session.scalar(db.select(sa.func.count(Invitation.id)).where(
+        Invitation.volunteer_id == user.id, Invitation.origin == "invite",
+        Invitation.created_at >= now - timedelta(days=7))) or 0
+    if asked >= cap:
+        err = InvitationError("weekly_cap", user.name)
+        err.params["n"] = asked
+        raise err
+
+
 def _expiry(now: datetime, starts: datetime | None) -> datetime:
     expires = now + timedelta(hours=INVITATION_HOURS)
     if starts is not None and starts > now + timedelta(hours=MIN_HOURS):
@@ -214,6 +231,7 @@ def invite(organiser: User, obj, picks: list[Pick], now: datetime | None = None
         if user.id == organiser.id:
             raise InvitationError("self", user.name)
         _check_free(user, profiles.get(user.id), t.starts, t.ends, now)
+        _check_weekly_cap(user, now)
         inv = Invitation(kind=t.kind, volunteer_id=user.id, invited_by_id=organiser.id,
                          origin="invite", status=InvitationStatus.invited, wave=wave,
                          score=pick.score, distance_m=pick.distance_m, reasons=pick.reasons,

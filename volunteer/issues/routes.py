@@ -196,10 +196,12 @@ def _suggestions(issue: Issue):
         result = for_issue(issue)
     except MatcherUnavailable:  # no model trained yet: the page works without suggestions
         return None
+    exploration = slates.explore(result)
     page = for_page(current_user, result, chosen=bool(issue.skill_codes),
                     origin=(issue.lat, issue.lon))
     page["slate"] = slates.record(current_user, "issue_page", result.suggestions,
-                                  skills=result.skills, issue=issue).id
+                                  skills=result.skills, issue=issue, exploration=exploration,
+                                  urgent=result.urgent).id
     db.session.commit()  # the list shown is on record
     return page
 

@@ -43,6 +43,8 @@ class VolunteerRecord:
     invited: int = 0
     accepted: int = 0
     completed: int = 0
+    asked_lately: float = 0.0  # invitations of recent weeks, each fading (the fairness term)
+    week: int = 0  # invitations of the last 7 days (the weekly cap)
 
 
 class VolunteerIndex:
@@ -69,7 +71,8 @@ class VolunteerIndex:
                     monthly_limit=col("monthly_limit", np.int16),
                     grid_id=col("grid_id", np.int64), village_id=col("village_id", np.int64),
                     load=col("load", np.int16), invited=col("invited", np.int32),
-                    accepted=col("accepted", np.int32), completed=col("completed", np.int32))
+                    accepted=col("accepted", np.int32), completed=col("completed", np.int32),
+                    asked_lately=col("asked_lately", np.float32), week=col("week", np.int16))
 
     @classmethod
     def from_arrays(cls, n_skills: int, skills: sparse.csr_matrix, trees: bool = True,
@@ -81,7 +84,8 @@ class VolunteerIndex:
                     "monthly_limit": (4, np.int16), "grid_id": (0, np.int64),
                     "village_id": (0, np.int64), "load": (0, np.int16),
                     "invited": (0, np.int32), "accepted": (0, np.int32),
-                    "completed": (0, np.int32)}
+                    "completed": (0, np.int32), "asked_lately": (0.0, np.float32),
+                    "week": (0, np.int16)}
         for name, (value, dtype) in defaults.items():
             columns.setdefault(name, np.full(n, value, dtype=dtype))
         ix._setup(n_skills, trees, skills.tocsr(), **columns)
@@ -157,8 +161,8 @@ class VolunteerIndex:
         """The columns' bytes (not the trees')."""
         arrays = [self.user_id, self.lat, self.lon, self.travel_km, self.availability,
                   self.monthly_limit, self.grid_id, self.village_id, self.load, self.invited,
-                  self.accepted, self.completed, self.active, self.skills.data,
-                  self.skills.indices, self.skills.indptr]
+                  self.accepted, self.completed, self.asked_lately, self.week, self.active,
+                  self.skills.data, self.skills.indices, self.skills.indptr]
         return int(sum(a.nbytes for a in arrays))
 
 

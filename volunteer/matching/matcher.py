@@ -15,7 +15,7 @@ something close; 0: nothing relevant) says how well they fit, for the pages and 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -26,17 +26,54 @@ from volunteer.matching.inference import SkillModel, TaxonomySkill
 
 @dataclass
 class Weights:
-    """Score weights (configuration: MATCH_WEIGHTS); the tier comes first regardless."""
+    """Score weights (configuration ``MATCH_WEIGHTS``, or a set switched on by the town admin
+    on the admin's matching page); the grade comes first regardless. Each of ``TERMS`` is a
+    weight on one term of the score (``terms``); the others shape a term or a constraint."""
 
     skill: float = 1.0
     distance: float = 0.45
-    distance_scale_km: float = 1.5
+    distance_urgent: float = 0.0  # nearness counts this much more when the need is urgent
     availability: float = 0.1
     local: float = 0.05
     load: float = 0.08
+    load_reliability: float = 0.0  # a free *and* reliable volunteer
     reliability: float = 0.05
+    fairness: float = 0.1  # each recent invitation lowers the score (fading), to spread work
+    distance_scale_km: float = 1.5
     reliability_prior: float = 0.8
     reliability_prior_n: float = 3.0
+
+    def vector(self) -> np.ndarray:
+        """The weights of ``TERMS``, in order."""
+        return np.asarray([getattr(self, t) for t in TERMS], dtype=np.float64)
+
+    def as_dict(self) -> dict[str, float]:
+        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> Weights:
+        """Weights from a mapping; unknown keys are ignored, missing ones keep the default."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: float(v) for k, v in (values or {}).items() if k in names})
+
+
+#: The score's terms that carry a weight of their own (what learning fits).
+TERMS = ("skill", "distance", "distance_urgent", "availability", "local", "load",
+         "load_reliability", "reliability")
+
+
+def terms(fit, distance_km, availability, locality, load, reliability, urgent,
+          scale_km: float) -> np.ndarray:
+    """The score's terms (n × ``TERMS``) from the features a slate records: skill fit,
+    nearness (decaying with distance), nearness again when urgent, availability, same grid or
+    村居, being free (1 / (1 + open tasks)), free × reliable, reliability."""
+    near = np.exp(-np.asarray(distance_km, dtype=np.float64) / scale_km)
+    free = 1.0 / (1.0 + np.asarray(load, dtype=np.float64))
+    reliability = np.asarray(reliability, dtype=np.float64)
+    return np.column_stack(np.broadcast_arrays(
+        np.asarray(fit, dtype=np.float64), near, near * float(urgent),
+        np.asarray(availability, dtype=np.float64), np.asarray(locality, dtype=np.float64),
+        free, free * reliability, reliability))
 
 
 @dataclass
@@ -51,6 +88,7 @@ class Query:
     grid_id: int = 0
     village_id: int = 0
     exclude: frozenset[int] = frozenset()  # user ids already invited
+    urgent: bool = False  # needed within a day (urgency high or critical)
 
 
 @dataclass
@@ -63,10 +101,12 @@ class Suggestion:
     skill_codes: list[str] = field(default_factory=list)
     # What the score was made of, in FEATURES order (recorded with each slate shown).
     features: tuple[float, ...] = ()
+    grade: int = 0  # the order's first key (see ``Matcher._grades``): never swapped across
 
 
 #: The parts of a score, as recorded for each candidate of a slate.
-FEATURES = ("skill_fit", "distance_km", "availability", "locality", "load", "reliability")
+FEATURES = ("skill_fit", "distance_km", "availability", "locality", "load", "reliability",
+            "asked_lately")
 
 
 @dataclass
@@ -75,6 +115,7 @@ class MatchResult:
     suggestions: list[Suggestion]
     team: list[tuple[int, str | None]] = field(default_factory=list)  # (user_id, covers)
     candidates_scored: int = 0
+    urgent: bool = False  # the query's (recorded with the slate)
 
 
 class Matcher:
@@ -87,7 +128,8 @@ class Matcher:
 
     def __init__(self, model: SkillModel, skills: list[TaxonomySkill],
                  needs_certificate: list[bool], base: VolunteerIndex,
-                 overlay: VolunteerIndex | None = None, weights: Weights | None = None):
+                 overlay: VolunteerIndex | None = None, weights: Weights | None = None,
+                 weekly_cap: int = 0):
         self.model = model
         self.skills = skills
         self.col_of = {s.code: i for i, s in enumerate(skills)}
@@ -95,6 +137,7 @@ class Matcher:
         self.base = base
         self.overlay = overlay
         self.weights = weights or Weights()
+        self.weekly_cap = weekly_cap  # invitations a volunteer gets in 7 days at most (0: any)
         # The model's skills by code in the taxonomy's columns (a model trained before the
         # taxonomy last changed still serves until it is trained again).
         self._from_model = np.asarray([self.col_of.get(s.code, -1) for s in model.skills],
@@ -185,7 +228,8 @@ class Matcher:
         """Order every scored candidate; explain only the ones shown (and a team's pool)."""
         total = sum(len(p["rows"]) for p in parts)
         if not total:
-            return MatchResult(skills=needed, suggestions=[], candidates_scored=0)
+            return MatchResult(skills=needed, suggestions=[], candidates_scored=0,
+                               urgent=q.urgent)
         grade = np.concatenate([p["grade"] for p in parts])
         score = np.concatenate([p["score"] for p in parts])
         dist = np.concatenate([p["d"] for p in parts])
@@ -209,7 +253,7 @@ class Matcher:
             explain_upto(self.TEAM_POOL)
             team = self._team(explained, needed, helpers)
         return MatchResult(skills=needed, suggestions=explained[:q.limit], team=team,
-                           candidates_scored=total)
+                           candidates_scored=total, urgent=q.urgent)
 
     def _evaluate(self, ix: VolunteerIndex, rows: np.ndarray, q: Query, cols: list[int],
                   probs: np.ndarray, primary: dict[int, float]) -> dict:
@@ -218,6 +262,8 @@ class Matcher:
         d = haversine_km(q.lat, q.lon, ix.lat[rows], ix.lon[rows]) if len(rows) else \
             np.empty(0)
         ok = (d <= ix.travel_km[rows] + 1e-6) & (ix.load[rows] < ix.monthly_limit[rows])
+        if self.weekly_cap:
+            ok &= ix.week[rows] < self.weekly_cap
         if q.exclude and len(rows):
             ok &= ~np.isin(ix.user_id[rows], np.fromiter(q.exclude, dtype=np.int64))
         rows, d = rows[ok], d[ok]
@@ -253,13 +299,13 @@ class Matcher:
         reliability = ((ix.accepted[rows] + ix.completed[rows]) / 2.0
                        + w.reliability_prior * w.reliability_prior_n) / \
             (ix.invited[rows] + w.reliability_prior_n)
-        score = (w.skill * fit + w.distance * np.exp(-d / w.distance_scale_km)
-                 + w.availability * avail + w.local * local + w.load / (1.0 + load)
-                 + w.reliability * reliability)
+        lately = ix.asked_lately[rows].astype(np.float64)
+        score = terms(fit, d, avail, local, load, reliability, q.urgent,
+                      w.distance_scale_km) @ w.vector() - w.fairness * lately
         return {"ix": ix, "rows": rows, "d": d, "tier": tier, "grade": grade, "score": score,
                 "fit": fit,
                 "levels": levels, "best": best_col, "avail": avail, "avail_mask": avail_mask,
-                "local": local, "load": load, "reliability": reliability}
+                "local": local, "load": load, "reliability": reliability, "lately": lately}
 
     def _grades(self, levels: np.ndarray, weighted: np.ndarray, probs: np.ndarray):
         """The order's first key, and the skill to name: a candidate counts by the most needed
@@ -316,11 +362,13 @@ class Matcher:
                 reasons.append(("busy", {}))
         reasons.append(("load", {"n": int(part["load"][i])}))
         features = (float(part["fit"][i]), d, float(part["avail"][i]), float(part["local"][i]),
-                    float(part["load"][i]), float(part["reliability"][i]))
+                    float(part["load"][i]), float(part["reliability"][i]),
+                    float(part["lately"][i]))
         return Suggestion(user_id=int(part["ix"].user_id[part["rows"][i]]),
                           score=round(float(part["score"][i]), 4), tier=int(part["tier"][i]),
                           distance_m=int(round(d * 1000)), reasons=reasons, skill_codes=codes,
-                          features=tuple(round(f, 4) for f in features))
+                          features=tuple(round(f, 4) for f in features),
+                          grade=int(part["grade"][i]))
 
     @staticmethod
     def _required(needed: list[tuple[str, float]]) -> list[str]:

@@ -3,9 +3,10 @@ evaluation later; never shown to volunteers."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from volunteer.common import utcnow
 from volunteer.extensions import db
@@ -36,3 +37,37 @@ class Slate(db.Model):
     # {"ids": [...], "scores": [...], "tiers": [...], "features": [[...], ...],
     #  "feature_names": [...]} — in rank order
     data: Mapped[dict] = mapped_column(sa.JSON)
+
+
+class WeightSetStatus(StrEnum):
+    """candidate (learned, waiting for a person) → active (the live weights) → retired (kept to
+    roll back to); a candidate a newer one replaced before anyone switched it on is superseded."""
+
+    candidate = "candidate"
+    active = "active"
+    retired = "retired"
+    superseded = "superseded"
+
+
+class WeightSet(db.Model):
+    """A set of the score's weights (``matcher.Weights``): learned by ``flask matching learn``
+    with the offline comparison it was judged by, or the hand weights on record. Only a person
+    makes one active (the admin's matching page); at most one is active at a time."""
+
+    __tablename__ = "match_weight_set"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    source: Mapped[str] = mapped_column(sa.String(10))  # "learned" or "hand"
+    status: Mapped[str] = mapped_column(sa.String(12), default=WeightSetStatus.candidate,
+                                        index=True)
+    weights: Mapped[dict] = mapped_column(sa.JSON)
+    # The offline comparison (estimates with intervals, slates and outcomes it rests on), the
+    # learning summary (pairs, coefficients, the position effect) and the weights compared to.
+    report: Mapped[dict | None] = mapped_column(sa.JSON)
+    activated_at: Mapped[datetime | None]
+    activated_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"))
+    retired_at: Mapped[datetime | None]
+
+    activated_by: Mapped[User | None] = relationship()  # noqa: F821

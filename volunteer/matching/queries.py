@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from volunteer.common import SHANGHAI
 from volunteer.matching.matcher import Query
 
+URGENT = ("high", "critical")  # urgency codes of needs wanted within a day
+
 
 def window_mask(start: datetime | None, end: datetime | None) -> int:
     """Availability slots (weekday/weekend × morning/afternoon/evening) a UTC window touches."""
@@ -34,7 +36,7 @@ def issue_query(issue, limit: int = 10, exclude=frozenset()) -> Query:
                  helpers_needed=issue.helpers_needed,
                  window_mask=window_mask(issue.needed_from, issue.needed_until),
                  grid_id=issue.grid_id, village_id=issue.village_id,
-                 exclude=frozenset(exclude))
+                 exclude=frozenset(exclude), urgent=issue.urgency in URGENT)
 
 
 def session_query(session, limit: int = 10, exclude=frozenset()) -> Query:

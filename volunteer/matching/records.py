@@ -2,7 +2,7 @@
 the database models (profiles, skills, invitations, the taxonomy)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
@@ -30,22 +30,29 @@ def taxonomy() -> tuple[list[int], list[TaxonomySkill], list[bool]]:
 
 
 def watermark():
-    """The newest profile change and the number of profiles: what a refresh compares."""
-    return db.session.execute(sa.select(sa.func.max(VolunteerProfile.updated_at),
-                                         sa.func.count(VolunteerProfile.id))).one()
+    """The newest profile change, the number of profiles and the newest invitation change:
+    what a refresh compares."""
+    return db.session.execute(sa.select(
+        sa.select(sa.func.max(VolunteerProfile.updated_at)).scalar_subquery(),
+        sa.select(sa.func.count(VolunteerProfile.id)).scalar_subquery(),
+        sa.select(sa.func.max(Invitation.updated_at)).scalar_subquery())).one()
 
 
-def read(skill_ids: list[int], needs_cert: list[bool], since: datetime | None = None
-         ) -> tuple[list[VolunteerRecord], set[int]]:
+def read(skill_ids: list[int], needs_cert: list[bool], since: datetime | None = None,
+         invited_since: datetime | None = None, fair_days: int = 28,
+         half_life_days: float = 7.0) -> tuple[list[VolunteerRecord], set[int]]:
     """Eligible volunteers, and the user ids of every profile read (eligible or not);
-    with ``since``, only profiles changed since then."""
+    with ``since``, only profiles changed since then, and the volunteers whose invitations
+    changed since ``invited_since`` (their load, history and recent asks)."""
     P = VolunteerProfile
     q = (sa.select(P.id, P.user_id, P.lat, P.lon, P.travel_km, P.availability, P.monthly_limit,
                    P.home_grid_id, Grid.village_id, P.bio, P.paused, User.deleted_at,
                    User.consent_at, User.active)
          .join(User, P.user_id == User.id).outerjoin(Grid, P.home_grid_id == Grid.id))
     if since is not None:
-        q = q.where(P.updated_at >= since)
+        changed_people = sa.select(Invitation.volunteer_id).where(
+            Invitation.updated_at >= (invited_since or since))
+        q = q.where(sa.or_(P.updated_at >= since, P.user_id.in_(changed_people)))
     rows = db.session.execute(q).all()
     changed = {r.user_id for r in rows}
     eligible = [r for r in rows if not r.paused and r.deleted_at is None
@@ -68,7 +75,7 @@ def read(skill_ids: list[int], needs_cert: list[bool], since: datetime | None = 
         level = VERIFIED if status == SkillStatus.verified or not needs_cert[col] else UNVERIFIED
         skills.setdefault(pid, {})[col] = level
     load, history = _load_and_history([r.user_id for r in eligible] if since is not None
-                                      else None)
+                                      else None, fair_days, half_life_days)
     records = [VolunteerRecord(
         user_id=r.user_id, lat=r.lat, lon=r.lon, travel_km=r.travel_km or 5.0,
         availability=r.availability or 0, monthly_limit=r.monthly_limit or 4,
@@ -78,9 +85,12 @@ def read(skill_ids: list[int], needs_cert: list[bool], since: datetime | None = 
     return records, changed
 
 
-def _load_and_history(user_ids: list[int] | None):
+def _load_and_history(user_ids: list[int] | None, fair_days: int = 28,
+                      half_life_days: float = 7.0):
     """Per volunteer: their recent tasks (``recent_tasks_clause``: the load, and what the monthly
-    limit counts), and how they answered invitations so far (for reliability)."""
+    limit counts), how they answered invitations so far (for reliability), and how often they
+    were invited lately (each invitation of the last ``fair_days`` counts half as much every
+    ``half_life_days``; and the last 7 days' count, for the weekly cap)."""
     now = utcnow()
     inv = Invitation
     where = [inv.volunteer_id.in_(user_ids or [-1])] if user_ids is not None else []
@@ -101,6 +111,15 @@ def _load_and_history(user_ids: list[int] | None):
                       sa.func.count(inv.id).filter(inv.status == InvitationStatus.done))
             .where(*where).group_by(inv.volunteer_id)):
         history[uid] = {"invited": invited, "accepted": accepted, "completed": completed}
+    week_ago = now - timedelta(days=7)
+    for uid, at in db.session.execute(
+            sa.select(inv.volunteer_id, inv.created_at)
+            .where(*where, inv.origin == "invite",
+                   inv.created_at >= now - timedelta(days=fair_days))):
+        h = history.setdefault(uid, {"invited": 0, "accepted": 0, "completed": 0})
+        age = max((now - at).total_seconds() / 86400.0, 0.0)
+        h["asked_lately"] = h.get("asked_lately", 0.0) + 0.5 ** (age / half_life_days)
+        h["week"] = h.get("week", 0) + (at >= week_ago)
     return load, history
 
 

@@ -11,23 +11,39 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import sqlalchemy as sa
+from flask import current_app
 
 from volunteer.common import utcnow
 from volunteer.extensions import db
 from volunteer.invitations.models import Invitation
-from volunteer.matching.matcher import FEATURES, Suggestion
+from volunteer.matching.explore import Exploration
+from volunteer.matching.explore import explore as explore_order
+from volunteer.matching.matcher import FEATURES, MatchResult, Suggestion
 from volunteer.matching.models import Slate
 from volunteer.privacy import eraser, exporter
 
 CONTEXTS = ("issue_page", "session_staffing", "api_match", "api_issue", "needs_near_me")
 
 
+def explore(result: MatchResult) -> Exploration:
+    """Now and then (``MATCH_EXPLORE``) swap two neighbours of the same grade in the top five
+    of a list about to be shown: ``result.suggestions`` is put in the order to show, and the
+    returned exploration goes to ``record``."""
+    ex = explore_order(result.suggestions, float(current_app.config.get("MATCH_EXPLORE", 0.0)),
+                       np.random.default_rng())
+    result.suggestions = ex.shown
+    return ex
+
+
 def record(viewer, context: str, shown: list[Suggestion], *, skills=None, issue=None,
-           session=None, item_ids: list[int] | None = None, propensity: float = 1.0) -> Slate:
-    """Add the slate ``viewer`` is shown (in the order shown) to the session. ``item_ids``
-    names the items when they are not the suggestions' volunteers (needs near me lists
-    issues, each with the viewer's own suggestion)."""
+           session=None, item_ids: list[int] | None = None,
+           exploration: Exploration | None = None, urgent: bool = False) -> Slate:
+    """Add the slate ``viewer`` is shown (in the order shown) to the session, with how its
+    order was chosen (``explore``). ``item_ids`` names the items when they are not the
+    suggestions' volunteers (needs near me lists issues, each with the viewer's own
+    suggestion)."""
     assert context in CONTEXTS, context
     volunteers = [s.user_id for s in shown]
     ids = item_ids if item_ids is not None else volunteers
@@ -36,11 +52,14 @@ def record(viewer, context: str, shown: list[Suggestion], *, skills=None, issue=
         issue_id=issue.id if issue is not None else None,
         session_id=session.id if session is not None else None,
         item_kind="issue" if item_ids is not None else "volunteer",
-        skills=[c for c, _p in skills] if skills else None, propensity=propensity,
+        skills=[c for c, _p in skills] if skills else None,
+        propensity=exploration.propensity if exploration is not None else 1.0,
         volunteers="," + "".join(f"{u}," for u in dict.fromkeys(volunteers)),
         data={"ids": list(ids), "scores": [s.score for s in shown],
-              "tiers": [s.tier for s in shown], "features": [list(s.features) for s in shown],
-              "feature_names": list(FEATURES)})
+              "tiers": [s.tier for s in shown], "grades": [s.grade for s in shown],
+              "features": [list(s.features) for s in shown], "feature_names": list(FEATURES),
+              "urgent": bool(urgent),
+              "explore": exploration.as_log() if exploration is not None else None})
     db.session.add(slate)
     db.session.flush()
     return slate

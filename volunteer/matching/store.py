@@ -7,7 +7,10 @@ between databases), and follows the database: every ``REFRESH_SECONDS`` a cheap 
 volunteer profiles changed since the last look. Changes go into a small overlay that is scanned
 in full, with their old rows masked out of the big index; a deletion, a changed taxonomy or a
 large overlay rebuilds everything. So each gunicorn worker sees a new, moved or paused volunteer
-within a few seconds without any message between workers.
+within a few seconds without any message between workers. A new or answered invitation counts as
+a change of the volunteer (their load, history and recent asks); as recent asks fade with time,
+the whole index is rebuilt every ``REBUILD_SECONDS`` anyway. The score's weights are the set the
+town admin switched on (``tuning``), watched the same way.
 """
 from __future__ import annotations
 
@@ -24,13 +27,15 @@ from flask_babel import lazy_gettext as _l
 
 from volunteer.errors import DomainError
 from volunteer.extensions import db
-from volunteer.matching import artefact, records
+from volunteer.common import utcnow
+from volunteer.matching import artefact, records, tuning
 from volunteer.matching.index import VolunteerIndex
-from volunteer.matching.matcher import Matcher, Weights
+from volunteer.matching.matcher import Matcher
 from volunteer.volunteers.models import VolunteerProfile
 
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 2.0
+REBUILD_SECONDS = 3600.0
 OVERLAY_MAX = 5000
 _lock = threading.Lock()
 
@@ -53,6 +58,10 @@ class _State:
     checked: float
     seen_mark: datetime | None = None
     seen_count: int = 0
+    built_at: datetime | None = None  # the wall-clock time of the build (UTC)
+    seen_invited: datetime | None = None  # newest invitation change looked at
+    weights_id: int | None = None  # the live weight set (None: the configured weights)
+    built: float = 0.0  # monotonic time of the build
 
 
 def get_matcher() -> Matcher:
@@ -65,6 +74,8 @@ def get_matcher() -> Matcher:
         now = time.monotonic()
         if state is None:
             state = store[key] = _build()
+        elif now - state.built >= REBUILD_SECONDS:
+            store[key] = state = _build()
         elif now - state.checked >= REFRESH_SECONDS:
             store[key] = state = _refresh(state)
         return state.matcher
@@ -75,45 +86,55 @@ def forget() -> None:
     current_app.extensions.pop("matching", None)
 
 
-def _weights() -> Weights:
-    cfg = current_app.config.get("MATCH_WEIGHTS") or {}
-    return Weights(**{k: float(v) for k, v in cfg.items() if hasattr(Weights, k)})
+def _options() -> dict:
+    cfg = current_app.config
+    return {"fair_days": int(cfg.get("MATCH_FAIR_DAYS", 28)),
+            "half_life_days": float(cfg.get("MATCH_FAIR_HALF_LIFE_DAYS", 7.0))}
 
 
 def _build() -> _State:
     started = time.perf_counter()
-    mark, count = records.watermark()
+    built_at = utcnow()
+    mark, count, invited = records.watermark()
     skill_ids, skills, needs_cert = records.taxonomy()
     model = artefact.load(skills)
     if model is None:
         raise MatcherUnavailable("no_model")
-    found, users = records.read(skill_ids, needs_cert)
+    found, users = records.read(skill_ids, needs_cert, **_options())
     records.soft_skills(found, skills)
     base = VolunteerIndex(found, len(skills))
     log.info("matcher built: %d volunteers in %.1f s", base.n, time.perf_counter() - started)
-    return _State(Matcher(model, skills, needs_cert, base, None, _weights()),
-                  artefact.key(skills), mark, len(users),
+    matcher = Matcher(model, skills, needs_cert, base, None, tuning.live_weights(),
+                      weekly_cap=int(current_app.config.get("MATCH_WEEKLY_CAP", 0)))
+    return _State(matcher, artefact.key(skills), mark, len(users),
                   np.sort(np.fromiter(users, dtype=np.int64, count=len(users))),
-                  time.monotonic(), mark, count)
+                  time.monotonic(), mark, count, built_at, invited, tuning.active_id(),
+                  time.monotonic())
 
 
 def _refresh(state: _State) -> _State:
     """Bring the index up to date with profiles changed since it was built."""
     state.checked = time.monotonic()
-    mark, count = records.watermark()
+    mark, count, invited = records.watermark()
+    weights_id = tuning.active_id()
+    if weights_id != state.weights_id:  # the town admin switched another set on
+        state.matcher.weights = tuning.live_weights()
+        state.weights_id = weights_id
     skill_ids, skills, needs_cert = records.taxonomy()
     if artefact.key(skills) != state.taxonomy_key or state.base_mark is None:
         return _build()
-    if mark == state.seen_mark and count == state.seen_count:
+    if mark == state.seen_mark and count == state.seen_count and invited == state.seen_invited:
         return state
-    found, changed = records.read(skill_ids, needs_cert, since=state.base_mark)
+    found, changed = records.read(skill_ids, needs_cert, since=state.base_mark,
+                                  invited_since=state.built_at, **_options())
     if len(changed) > OVERLAY_MAX:
         return _build()
     # Profiles that existed at build time and are gone now (deleted accounts): rebuild.
     unchanged = db.session.scalar(sa.select(sa.func.count(VolunteerProfile.id))
                                   .where(VolunteerProfile.updated_at < state.base_mark))
-    changed_old = int(np.isin(np.fromiter(changed, dtype=np.int64, count=len(changed)),
-                              state.base_users).sum())
+    moved = db.session.scalars(sa.select(VolunteerProfile.user_id)
+                               .where(VolunteerProfile.updated_at >= state.base_mark)).all()
+    changed_old = int(np.isin(np.asarray(moved, dtype=np.int64), state.base_users).sum())
     if unchanged + changed_old < state.base_count:
         return _build()
     base = state.matcher.base
@@ -124,5 +145,5 @@ def _refresh(state: _State) -> _State:
             base.active[row] = False
     records.soft_skills(found, skills)
     state.matcher.overlay = VolunteerIndex(found, len(skills), trees=False)
-    state.seen_mark, state.seen_count = mark, count
+    state.seen_mark, state.seen_count, state.seen_invited = mark, count, invited
     return state

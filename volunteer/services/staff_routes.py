@@ -163,11 +163,12 @@ def _render_manage(s: ServiceSession, form):
     except MatcherUnavailable:  # no model trained yet: the page works without suggestions
         result = None
     if result is not None:
+        exploration = slates.explore(result)
         suggestions = for_page(current_user, result, chosen=bool(s.item.skill),
                                origin=(s.point.lat, s.point.lon))
         suggestions["slate"] = slates.record(current_user, "session_staffing",
                                              result.suggestions, skills=result.skills,
-                                             session=s).id
+                                             session=s, exploration=exploration).id
         db.session.commit()  # the list shown is on record
     helpers = helpers_panel(s, url_for("invitations.invite_session", session_id=s.id),
                             anchor="staff", heading=_("Volunteer staff"))
