@@ -18,6 +18,7 @@ from volunteer.invitations.models import Invitation, InvitationStatus
 from volunteer.issues import models as issues
 from volunteer.issues.models import Issue, IssueAction, IssueEvent, IssueStatus, Tier
 from volunteer.issues.workflow import RULES
+from volunteer.matching.models import WeightSet, WeightSetStatus
 from volunteer.services import models as services
 from volunteer.services.models import ServiceSession, SessionSignup, SessionStatus, SignupStatus
 from volunteer.volunteers.models import PartyStatus, SkillStatus, VolunteerProfile, VolunteerSkill
@@ -33,9 +34,10 @@ COLUMNS = {
     ServiceSession.status: SessionStatus, SessionSignup.status: SignupStatus,
     ServiceHours.status: HoursStatus, HoursCorrection.status: CorrectionStatus,
     VolunteerSkill.status: SkillStatus, VolunteerProfile.party_status: PartyStatus,
+    WeightSet.status: WeightSetStatus,
 }
 ENUMS = (IssueStatus, Tier, IssueAction, InvitationStatus, SessionStatus, SignupStatus,
-         HoursStatus, CorrectionStatus, SkillStatus, PartyStatus)
+         HoursStatus, CorrectionStatus, SkillStatus, PartyStatus, WeightSetStatus)
 #: Status values of every enum (what a bare literal in a comparison must not be).
 STATUS_VALUES = {m.value for e in ENUMS if e not in (Tier, IssueAction) for m in e}
 #: Folders not checked (none: every folder uses members).

@@ -294,7 +294,7 @@ def matching_learn(seed: int):
     try:
         ws = tuning.learn(seed=seed)
     except tuning.TuningError as e:
-        raise click.ClickException(e.message()) from None
+        raise click.ClickException(e.message) from None
     db.session.commit()
     report = ws.report
     c = report["comparison"]

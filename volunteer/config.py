@@ -113,6 +113,7 @@ class TestConfig(Config):
     OUTBOX_DELIVERY = "inline"
     MATCH_TRAIN_ON_TICK = False  # the suite trains once per process (conftest)
     MATCH_EXPLORE = 0.0  # lists in the order ranked (tests of exploration set it)
+    MATCH_WEEKLY_CAP = 0  # fixtures invite the same people often (tests of the cap set it)
     SERVER_NAME = None
 
 
@@ -127,6 +128,7 @@ _ENV_KEYS = [
 ]
 _ENV_JSON = ["MATCH_WEIGHTS", "SMS_HTTP_HEADERS", "WECHAT_HTTP_HEADERS"]
 _ENV_BOOLS = ["SESSION_COOKIE_SECURE", "MAIL_USE_TLS"]
+_ENV_FLOATS = {"MATCH_EXPLORE": (0.0, 0.5), "MATCH_FAIR_HALF_LIFE_DAYS": (0.1, 365.0)}
 _ENV_INTS = ["MAIL_PORT", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "VERIFY_DAYS",
              "OUTBOX_MAX_ATTEMPTS", "OUTBOX_RETRY_SECONDS", "OUTBOX_LEASE_SECONDS",
              "OUTBOX_POLL_SECONDS", "OUTBOX_KEEP_DAYS", "MATCH_SLATE_DAYS", "MATCH_WEEKLY_CAP",
@@ -147,6 +149,15 @@ def load_config(app, overrides: dict | None = None) -> None:
     for key in _ENV_INTS:
         if re.fullmatch(r"[0-9]+", env.get(key, "").strip()):  # not isdigit(): "²" passes it
             app.config[key] = int(env[key])
+    for key, (low, high) in _ENV_FLOATS.items():
+        if env.get(key, "").strip():
+            try:
+                value = float(env[key])
+            except ValueError:
+                raise RuntimeError(f"{key} must be a number") from None
+            if not low <= value <= high:
+                raise RuntimeError(f"{key} must be between {low:g} and {high:g}")
+            app.config[key] = value
     for key in _ENV_JSON:
         if env.get(key):
             try:

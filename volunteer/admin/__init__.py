@@ -21,6 +21,8 @@ from volunteer.auth.services import end_sessions, hash_password, revoke_tokens
 from volunteer.extensions import db
 from volunteer.i18n import localtime
 from volunteer.issues.models import IssueCategory, UrgencyLevel
+from volunteer.matching.admin import MatchingView
+from volunteer.matching.models import WeightSet, WeightSetStatus
 from volunteer.org.models import Department, Grid, GridPoint, ServiceItem, Village
 from volunteer.org.services import boundary_error, centre_error
 from volunteer.outbox.admin import OutboxView
@@ -60,7 +62,10 @@ class HomeView(TownAdminMixin, AdminIndexView):
                                        (_l("Users"), User)]}
         dead = db.session.scalar(db.select(db.func.count(OutboxMessage.id))
                                  .where(OutboxMessage.status == Status.dead))
-        return self.render("admin/home.html", counts=counts, dead=dead)
+        weights_waiting = db.session.scalar(db.select(WeightSet.id).where(
+            WeightSet.status == WeightSetStatus.candidate).limit(1))
+        return self.render("admin/home.html", counts=counts, dead=dead,
+                           weights_waiting=weights_waiting)
 
 
 def _local_time(view, value, name) -> str:
@@ -362,6 +367,8 @@ def init_admin(app) -> None:
                                      category=issues, endpoint="a_issuecategory"))
     admin.add_view(UrgencyLevelView(UrgencyLevel, s, name=_l("Urgency and deadlines"),
                                     category=issues, endpoint="a_urgency"))
+    admin.add_view(MatchingView(name=_l("Matcher weights"), category=issues, endpoint="matching",
+                                url="/admin/matching"))
     admin.add_view(ServiceItemView(ServiceItem, s, name=_l("Service items"), category=ref,
                                    endpoint="a_serviceitem"))
     admin.add_view(SkillView(Skill, s, name=_l("Skills"), category=ref, endpoint="a_skill"))

@@ -15,11 +15,13 @@ from werkzeug.security import generate_password_hash
 
 from volunteer.auth.models import Role, RoleAssignment, User
 from volunteer.common import utcnow
+from volunteer.demo.history import seed_history
 from volunteer.demo.invitations import seed_invitations
 from volunteer.demo.issues import seed_issues
 from volunteer.demo.sessions import seed_sessions
 from volunteer.extensions import db
 from volunteer.issues.models import IssueCategory
+from volunteer.matching import tuning
 from volunteer.org.models import Department, Grid, GridPoint, ServiceItem, Town, Village
 from volunteer.setup import DATA_DIR
 from volunteer.skills.models import Skill
@@ -172,6 +174,12 @@ def seed_demo() -> dict[str, int]:
 
     helping = seed_invitations(rnd)
     helping.update(seed_sessions(rnd))
+    helping.update(seed_history(rnd))
+    db.session.flush()
+    try:  # learned weights waiting for the town admin, compared on the history
+        helping["learned_weight_set"] = tuning.learn().id
+    except tuning.TuningError:
+        pass
     return {"villages": len(villages), "grids": len(grids), "grid_points": len(points),
             "departments": len(departments), "service_items": len(data["service_items"]),
             "users": len(users), "role_assignments": len(roles),

@@ -11,7 +11,7 @@ from volunteer.extensions import db
 
 # Kinds of notification a person can switch on or off.
 KINDS = ("my_report", "queue", "overdue", "verify", "invitation", "team", "hours", "sessions",
-         "skills")
+         "skills", "town_office")
 
 
 class Notification(db.Model):

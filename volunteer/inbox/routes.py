@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from volunteer import policy
 from volunteer.auth.forms import ConfirmForm
 from volunteer.common import paginate, utcnow
 from volunteer.extensions import db
@@ -27,7 +28,11 @@ KIND_LABELS = {"my_report": _l("Changes to issues I reported"),
                "team": _l("Answers and offers from volunteers for issues I organise"),
                "hours": _l("Service hours: proposals, confirmations, corrections"),
                "sessions": _l("Service sessions I signed up for: reminders and changes"),
-               "skills": _l("My skills: verified or not accepted, and why")}
+               "skills": _l("My skills: verified or not accepted, and why"),
+               "town_office": _l("Town office: learned matcher weights waiting for a "
+                                 "decision")}
+#: Kinds only some people receive, and who: the others are not asked about them.
+KIND_FOR = {"town_office": policy.may_tune_matcher}
 
 
 @bp.route("/")
@@ -112,10 +117,11 @@ def settings():
     """Choose, per kind and channel, what to receive; agree to (or withdraw from) SMS."""
     form = ConfirmForm()
     channels = _channels_for(current_user)
+    kinds = [k for k in KINDS if KIND_FOR.get(k, bool)(current_user)]
     if form.validate_on_submit():
         have = {s.kind: s for s in db.session.scalars(db.select(NotificationSetting).where(
             NotificationSetting.user_id == current_user.id))}
-        for kind in KINDS:
+        for kind in kinds:  # the kinds not offered to this person keep their setting
             row = have.get(kind) or NotificationSetting(user_id=current_user.id, kind=kind)
             for channel in channels:
                 setattr(row, channel.setting,
@@ -131,5 +137,6 @@ def settings():
         flash(_("Your choices are saved."), "success")
         return redirect(url_for("inbox.settings"))
     return render_template("inbox/settings.html", form=form, current=settings_of(current_user.id),
-                           KIND_LABELS=KIND_LABELS, channels=channels, suffix=FIELD_SUFFIX,
+                           KIND_LABELS={k: KIND_LABELS[k] for k in kinds},
+                           channels=channels, suffix=FIELD_SUFFIX,
                            mail_on=CHANNELS["email"].enabled(current_app.config))

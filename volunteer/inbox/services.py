@@ -105,7 +105,8 @@ def for_follower(kind: str, issue, user_id: int) -> bool:
 EVENT_PAGES = {"hours_proposed": ("hours.review", "/hours/review"),
                "correction_requested": ("hours.review", "/hours/review"),
                "skill_verified": ("volunteers.me", "/volunteers/me"),
-               "skill_rejected": ("volunteers.me", "/volunteers/me")}
+               "skill_rejected": ("volunteers.me", "/volunteers/me"),
+               "weights_learned": ("matching.index", "/admin/matching/")}
 
 
 def _link(issue, invitation=None, session=None, event: str = "") -> str:
@@ -185,6 +186,7 @@ def describe(event: str, issue, invitation=None, session=None, public: bool = Fa
         "hours_confirmed": _("Your service hours were confirmed: %(ref)s", ref=ref),
         "correction_accepted": _("Your correction of hours was accepted: %(ref)s", ref=ref),
         "correction_rejected": _("Your correction of hours was rejected: %(ref)s", ref=ref),
+        "weights_learned": _("Learned matcher weights are waiting for your decision."),
         "skill_verified": _("Your skill %(skill)s was verified.", skill=skill_name)
         if skill_name else _("A skill on your profile was verified."),
         "skill_rejected": _("Your skill %(skill)s was not accepted: %(reason)s", skill=skill_name,

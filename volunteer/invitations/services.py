@@ -57,8 +57,8 @@ class InvitationError(DomainError):
         "not_a_volunteer": _l("%(who)s has no volunteer profile."),
         "unavailable": _l("%(who)s is paused or no longer available."),
         "over_limit": _l("%(who)s has reached their monthly limit of tasks."),
-        "weekly_cap": _l("%(who)s was asked %(n)s times in the last 7 days already; to spread "
-                         "the work, please ask someone else."),
+        "weekly_cap": _l("%(who)s has been asked often this week already; to spread the work, "
+                         "please ask someone else."),
         "double_booked": _l("%(who)s is already busy at that time."),
         "not_yours": _l("This invitation is not yours."),
         "expired": _l("This invitation has expired."),
@@ -175,9 +175,7 @@ def _check_weekly_cap(user: User, now: datetime) -> None:
         Invitation.volunteer_id == user.id, Invitation.origin == "invite",
         Invitation.created_at >= now - timedelta(days=7))) or 0
     if asked >= cap:
-        err = InvitationError("weekly_cap", user.name)
-        err.params["n"] = asked
-        raise err
+        raise InvitationError("weekly_cap", user.name)
 
 
 def _expiry(now: datetime, starts: datetime | None) -> datetime:

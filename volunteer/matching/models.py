@@ -55,6 +55,11 @@ class WeightSet(db.Model):
     makes one active (the admin's matching page); at most one is active at a time."""
 
     __tablename__ = "match_weight_set"
+    __table_args__ = (  # two admins switching at once cannot leave two sets in use
+        sa.Index("uq_match_weight_set_active", "status", unique=True,
+                 postgresql_where=sa.text("status = 'active'"),
+                 sqlite_where=sa.text("status = 'active'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -155,6 +155,7 @@ class Round:
     accepted_top: np.ndarray  # per slate: acceptances within 24 h among the top five
     helped: np.ndarray  # per slate: anyone accepted at all
     invitations: np.ndarray  # per volunteer row: invitations received
+    days: list[list[int]] = field(default_factory=list)  # the rows invited, day by day
 
     def mean(self) -> learning.Estimate:
         """Acceptances within 24 h among the top five per list, with a 95% interval."""
@@ -184,7 +185,7 @@ def run(town: Town, stream: list[Need], per_day: int, epsilon: float, seed: int,
     explore_rng = np.random.default_rng(seed + 1)
     ix, m = town.ix, town.matcher
     decay = 0.5 ** (1.0 / HALF_LIFE_DAYS)
-    slates, top, helped = [], [], []
+    slates, top, helped, days = [], [], [], []
     invitations = np.zeros(ix.n, dtype=np.int64)
     row_of = ix.row_of
     for start in range(0, len(stream), per_day):
@@ -233,11 +234,12 @@ def run(town: Town, stream: list[Need], per_day: int, epsilon: float, seed: int,
             ix.load[r] = max(0, ix.load[r] - 1)
         ix.asked_lately *= decay
         town.asks.append(today)
+        days.append(today)
         if len(town.asks) > 7:
             for r in town.asks.pop(0):
                 ix.week[r] = max(0, ix.week[r] - 1)
     return Round(slates, np.asarray(top, dtype=float), np.asarray(helped, dtype=bool),
-                 invitations)
+                 invitations, days)
 
 
 @dataclass
@@ -292,12 +294,13 @@ def experiment(town: Town, log_days: int = 60, test_days: int = 30, per_day: int
                       len(train.slates) + len(test.slates))
 
 
-def spread(town: Town, fairness: float, weekly_cap: int, days: int = 30, per_day: int = 40,
-           seed: int = 0) -> Round:
-    """A run of fresh needs with the given fairness weight and weekly cap (0: none)."""
+def spread(town: Town, fairness: float, weekly_cap: int, stream: list[Need] | None = None,
+           per_day: int = 40, days: int = 30, seed: int = 0) -> Round:
+    """The same needs (``stream``, else ``days`` of fresh ones) from the same state, with the
+    given fairness weight and weekly cap (0: none). ``town`` is not changed."""
     t = town.copy()
     t.matcher.weights = Weights.from_dict({**t.matcher.weights.as_dict(),
                                            "fairness": fairness})
     t.matcher.weekly_cap = weekly_cap
-    return run(t, needs(t, days * per_day, seed), per_day, 0.0, seed + 40)
-
+    return run(t, stream if stream is not None else needs(t, days * per_day, seed), per_day,
+               0.0, seed + 40)

@@ -25,9 +25,9 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from volunteer.common import utcnow
 from volunteer.errors import DomainError
 from volunteer.extensions import db
-from volunteer.common import utcnow
 from volunteer.matching import artefact, records, tuning
 from volunteer.matching.index import VolunteerIndex
 from volunteer.matching.matcher import Matcher

@@ -17,9 +17,11 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from volunteer import policy
+from volunteer.auth.models import Role, RoleAssignment
 from volunteer.common import utcnow
 from volunteer.errors import DomainError
 from volunteer.extensions import db
+from volunteer.inbox import services as inbox
 from volunteer.invitations.models import Invitation, InvitationStatus
 from volunteer.matching import learning
 from volunteer.matching.explore import TOP
@@ -152,6 +154,9 @@ def learn(now=None, seed: int = 0) -> WeightSet:
                            "logged_slates": len(slates), "outcomes": n})
     db.session.add(ws)
     db.session.flush()
+    admins = db.session.scalars(sa.select(RoleAssignment.user_id).where(
+        RoleAssignment.role == Role.admin)).all()
+    inbox.notify(admins, "town_office", "weights_learned")  # a person decides; tell them
     return ws
 
 

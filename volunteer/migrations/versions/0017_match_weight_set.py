@@ -34,8 +34,12 @@ def upgrade():
         sa.PrimaryKeyConstraint('id', name=op.f('pk_match_weight_set')),
     )
     op.create_index(op.f('ix_match_weight_set_status'), 'match_weight_set', ['status'])
+    op.create_index('uq_match_weight_set_active', 'match_weight_set', ['status'], unique=True,
+                    postgresql_where=sa.text("status = 'active'"),
+                    sqlite_where=sa.text("status = 'active'"))
 
 
 def downgrade():
+    op.drop_index('uq_match_weight_set_active', table_name='match_weight_set')
     op.drop_index(op.f('ix_match_weight_set_status'), table_name='match_weight_set')
     op.drop_table('match_weight_set')
