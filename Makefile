@@ -44,3 +44,4 @@ bench: install-dev
 	$(BIN)/python -m tests.benchmarks.bench_match
 	$(BIN)/python -m tests.benchmarks.bench_dashboard
 	$(BIN)/python -m tests.benchmarks.bench_outbox
+	$(BIN)/python -m tests.benchmarks.bench_learning
