@@ -18,6 +18,7 @@ from volunteer.matching.matcher import FEATURES, TERMS, Query, Weights, terms
 class S:
     user_id: int
     grade: int
+    tier: int = 3
 
 
 def test_exploration_never_swaps_across_grades_and_logs_the_order_probability():
@@ -49,6 +50,8 @@ def test_no_exploration_when_off_or_nothing_may_swap():
     shown = [S(1, 9), S(2, 8), S(3, 7)]
     ex = explore(shown, 1.0, rng)
     assert ex.propensity == 1.0 and ex.swap is None and ex.eligible == []
+    ex = explore([S(1, 9, tier=3), S(2, 9, tier=2)], 1.0, rng)  # nor across tiers
+    assert ex.swap is None and ex.eligible == []
     ex = explore([S(1, 5), S(2, 5)], 0.0, rng)
     assert ex.propensity == 1.0 and ex.swap is None and ex.eligible == [1]
     ex = explore([S(1, 5), S(2, 5)], 1.0, rng)

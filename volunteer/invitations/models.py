@@ -77,7 +77,8 @@ class Invitation(db.Model):
     start_reminded_at: Mapped[datetime | None]  # "starts tomorrow" sent
     expired_noticed_at: Mapped[datetime | None]  # the inviter told it expired
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # indexed: each process's matcher looks for the newest change every few seconds
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     issue: Mapped[Issue | None] = relationship()  # noqa: F821
     session: Mapped[ServiceSession | None] = relationship()  # noqa: F821

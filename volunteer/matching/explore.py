@@ -1,9 +1,9 @@
 """Exploration with known probabilities: now and then a slate's top five are lightly shuffled.
 
 With probability ε one adjacent pair among the first ``TOP`` places swaps, chosen at random
-among the pairs that may swap: two neighbours of the same grade (``Matcher._grades``), so a
-verified holder never drops below an unverified one, nor a holder below someone without the
-skill. The probability of the order shown is logged with the slate (1 − ε unswapped, ε / m for
+among the pairs that may swap: two neighbours of the same grade (``Matcher._grades``) and tier,
+so a verified holder never drops below an unverified one, nor a holder below someone without
+the skill. The probability of the order shown is logged with the slate (1 − ε unswapped, ε / m for
 one of m possible swaps; 1 when no pair may swap), and so is the swap, so that learning can
 tell how much a place in the list itself draws invitations (``learning.positions``). No Flask.
 """
@@ -30,19 +30,20 @@ class Exploration:
         return {"epsilon": self.epsilon, "swap": self.swap, "eligible": self.eligible}
 
 
-def swappable(grades: list[int], top: int = TOP) -> list[int]:
+def swappable(ranks: list, top: int = TOP) -> list[int]:
     """Places (from 1) whose occupant may swap with the next one: both in the top ``top`` and
-    of the same grade."""
-    n = min(top, len(grades))
-    return [i + 1 for i in range(n - 1) if grades[i] == grades[i + 1]]
+    of the same rank (grade and tier)."""
+    n = min(top, len(ranks))
+    return [i + 1 for i in range(n - 1) if ranks[i] == ranks[i + 1]]
 
 
 def explore(suggestions: list, epsilon: float, rng: np.random.Generator,
             top: int = TOP) -> Exploration:
     """With probability ``epsilon`` swap one random adjacent pair of the top ``top`` that may
-    swap (same grade); the suggestions need a ``grade``. The list given is not changed."""
+    swap (same grade and tier); the suggestions need a ``grade`` and a ``tier``. The list given
+    is not changed."""
     shown = list(suggestions)
-    eligible = swappable([s.grade for s in shown], top)
+    eligible = swappable([(s.grade, s.tier) for s in shown], top)
     if epsilon <= 0 or not eligible:
         return Exploration(shown, 1.0, None, eligible, max(epsilon, 0.0))
     if rng.random() >= epsilon:

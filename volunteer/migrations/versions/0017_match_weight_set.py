@@ -1,4 +1,5 @@
-"""match weight set: learned weights, judged offline, switched on by a person
+"""match weight set: learned weights, judged offline, switched on by a person; invitation
+changes indexed (the matcher follows them)
 
 Revision ID: 0017_match_weight_set
 Revises: 0016_match_slate
@@ -37,9 +38,11 @@ def upgrade():
     op.create_index('uq_match_weight_set_active', 'match_weight_set', ['status'], unique=True,
                     postgresql_where=sa.text("status = 'active'"),
                     sqlite_where=sa.text("status = 'active'"))
+    op.create_index(op.f('ix_invitation_updated_at'), 'invitation', ['updated_at'])
 
 
 def downgrade():
+    op.drop_index(op.f('ix_invitation_updated_at'), table_name='invitation')
     op.drop_index('uq_match_weight_set_active', table_name='match_weight_set')
     op.drop_index(op.f('ix_match_weight_set_status'), table_name='match_weight_set')
     op.drop_table('match_weight_set')
