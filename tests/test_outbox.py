@@ -180,6 +180,31 @@ def test_a_failing_message_backs_off_and_ends_as_a_dead_letter_the_admin_can_ret
     assert messages()[0].status == Status.sent and len(smtp.messages) == 1
 
 
+def test_the_town_admin_hears_of_dead_letters_once_until_the_notice_is_read(
+        app, smtp, town, factory):
+    from volunteer.inbox.models import Notification
+
+    admin = factory.user("admin", name="镇管理员")
+    app.config["OUTBOX_MAX_ATTEMPTS"] = 1
+    for _ in range(2):  # SMTP down: each dies at its first try
+        outbox.post(CHANNELS["email"], town["sparky"], "password_reset", payload={"link": "x"})
+        db.session.commit()
+    assert len(messages(Status.dead)) == 2
+
+    def notices():
+        db.session.expire_all()
+        return db.session.scalars(db.select(Notification).where(
+            Notification.event == "dead_letters")).all()
+
+    (notice,) = notices()  # two dead letters, one notice
+    assert notice.user_id == admin.id and notice.kind == "town_office"
+    notice.read_at = utcnow()
+    db.session.commit()
+    outbox.post(CHANNELS["email"], town["sparky"], "password_reset", payload={"link": "x"})
+    db.session.commit()
+    assert len(notices()) == 2  # read: the next dead letter is news again
+
+
 def test_only_the_town_admin_sees_the_outbox(client, auth, town):
     for role in ("grid_leader", "village_admin", "volunteer"):
         auth.login(role)

@@ -22,3 +22,9 @@ Receivers: the invitations (``invitations.services.on_issue_changed``: waiting i
 lapse at resolution, helpers are done at closure) and the inbox
 (``inbox.services.on_issue_changed``: the reporter, followers, queue staff and verifiers hear
 of it).""")
+
+message_dead = _signals.signal("message-dead", doc="""An outbox message failed its last try and
+is a dead letter (the row is already marked). Sender: the message.
+
+Receiver: the inbox (``inbox.services.on_message_dead``: the town admins hear of it, once until
+they read the notice).""")

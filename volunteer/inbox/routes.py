@@ -30,7 +30,7 @@ KIND_LABELS = {"my_report": _l("Changes to issues I reported"),
                "sessions": _l("Service sessions I signed up for: reminders and changes"),
                "skills": _l("My skills: verified or not accepted, and why"),
                "town_office": _l("Town office: learned matcher weights waiting for a "
-                                 "decision")}
+                                 "decision, messages that could not be delivered")}
 #: Kinds only some people receive, and who: the others are not asked about them.
 KIND_FOR = {"town_office": policy.may_tune_matcher}
 

@@ -23,7 +23,7 @@ from volunteer.issues.workflow import role_allows, roles_for, verifiers
 from volunteer.outbox import services as outbox
 from volunteer.outbox.channels import CHANNELS, Text
 from volunteer.privacy import eraser, exporter
-from volunteer.signals import issue_changed
+from volunteer.signals import issue_changed, message_dead
 from volunteer.volunteers.models import SkillStatus
 
 
@@ -106,7 +106,8 @@ EVENT_PAGES = {"hours_proposed": ("hours.review", "/hours/review"),
                "correction_requested": ("hours.review", "/hours/review"),
                "skill_verified": ("volunteers.me", "/volunteers/me"),
                "skill_rejected": ("volunteers.me", "/volunteers/me"),
-               "weights_learned": ("matching.index", "/admin/matching/")}
+               "weights_learned": ("matching.index", "/admin/matching/"),
+               "dead_letters": ("outbox.index", "/admin/outbox/")}
 
 
 def _link(issue, invitation=None, session=None, event: str = "") -> str:
@@ -187,6 +188,8 @@ def describe(event: str, issue, invitation=None, session=None, public: bool = Fa
         "correction_accepted": _("Your correction of hours was accepted: %(ref)s", ref=ref),
         "correction_rejected": _("Your correction of hours was rejected: %(ref)s", ref=ref),
         "weights_learned": _("Learned matcher weights are waiting for your decision."),
+        "dead_letters": _("Some messages could not be delivered; see them and send them "
+                          "again."),
         "skill_verified": _("Your skill %(skill)s was verified.", skill=skill_name)
         if skill_name else _("A skill on your profile was verified."),
         "skill_rejected": _("Your skill %(skill)s was not accepted: %(reason)s", skill=skill_name,
@@ -312,3 +315,15 @@ def _export(user: User):
 def _erase(user: User) -> None:
     for model in (Notification, NotificationSetting):
         db.session.execute(sa.delete(model).where(model.user_id == user.id))
+
+
+@message_dead.connect
+def on_message_dead(msg, **_kw) -> None:
+    """The town admins hear that a message could not be delivered (``signals.message_dead``):
+    once, until they read the notice, so a run of dead letters — or the notice's own e-mail
+    failing — makes no flood."""
+    admins = db.session.scalars(db.select(RoleAssignment.user_id).where(
+        RoleAssignment.role == Role.admin)).all()
+    waiting = set(db.session.scalars(db.select(Notification.user_id).where(
+        Notification.event == "dead_letters", Notification.read_at.is_(None))))
+    notify([a for a in admins if a not in waiting], "town_office", "dead_letters")

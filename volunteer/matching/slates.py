@@ -28,8 +28,8 @@ CONTEXTS = ("issue_page", "session_staffing", "api_match", "api_issue", "needs_n
 
 
 def explore(result: MatchResult) -> Exploration:
-    """Now and then (``MATCH_EXPLORE``) swap two neighbours of the same grade in the top five
-    of a list about to be shown: ``result.suggestions`` is put in the order to show, and the
+    """Now and then (``MATCH_EXPLORE``) swap two neighbours of the same grade and tier in the
+    top five of a list about to be shown: ``result.suggestions`` is put in the order to show, and the
     returned exploration goes to ``record``."""
     ex = explore_order(result.suggestions, float(current_app.config.get("MATCH_EXPLORE", 0.0)),
                        np.random.default_rng())

@@ -31,6 +31,7 @@ from volunteer.extensions import db
 from volunteer.outbox.channels import CHANNELS, Channel, DeliveryError, Text
 from volunteer.outbox.models import OutboxMessage, Status
 from volunteer.privacy import eraser
+from volunteer.signals import message_dead
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +225,7 @@ def _failed(msg: OutboxMessage, error: str, limit: int, now: datetime | None,
         msg.status, msg.payload = Status.dead, None
         counts.dead += 1
         log.error("outbox message %s is dead after %s attempts: %s", msg.id, msg.attempts, error)
+        message_dead.send(msg)
     else:
         msg.status = Status.queued
         msg.next_attempt_at = (now or utcnow()) + backoff(msg.attempts)
