@@ -13,7 +13,7 @@ from volunteer.common import utcnow
 from volunteer.extensions import db
 from volunteer.inbox.models import Notification
 from volunteer.invitations.models import Invitation, InvitationStatus
-from volunteer.invitations.services import InvitationError, Pick, invite, respond
+from volunteer.invitations.services import InvitationError, Pick, invite, offer, respond
 from volunteer.issues.services import IssueInput, file_issue
 from volunteer.matching import learning, store, tuning
 from volunteer.matching.matcher import FEATURES, Weights
@@ -88,6 +88,7 @@ def test_the_log_reads_each_candidates_outcome(client, auth, town):
     assert logged.invited.tolist() == [True, False, True]  # volty was shown, not invited
     assert logged.outcome.tolist() == [1, 0, -1]
     assert logged.accepted.tolist() == [True, False, False]
+    assert logged.answered.tolist() == [True, False, True]
     assert logged.features.shape == (3, len(FEATURES))
     # an invitation left unanswered past its time is a negative; one still open is nothing
     later = utcnow() + timedelta(days=2)
@@ -95,7 +96,32 @@ def test_the_log_reads_each_candidates_outcome(client, auth, town):
     by[town["watts"].id].responded_at = None
     db.session.commit()
     assert tuning.gather()[0].outcome.tolist() == [1, 0, 0]
+    assert tuning.gather()[0].answered.tolist() == [True, False, False]  # still open
     assert tuning.gather(now=later)[0].outcome.tolist() == [1, 0, -1]
+    assert tuning.gather(now=later)[0].answered.tolist() == [True, False, True]
+    # withdrawn unanswered (the places filled): never known; withdrawn after a yes: a yes
+    by[town["watts"].id].status = InvitationStatus.withdrawn
+    by[town["sparky"].id].status = InvitationStatus.withdrawn
+    db.session.commit()
+    logged = tuning.gather(now=later)[0]
+    assert logged.answered.tolist() == [True, False, False]
+    assert logged.accepted.tolist() == [True, False, False]
+    assert logged.outcome.tolist() == [0, 0, 0]  # nor a pair to learn from
+    assert tuning.log_size(now=later) == (1, 0)
+
+
+def test_a_team_invited_by_the_ranking_has_no_place_in_the_list(app, client, auth, town):
+    app.config["MATCH_EXPLORE"] = 1.0
+    issue = lamp(town, helpers=2)
+    auth.login(user=town["leader"])
+    client.get(f"/issues/{issue.id}")
+    slate = db.session.scalars(db.select(Slate)).one()
+    assert client.post(f"/tasks/invite/{issue.id}", data={
+        "mode": "team", "slate": slate.id}).status_code == 302
+    made = db.session.scalars(db.select(Invitation)).all()
+    assert len(made) == 2
+    assert {(i.slate_id, i.slate_rank) for i in made} == {(slate.id, None)}
+    assert tuning.gather()[0].invited.tolist() == [False, False, False]
 
 
 def _synthetic_log(n=300, seed=0):
@@ -136,6 +162,18 @@ def test_learning_offers_weights_never_switches_them_on_and_tells_the_town_admin
     assert runner.invoke(args=["matching", "learn"]).exit_code == 0
     statuses = db.session.scalars(db.select(WeightSet.status).order_by(WeightSet.id)).all()
     assert statuses == [WeightSetStatus.superseded, WeightSetStatus.candidate]
+
+
+def test_a_log_without_a_yes_and_a_no_in_one_list_says_so(app, runner, town, monkeypatch):
+    app.config["MATCH_LEARN_MIN_OUTCOMES"] = 10
+    log = _synthetic_log(50)
+    for s in log:  # every invited one said yes
+        s.accepted[:] = s.invited
+        s.outcome[:] = np.where(s.invited, 1, 0)
+    monkeypatch.setattr(tuning, "gather", lambda now=None: log)
+    result = runner.invoke(args=["matching", "learn"])
+    assert result.exit_code != 0 and "还没有一份名单" in result.output
+    assert db.session.scalar(db.select(db.func.count(WeightSet.id))) == 0
 
 
 def test_too_few_outcomes_offer_nothing(runner, town):
@@ -182,6 +220,10 @@ def test_the_weekly_cap_refuses_one_more_invitation(app, town):
     # nor is the volunteer suggested any more; the others are
     ids = [s.user_id for s in store.get_matcher().match(issue_query(third)).suggestions]
     assert town["sparky"].id not in ids and town["volty"].id in ids
+    # being asked is capped, not helping: the volunteer may still offer, and sees the need
+    offer(town["sparky"], third)
+    db.session.commit()
+    assert store.get_matcher().evaluate_one(issue_query(third), town["sparky"].id) is not None
 
 
 def test_the_matcher_sees_recent_invitations_at_once(town):
@@ -206,3 +248,22 @@ def test_the_town_office_notices_are_offered_to_the_town_admin_only(client, auth
     auth.logout()
     auth.login(user=town["admin"])
     assert "learned matcher weights" in client.get("/inbox/settings").get_data(as_text=True)
+
+
+def test_recent_asks_fade_with_time_alone(town, monkeypatch):
+    issue, other = lamp(town), lamp(town)
+    invite(town["leader"], issue, [Pick(town["sparky"].id)])
+    db.session.commit()
+    q = issue_query(other)
+    assert store.get_matcher().evaluate_one(q, town["sparky"].id).features[
+        FEATURES.index("asked_lately")] == pytest.approx(1.0, abs=0.01)
+    # two weeks on (the invitation moved back: nothing else changes)
+    inv = db.session.scalars(db.select(Invitation)).one()
+    db.session.execute(db.update(Invitation).where(Invitation.id == inv.id).values(
+        created_at=inv.created_at - timedelta(days=14),
+        updated_at=inv.updated_at - timedelta(days=14)))
+    db.session.commit()
+    monkeypatch.setattr(store, "FADE_SECONDS", 0.0)
+    store.get_matcher()  # reads what fades
+    faded = store.get_matcher().evaluate_one(q, town["sparky"].id)
+    assert faded.features[FEATURES.index("asked_lately")] == pytest.approx(0.25, abs=0.01)

@@ -205,6 +205,26 @@ def test_the_town_admin_hears_of_dead_letters_once_until_the_notice_is_read(
     assert len(notices()) == 2  # read: the next dead letter is news again
 
 
+def test_a_dead_notice_about_dead_letters_makes_no_chain(app, smtp, town, factory):
+    """An admin who reads notices by e-mail only, with SMTP down: one notice on its way, and
+    its own death tells nobody."""
+    from volunteer.inbox.models import NotificationSetting
+
+    admin = factory.user("admin", name="镇管理员", email="admin@example.com")
+    db.session.add(NotificationSetting(user_id=admin.id, kind="town_office", in_app=False,
+                                       email=True))
+    db.session.commit()
+    app.config["OUTBOX_MAX_ATTEMPTS"] = 1
+    for _ in range(3):
+        outbox.post(CHANNELS["email"], town["sparky"], "password_reset", payload={"link": "x"})
+        db.session.commit()
+    for _ in range(3):
+        outbox.deliver_due(now=utcnow() + timedelta(days=1))
+    notices = [m for m in messages() if m.event == "dead_letters"]
+    assert len(notices) == 1 and notices[0].user_id == admin.id
+    assert len(messages()) == 4  # three dead letters and one dead notice: the chain stops
+
+
 def test_only_the_town_admin_sees_the_outbox(client, auth, town):
     for role in ("grid_leader", "village_admin", "volunteer"):
         auth.login(role)

@@ -83,7 +83,7 @@ def fairness_demo() -> None:
     from volunteer.extensions import db
     from volunteer.issues.models import Issue
     from volunteer.matching import artefact, records, simulate, store
-    from volunteer.matching.queries import URGENT
+    from volunteer.matching.queries import is_urgent
     from volunteer.setup import load_reference_data
 
     app = create_app({"RATELIMIT_ENABLED": False})
@@ -109,7 +109,7 @@ def fairness_demo() -> None:
             if not needed:
                 continue
             local = to_local(issue.created_at)
-            stream.append(simulate.Need(issue.lat, issue.lon, needed[0], issue.urgency in URGENT,
+            stream.append(simulate.Need(issue.lat, issue.lon, needed[0], is_urgent(issue),
                                         local.hour, local.weekday() >= 5))
     per_day = max(1, len(stream) // 182)
     _fairness_table(f"Spreading the work: the demo town, {matcher.base.n:,} volunteers, its "

@@ -7,6 +7,8 @@ rows of the outbox written with it too, and leave only after the commit (a rollb
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
 from flask_babel import get_locale
@@ -14,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
 from volunteer.auth.models import Role, RoleAssignment, User, role_label
-from volunteer.common import iso_utc
+from volunteer.common import iso_utc, utcnow
 from volunteer.extensions import db
 from volunteer.i18n import localtime
 from volunteer.inbox.models import KINDS, Notification, NotificationSetting
@@ -22,6 +24,8 @@ from volunteer.issues.models import IssueAction, Tier
 from volunteer.issues.workflow import role_allows, roles_for, verifiers
 from volunteer.outbox import services as outbox
 from volunteer.outbox.channels import CHANNELS, Text
+from volunteer.outbox.models import OutboxMessage
+from volunteer.outbox.models import Status as OutboxStatus
 from volunteer.privacy import eraser, exporter
 from volunteer.signals import issue_changed, message_dead
 from volunteer.volunteers.models import SkillStatus
@@ -320,10 +324,15 @@ def _erase(user: User) -> None:
 @message_dead.connect
 def on_message_dead(msg, **_kw) -> None:
     """The town admins hear that a message could not be delivered (``signals.message_dead``):
-    once, until they read the notice, so a run of dead letters — or the notice's own e-mail
-    failing — makes no flood."""
+    once until they read the notice in the inbox, and at most once a day by the other
+    channels, so a run of dead letters — or the notice's own e-mail failing — makes no flood
+    (a notice about dead letters that dies itself tells nobody: ``outbox.services``)."""
     admins = db.session.scalars(db.select(RoleAssignment.user_id).where(
         RoleAssignment.role == Role.admin)).all()
     waiting = set(db.session.scalars(db.select(Notification.user_id).where(
         Notification.event == "dead_letters", Notification.read_at.is_(None))))
+    waiting |= set(db.session.scalars(db.select(OutboxMessage.user_id).where(
+        OutboxMessage.event == "dead_letters",
+        sa.or_(OutboxMessage.status.in_((OutboxStatus.queued, OutboxStatus.sending)),
+               OutboxMessage.created_at >= utcnow() - timedelta(days=1)))))
     notify([a for a in admins if a not in waiting], "town_office", "dead_letters")

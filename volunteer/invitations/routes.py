@@ -296,6 +296,10 @@ def _invite(obj, suggest, back: str):
             return Pick(uid)
         s = by_id[uid]
         slate_id, rank = slates.rank_in(shown, current_user, uid, **target_of)
+        if mode in ("team", "next"):
+            # Chosen by the ranking, not picked at a place of the list shown (which exploration
+            # may have shuffled): on record as from the list, without a place to learn from.
+            rank = None
         return Pick(uid, s.score, s.distance_m, [list(r) for r in s.reasons], slate_id, rank)
 
     def invite_picked():

@@ -82,4 +82,5 @@ class MatchingView(BaseView):
         back = url_for(".index")
         return perform(lambda: tuning.switch_on(current_user, set_id),
                        lambda ws: _("The weights of set #%(id)s are in use now; every page's "
-                                    "suggestions follow within seconds.", id=ws.id), back)
+                                    "suggestions follow within seconds.", id=ws.id), back,
+                       conflict=tuning.TuningError("switched_meanwhile"))

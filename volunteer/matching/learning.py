@@ -51,10 +51,17 @@ class LoggedSlate:
     urgent: bool = False
     swap: int | None = None  # the swapped pair's first place (from 1)
     eligible: tuple[int, ...] = ()  # places (from 1) that could have swapped
+    # n, bool: invited and whether they accepted within 24 h is known (not still open, not
+    # withdrawn unanswered because others filled the places); None: every invited one
+    answered: np.ndarray | None = None
 
     @property
     def n(self) -> int:
         return len(self.grades)
+
+    @property
+    def known(self) -> np.ndarray:
+        return self.invited if self.answered is None else self.answered
 
 
 @dataclass
@@ -239,7 +246,7 @@ def reward_model(slates: list[LoggedSlate], pos: Positions, scale_km: float):
     robust estimate), as a function of a slate; a constant when the log cannot fit one."""
     xs, ys, ws = [], [], []
     for s in slates:
-        inv = np.flatnonzero(s.invited)
+        inv = np.flatnonzero(s.known)
         if not len(inv):
             continue
         t = slate_terms(s, scale_km)
@@ -269,9 +276,10 @@ def order(s: LoggedSlate, weights: Weights) -> np.ndarray:
 
 
 def _tables(slates: list[LoggedSlate], weights: Weights, reward, top: int) -> dict:
-    """Per slate, by (new place ≤ top, logged place): acceptances and invitations of the
-    candidates the weights would put in the top; the reward model's sum per new place and its
-    residuals; and the invitations actually made in the top (the normaliser)."""
+    """Per slate, by (new place ≤ top, logged place): acceptances and answered invitations of
+    the candidates the weights would put in the top; the reward model's sum per new place and
+    its residuals; and the invitations actually made in the top (the normaliser: how many
+    invitations the top draws depends on the places only)."""
     n = len(slates)
     acc = np.zeros((n, top, PLACES))
     inv = np.zeros((n, top, PLACES))
@@ -285,8 +293,8 @@ def _tables(slates: list[LoggedSlate], weights: Weights, reward, top: int) -> di
         old = np.minimum(keep, PLACES - 1)
         r = reward(s)[keep]
         np.add.at(acc[m], (new[keep], old), s.accepted[keep])
-        np.add.at(inv[m], (new[keep], old), s.invited[keep])
-        np.add.at(res[m], (new[keep], old), s.invited[keep] * (s.accepted[keep] - r))
+        np.add.at(inv[m], (new[keep], old), s.known[keep])
+        np.add.at(res[m], (new[keep], old), s.known[keep] * (s.accepted[keep] - r))
         np.add.at(rhat[m], new[keep], r)
         made[m] = s.invited[:top].sum()
     return {"acc": acc.reshape(n, -1), "inv": inv.reshape(n, -1), "res": res.reshape(n, -1),

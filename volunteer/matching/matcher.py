@@ -256,13 +256,14 @@ class Matcher:
                            candidates_scored=total, urgent=q.urgent)
 
     def _evaluate(self, ix: VolunteerIndex, rows: np.ndarray, q: Query, cols: list[int],
-                  probs: np.ndarray, primary: dict[int, float]) -> dict:
-        """Vectorised scores of candidate rows (after the hard constraints)."""
+                  probs: np.ndarray, primary: dict[int, float], capped: bool = True) -> dict:
+        """Vectorised scores of candidate rows (after the hard constraints; the weekly cap on
+        being asked only when ``capped``: a list to invite from)."""
         w = self.weights
         d = haversine_km(q.lat, q.lon, ix.lat[rows], ix.lon[rows]) if len(rows) else \
             np.empty(0)
         ok = (d <= ix.travel_km[rows] + 1e-6) & (ix.load[rows] < ix.monthly_limit[rows])
-        if self.weekly_cap:
+        if capped and self.weekly_cap:
             ok &= ix.week[rows] < self.weekly_cap
         if q.exclude and len(rows):
             ok &= ~np.isin(ix.user_id[rows], np.fromiter(q.exclude, dtype=np.int64))
@@ -412,14 +413,17 @@ class Matcher:
 
     def evaluate_one(self, q: Query, user_id: int) -> Suggestion | None:
         """How one volunteer ranks for a query, by the same rules as ``match``; None when the
-        constraints leave them out (paused, out of their range, at their limit, excluded)."""
+        constraints leave them out (paused, out of their range, at their limit, excluded). The
+        weekly cap limits being *asked* and does not apply here (a volunteer's own offer, their
+        needs near me; an invitation by hand checks it in the service, with its own message)."""
         found = self._row(user_id)
         if found is None:
             return None
         ix, row = found
         needed = self.needed(q)
         cols, probs, primary = self._search_skills(q, needed)
-        part = self._evaluate(ix, np.array([row], dtype=np.int64), q, cols, probs, primary)
+        part = self._evaluate(ix, np.array([row], dtype=np.int64), q, cols, probs, primary,
+                              capped=False)
         if not len(part["rows"]):
             return None
         return self._explain(part, 0, q, cols, primary)

@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 from volunteer.common import SHANGHAI
 from volunteer.matching.matcher import Query
 
-URGENT = ("high", "critical")  # urgency codes of needs wanted within a day
+URGENT_HOURS = 24  # a need whose urgency allows a day or less is urgent
+
+
+def is_urgent(issue) -> bool:
+    """Whether the issue's urgency gave it a day or less (its deadline, set from the urgency
+    level's hours when it was filed, which the town admin may change)."""
+    if issue.deadline_at is None or issue.created_at is None:
+        return False
+    return issue.deadline_at - issue.created_at <= timedelta(hours=URGENT_HOURS)
 
 
 def window_mask(start: datetime | None, end: datetime | None) -> int:
@@ -36,7 +44,7 @@ def issue_query(issue, limit: int = 10, exclude=frozenset()) -> Query:
                  helpers_needed=issue.helpers_needed,
                  window_mask=window_mask(issue.needed_from, issue.needed_until),
                  grid_id=issue.grid_id, village_id=issue.village_id,
-                 exclude=frozenset(exclude), urgent=issue.urgency in URGENT)
+                 exclude=frozenset(exclude), urgent=is_urgent(issue))
 
 
 def session_query(session, limit: int = 10, exclude=frozenset()) -> Query:

@@ -94,10 +94,7 @@ def _load_and_history(user_ids: list[int] | None, fair_days: int = 28,
     now = utcnow()
     inv = Invitation
     where = [inv.volunteer_id.in_(user_ids or [-1])] if user_ids is not None else []
-    load = dict(db.session.execute(
-        sa.select(inv.volunteer_id, sa.func.count(inv.id))
-        .where(*where, recent_tasks_clause(now))
-        .group_by(inv.volunteer_id)).tuples().all())
+    load, asks = fading(fair_days, half_life_days, now, user_ids)
     answered = sa.or_(inv.status.in_((InvitationStatus.accepted, InvitationStatus.declined,
                                      InvitationStatus.done, InvitationStatus.no_show)),
                       sa.and_(inv.status == InvitationStatus.invited, inv.expires_at <= now))
@@ -111,16 +108,34 @@ def _load_and_history(user_ids: list[int] | None, fair_days: int = 28,
                       sa.func.count(inv.id).filter(inv.status == InvitationStatus.done))
             .where(*where).group_by(inv.volunteer_id)):
         history[uid] = {"invited": invited, "accepted": accepted, "completed": completed}
+    for uid, (lately, week) in asks.items():
+        h = history.setdefault(uid, {"invited": 0, "accepted": 0, "completed": 0})
+        h["asked_lately"], h["week"] = lately, week
+    return load, history
+
+
+def fading(fair_days: int = 28, half_life_days: float = 7.0, now=None,
+           user_ids: list[int] | None = None):
+    """What changes with time alone, per volunteer: their recent tasks (the load), and their
+    recent invitations (asked lately, fading by half every ``half_life_days`` over the last
+    ``fair_days``; and the last 7 days' count). Reads only recent invitations."""
+    now = now or utcnow()
+    inv = Invitation
+    where = [inv.volunteer_id.in_(user_ids or [-1])] if user_ids is not None else []
+    load = dict(db.session.execute(
+        sa.select(inv.volunteer_id, sa.func.count(inv.id))
+        .where(*where, recent_tasks_clause(now))
+        .group_by(inv.volunteer_id)).tuples().all())
     week_ago = now - timedelta(days=7)
+    asks: dict[int, tuple[float, int]] = {}
     for uid, at in db.session.execute(
             sa.select(inv.volunteer_id, inv.created_at)
             .where(*where, inv.origin == "invite",
                    inv.created_at >= now - timedelta(days=fair_days))):
-        h = history.setdefault(uid, {"invited": 0, "accepted": 0, "completed": 0})
+        lately, week = asks.get(uid, (0.0, 0))
         age = max((now - at).total_seconds() / 86400.0, 0.0)
-        h["asked_lately"] = h.get("asked_lately", 0.0) + 0.5 ** (age / half_life_days)
-        h["week"] = h.get("week", 0) + (at >= week_ago)
-    return load, history
+        asks[uid] = (lately + 0.5 ** (age / half_life_days), week + (at >= week_ago))
+    return load, asks
 
 
 def soft_skills(records: list[VolunteerRecord], skills: list[TaxonomySkill]) -> None:

@@ -8,9 +8,10 @@ volunteer profiles changed since the last look. Changes go into a small overlay 
 in full, with their old rows masked out of the big index; a deletion, a changed taxonomy or a
 large overlay rebuilds everything. So each gunicorn worker sees a new, moved or paused volunteer
 within a few seconds without any message between workers. A new or answered invitation counts as
-a change of the volunteer (their load, history and recent asks); as recent asks fade with time,
-the whole index is rebuilt every ``REBUILD_SECONDS`` anyway. The score's weights are the set the
-town admin switched on (``tuning``), watched the same way.
+a change of the volunteer (their load, history and recent asks); what changes with time alone
+(tasks older than a month, recent asks fading) is read again every ``FADE_SECONDS``, from the
+recent invitations only. The score's weights are the set the town admin switched on
+(``tuning``), watched the same way.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from volunteer.volunteers.models import VolunteerProfile
 
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 2.0
-REBUILD_SECONDS = 3600.0
+FADE_SECONDS = 600.0
 OVERLAY_MAX = 5000
 _lock = threading.Lock()
 
@@ -61,7 +62,7 @@ class _State:
     built_at: datetime | None = None  # the wall-clock time of the build (UTC)
     seen_invited: datetime | None = None  # newest invitation change looked at
     weights_id: int | None = None  # the live weight set (None: the configured weights)
-    built: float = 0.0  # monotonic time of the build
+    faded: float = 0.0  # monotonic time the fading columns were last read
 
 
 def get_matcher() -> Matcher:
@@ -74,10 +75,10 @@ def get_matcher() -> Matcher:
         now = time.monotonic()
         if state is None:
             state = store[key] = _build()
-        elif now - state.built >= REBUILD_SECONDS:
-            store[key] = state = _build()
         elif now - state.checked >= REFRESH_SECONDS:
             store[key] = state = _refresh(state)
+            if now - state.faded >= FADE_SECONDS:
+                _fade(state)
         return state.matcher
 
 
@@ -104,22 +105,23 @@ def _build() -> _State:
     records.soft_skills(found, skills)
     base = VolunteerIndex(found, len(skills))
     log.info("matcher built: %d volunteers in %.1f s", base.n, time.perf_counter() - started)
-    matcher = Matcher(model, skills, needs_cert, base, None, tuning.live_weights(),
+    in_use = tuning.active()  # read once: the weights and the id watched agree
+    matcher = Matcher(model, skills, needs_cert, base, None, tuning.weights_of(in_use),
                       weekly_cap=int(current_app.config.get("MATCH_WEEKLY_CAP", 0)))
     return _State(matcher, artefact.key(skills), mark, len(users),
                   np.sort(np.fromiter(users, dtype=np.int64, count=len(users))),
-                  time.monotonic(), mark, count, built_at, invited, tuning.active_id(),
-                  time.monotonic())
+                  time.monotonic(), mark, count, built_at, invited,
+                  in_use.id if in_use else None, time.monotonic())
 
 
 def _refresh(state: _State) -> _State:
     """Bring the index up to date with profiles changed since it was built."""
     state.checked = time.monotonic()
     mark, count, invited = records.watermark()
-    weights_id = tuning.active_id()
-    if weights_id != state.weights_id:  # the town admin switched another set on
-        state.matcher.weights = tuning.live_weights()
-        state.weights_id = weights_id
+    in_use = tuning.active()
+    if (in_use.id if in_use else None) != state.weights_id:  # the admin switched a set on
+        state.matcher.weights = tuning.weights_of(in_use)
+        state.weights_id = in_use.id if in_use else None
     skill_ids, skills, needs_cert = records.taxonomy()
     if artefact.key(skills) != state.taxonomy_key or state.base_mark is None:
         return _build()
@@ -147,3 +149,23 @@ def _refresh(state: _State) -> _State:
     state.matcher.overlay = VolunteerIndex(found, len(skills), trees=False)
     state.seen_mark, state.seen_count, state.seen_invited = mark, count, invited
     return state
+
+
+def _fade(state: _State) -> None:
+    """Read again what changes with time alone (``records.fading``) into the big index: the
+    overlay holds its volunteers' own, fresh from their last change."""
+    state.faded = time.monotonic()
+    load, asks = records.fading(**_options())
+    base = state.matcher.base
+    base.load[:] = 0
+    base.asked_lately[:] = 0
+    base.week[:] = 0
+    for uid, n in load.items():
+        row = base.row_of.get(uid)
+        if row is not None:
+            base.load[row] = n
+    for uid, (lately, week) in asks.items():
+        row = base.row_of.get(uid)
+        if row is not None:
+            base.asked_lately[row], base.week[row] = lately, week
+    state.seen_invited = None  # the overlay's volunteers are read again at the next refresh

@@ -44,6 +44,10 @@ class TuningError(DomainError):
                              "or a newer one replaced it)."),
         "too_few": _l("Too few answered invitations to learn from yet: %(n)s of the "
                       "%(min)s needed."),
+        "no_pairs": _l("No list on record has both a yes and a no among its invitations yet: "
+                       "there is nothing to compare and learn from."),
+        "switched_meanwhile": _l("Someone else switched the weights at the same moment; "
+                                 "nothing was changed. Please look again."),
     }
     statuses = {"not_allowed": 403, "not_found": 404}
 
@@ -64,33 +68,43 @@ def active_id() -> int | None:
                              .where(WeightSet.status == WeightSetStatus.active).limit(1))
 
 
-def live_weights() -> Weights:
-    """The weights in use: the active set's, else the configured ones."""
-    ws = active()
+def weights_of(ws: WeightSet | None) -> Weights:
+    """A set's weights over the configured ones (None: the configured ones)."""
     return Weights.from_dict({**hand_weights().as_dict(), **ws.weights}) if ws else \
         hand_weights()
 
 
+def live_weights() -> Weights:
+    """The weights in use: the active set's, else the configured ones."""
+    return weights_of(active())
+
+
 # -- the log -----------------------------------------------------------------------------------
 
-def _outcome(status: str, expires_at, created_at, responded_at, now) -> tuple[int, bool]:
-    """(+1 positive / −1 negative / 0 unknown, accepted within 24 h)."""
+def _outcome(status: str, expires_at, created_at, responded_at, now
+             ) -> tuple[int, bool, bool]:
+    """(+1 positive / −1 negative / 0 unknown, accepted within 24 h, whether that is known).
+    An invitation still open is not known yet; one withdrawn unanswered (the places filled,
+    the issue closed) never will be; one withdrawn after it was accepted was accepted."""
     if status == InvitationStatus.invited and expires_at is not None and expires_at <= now:
         status = InvitationStatus.expired
-    accepted = status in (*POSITIVE, InvitationStatus.no_show) and responded_at is not None \
+    said_yes = status in (*POSITIVE, InvitationStatus.no_show) or (
+        status == InvitationStatus.withdrawn and responded_at is not None)
+    accepted = said_yes and responded_at is not None \
         and responded_at - created_at <= timedelta(hours=ACCEPT_HOURS)
+    known = status in (*POSITIVE, *NEGATIVE) or said_yes
     if status in POSITIVE:
-        return 1, accepted
+        return 1, accepted, known
     if status in NEGATIVE:
-        return -1, accepted
-    return 0, accepted
+        return -1, accepted, known
+    return 0, accepted, known
 
 
 def gather(now=None) -> list[learning.LoggedSlate]:
     """Every volunteer list shown on the pages organisers invite from, oldest first, with what
     became of each candidate."""
     now = now or utcnow()
-    answers: dict[int, dict[int, tuple[int, bool]]] = {}
+    answers: dict[int, dict[int, tuple[int, bool, bool]]] = {}
     for slate_id, rank, status, expires_at, created_at, responded_at in db.session.execute(
             sa.select(Invitation.slate_id, Invitation.slate_rank, Invitation.status,
                       Invitation.expires_at, Invitation.created_at, Invitation.responded_at)
@@ -113,11 +127,13 @@ def gather(now=None) -> list[learning.LoggedSlate]:
             f[i, :min(width, len(row))] = row[:width]
         got = answers.get(slate_id, {})
         invited = np.zeros(n, dtype=bool)
+        answered = np.zeros(n, dtype=bool)
         accepted = np.zeros(n, dtype=bool)
         outcome = np.zeros(n, dtype=int)
-        for rank, (o, acc) in got.items():
+        for rank, (o, acc, known) in got.items():
             if 1 <= rank <= n:
                 invited[rank - 1] = True
+                answered[rank - 1] = known
                 accepted[rank - 1] = acc
                 outcome[rank - 1] = o
         explored = data.get("explore") or {}
@@ -125,7 +141,7 @@ def gather(now=None) -> list[learning.LoggedSlate]:
             features=f, grades=np.asarray(data.get("grades") or data.get("tiers") or [0] * n),
             invited=invited, accepted=accepted, outcome=outcome,
             urgent=bool(data.get("urgent")), swap=explored.get("swap"),
-            eligible=tuple(explored.get("eligible") or ())))
+            eligible=tuple(explored.get("eligible") or ()), answered=answered))
     return out
 
 
@@ -143,7 +159,7 @@ def learn(now=None, seed: int = 0) -> WeightSet:
     try:
         weights, comparison, _pos, summary = learning.learn(slates, current, seed=seed)
     except ValueError:  # no slate with both a yes and a no among its invitations
-        raise TuningError("too_few", params={"n": n, "min": need}) from None
+        raise TuningError("no_pairs") from None
     db.session.execute(sa.update(WeightSet).where(WeightSet.status == WeightSetStatus.candidate)
                        .values(status=WeightSetStatus.superseded))
     ws = WeightSet(source="learned", status=WeightSetStatus.candidate,
@@ -171,7 +187,8 @@ def switch_on(actor, set_id: int, now=None) -> WeightSet:
     if ws.status not in (WeightSetStatus.candidate, WeightSetStatus.retired):
         raise TuningError("not_switchable")
     now = now or utcnow()
-    current = active()
+    current = db.session.scalar(sa.select(WeightSet).where(  # two admins at once: one waits
+        WeightSet.status == WeightSetStatus.active).with_for_update())
     if current is None:  # keep the hand weights as a set to come back to
         db.session.add(WeightSet(source="hand", status=WeightSetStatus.retired,
                                  weights={t: getattr(hand_weights(), t) for t in TERMS},
@@ -186,26 +203,29 @@ def switch_on(actor, set_id: int, now=None) -> WeightSet:
 def overview() -> dict:
     """What the admin's matching page shows: the live weights, the candidate with its report,
     the earlier sets, and how much the log holds."""
-    sets = db.session.scalars(sa.select(WeightSet).where(
-        WeightSet.status != WeightSetStatus.superseded).order_by(WeightSet.id.desc())
+    in_use = active()
+    candidate = db.session.scalar(sa.select(WeightSet).where(
+        WeightSet.status == WeightSetStatus.candidate).order_by(WeightSet.id.desc()).limit(1))
+    history = db.session.scalars(sa.select(WeightSet).where(
+        WeightSet.status == WeightSetStatus.retired).order_by(WeightSet.id.desc())
         .limit(20)).all()
-    candidate = next((s for s in sets if s.status == WeightSetStatus.candidate), None)
-    return {"active": next((s for s in sets if s.status == WeightSetStatus.active), None),
-            "candidate": candidate,
-            "history": [s for s in sets if s.status == WeightSetStatus.retired],
-            "live": live_weights(), "hand": hand_weights(), "terms": TERMS,
+    return {"active": in_use, "candidate": candidate, "history": history,
+            "live": weights_of(in_use), "hand": hand_weights(), "terms": TERMS,
             "min_outcomes": int(current_app.config["MATCH_LEARN_MIN_OUTCOMES"])}
 
 
 def log_size(now=None) -> tuple[int, int]:
-    """(lists on record from the inviting pages, answered invitations made from them)."""
+    """(lists on record from the inviting pages, invitations picked from them whose answer
+    is known) — counted as ``gather`` and ``learn`` count them."""
     now = now or utcnow()
-    slates = db.session.scalar(sa.select(sa.func.count(Slate.id)).where(
-        Slate.context.in_(LEARN_CONTEXTS), Slate.item_kind == "volunteer")) or 0
+    learnable = sa.and_(Slate.context.in_(LEARN_CONTEXTS), Slate.item_kind == "volunteer")
+    slates = db.session.scalar(sa.select(sa.func.count(Slate.id)).where(learnable)) or 0
     answered = sa.or_(Invitation.status.in_((*POSITIVE, InvitationStatus.declined,
                                              InvitationStatus.no_show)),
                       sa.and_(Invitation.status == InvitationStatus.invited,
                               Invitation.expires_at <= now))
-    n = db.session.scalar(sa.select(sa.func.count(Invitation.id)).where(
-        Invitation.slate_id.is_not(None), Invitation.origin == "invite", answered)) or 0
+    n = db.session.scalar(sa.select(sa.func.count(Invitation.id))
+                          .join(Slate, Invitation.slate_id == Slate.id)
+                          .where(learnable, Invitation.slate_rank.is_not(None),
+                                 Invitation.origin == "invite", answered)) or 0
     return slates, n

@@ -225,7 +225,8 @@ def _failed(msg: OutboxMessage, error: str, limit: int, now: datetime | None,
         msg.status, msg.payload = Status.dead, None
         counts.dead += 1
         log.error("outbox message %s is dead after %s attempts: %s", msg.id, msg.attempts, error)
-        message_dead.send(msg)
+        if msg.event != "dead_letters":  # a notice about dead letters dying tells nobody
+            message_dead.send(msg)
     else:
         msg.status = Status.queued
         msg.next_attempt_at = (now or utcnow()) + backoff(msg.attempts)
