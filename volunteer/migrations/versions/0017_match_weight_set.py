@@ -1,5 +1,7 @@
-"""match weight set: learned weights, judged offline, switched on by a person; invitation
-changes indexed (the matcher follows them)
+"""match weight set: learned weights switched on by a person; invitation changes indexed
+
+The matcher follows invitation changes (``invitation.updated_at``); at most one weight set is
+active (a partial unique index).
 
 Revision ID: 0017_match_weight_set
 Revises: 0016_match_slate
