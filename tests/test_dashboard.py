@@ -2,7 +2,7 @@
 tables, XLSX exports, the monthly report, coverage gaps, the work-unit report, certificates."""
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from volunteer.common import utcnow
-from volunteer.dashboard.figures import Period, Scope, issue_figures
+from volunteer.dashboard.figures import Period, Scope, issue_figures, today_local
 from volunteer.dashboard.routes import DashboardError, resolve_period
 from volunteer.extensions import db
 from volunteer.hours.models import Certificate, ServiceHours
@@ -19,7 +19,7 @@ from volunteer.issues.models import Issue, IssueEvent
 from volunteer.issues.services import Details, IssueInput, file_issue, transition
 from volunteer.volunteers.models import ContactView, VolunteerProfile, WorkUnit
 
-TODAY = date.today()
+TODAY = today_local()  # the town's date (Asia/Shanghai), as the pages use
 
 
 pytestmark = pytest.mark.usefixtures("following_matcher", "english")
@@ -101,7 +101,7 @@ def test_issue_figures(town):
 
 
 def test_periods():
-    assert resolve_period(None, None).end == date.today()
+    assert resolve_period(None, None).end == today_local()
     for start, end, code in (("2026-13-01", None, "bad_date"), ("2026-11-01", "2026-10-01",
                                                                  "reversed"),
                              ("1926-01-01", "2026-01-01", "too_long"),

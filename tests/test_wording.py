@@ -13,6 +13,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from volunteer.common import utcnow
+from volunteer.dashboard.figures import today_local
 from volunteer.extensions import db
 from volunteer.hours.models import Certificate, ServiceHours
 from volunteer.issues.models import Issue, IssueEvent
@@ -111,7 +112,7 @@ def test_heat_map_columns_include_the_skills_of_the_worst_gaps(client, auth, tow
     d = issue(town, title="需要医生", description="上门量血压")
     d.skill_codes = ["doctor"]  # one doctor needed, none available: the worst gap
     db.session.commit()
-    period = Period(date.today() - timedelta(days=30), date.today())
+    period = Period(today_local() - timedelta(days=30), today_local())
     g = coverage(Scope("town"), period, top_skills=1)
     codes = [s[1] for s in g.skills]
     assert codes[0] == "electrician" and "doctor" in codes
@@ -136,7 +137,7 @@ def test_gaps_map_sets_its_labels_as_text():
 # The monthly report: the month's figures only
 
 def _last_month() -> tuple[date, date]:
-    first_this = date.today().replace(day=1)
+    first_this = today_local().replace(day=1)
     last = first_this - timedelta(days=1)
     return last.replace(day=1), last
 
@@ -179,7 +180,7 @@ def test_past_month_report_counts_overdue_and_volunteers_at_its_end(client, auth
     page = client.get(f"/dashboard/report?month={first:%Y-%m}").get_data(as_text=True)
     assert 'data-testid="overdue">1<' in page and 'data-testid="registered">1<' in page
     assert "Overdue at the end of the month" in page and "Overdue now" not in page
-    this = client.get(f"/dashboard/report?month={date.today():%Y-%m}").get_data(as_text=True)
+    this = client.get(f"/dashboard/report?month={today_local():%Y-%m}").get_data(as_text=True)
     assert 'data-testid="registered">2<' in this and "Overdue now" in this
 
 
@@ -195,7 +196,7 @@ def test_skills_table_counts_volunteers_not_a_time(client, auth, town, factory):
 
 def test_verify_page_says_hours_and_activities(client, auth, town, factory):
     v = factory.volunteer("王志愿", ["doctor"], grid=town["ga"])
-    db.session.add(ServiceHours(volunteer_id=v.id, activity="义诊", served_on=date.today(),
+    db.session.add(ServiceHours(volunteer_id=v.id, activity="义诊", served_on=today_local(),
                                 hours=Decimal("5.5"), status="confirmed"))
     db.session.commit()
     auth.login(user=v)
