@@ -9,8 +9,10 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+from volunteer import policy
 from volunteer.common import utcnow
 from volunteer.extensions import db
+from volunteer.inbox import services as inbox
 from volunteer.inbox.models import Notification
 from volunteer.invitations.models import Invitation, InvitationStatus
 from volunteer.invitations.services import InvitationError, Pick, invite, offer, respond
@@ -158,6 +160,12 @@ def test_learning_offers_weights_never_switches_them_on_and_tells_the_town_admin
     assert store.get_matcher().weights == Weights()
     notice = db.session.scalars(db.select(Notification)).one()
     assert (notice.user_id, notice.event) == (town["admin"].id, "weights_learned")
+    assert inbox.town_office(policy.may_tune_matcher) == [town["admin"].id]
+    town["admin"].active = False  # a town admin who left hears of nothing
+    db.session.commit()
+    assert inbox.town_office(policy.may_tune_matcher) == []
+    town["admin"].active = True
+    db.session.commit()
     # learning again replaces the candidate nobody switched on
     assert runner.invoke(args=["matching", "learn"]).exit_code == 0
     statuses = db.session.scalars(db.select(WeightSet.status).order_by(WeightSet.id)).all()

@@ -455,3 +455,14 @@ def may_tune_matcher(user: User | None) -> bool:
     """The town admin compares learned weights with the ones in use and switches a set on or
     back; no command or other role changes the live weights."""
     return bool(user is not None and user.is_authenticated and user.is_admin)
+
+
+#: The roles whose holders may act on the town office's matters (the candidates a query reads;
+#: ``may_tune_matcher`` and ``may_run_outbox`` decide).
+TOWN_OFFICE = frozenset({Role.admin.value})
+
+
+def hears_town_office(user: User | None) -> bool:
+    """The town office's notices (learned weights to decide on, messages that could not be
+    delivered) are offered to those who may act on them."""
+    return may_tune_matcher(user) or may_run_outbox(user)

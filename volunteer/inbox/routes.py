@@ -32,7 +32,7 @@ KIND_LABELS = {"my_report": _l("Changes to issues I reported"),
                "town_office": _l("Town office: learned matcher weights waiting for a "
                                  "decision, messages that could not be delivered")}
 #: Kinds only some people receive, and who: the others are not asked about them.
-KIND_FOR = {"town_office": policy.may_tune_matcher}
+KIND_FOR = {"town_office": policy.hears_town_office}
 
 
 @bp.route("/")

@@ -14,7 +14,9 @@ from flask import current_app, has_request_context, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
 
+from volunteer import policy
 from volunteer.auth.models import Role, RoleAssignment, User, role_label
 from volunteer.common import iso_utc, utcnow
 from volunteer.extensions import db
@@ -321,14 +323,23 @@ def _erase(user: User) -> None:
         db.session.execute(sa.delete(model).where(model.user_id == user.id))
 
 
+def town_office(may) -> list[int]:
+    """The people a town-office matter goes to: active holders of ``policy.TOWN_OFFICE`` roles
+    whom ``may`` (the policy function for acting on it) allows."""
+    people = db.session.scalars(
+        db.select(User).where(User.id.in_(db.select(RoleAssignment.user_id).where(
+            RoleAssignment.role.in_(policy.TOWN_OFFICE))), User.active, User.deleted_at.is_(None))
+        .options(selectinload(User.roles)).order_by(User.id)).all()
+    return [p.id for p in people if may(p)]
+
+
 @message_dead.connect
 def on_message_dead(msg, **_kw) -> None:
     """The town admins hear that a message could not be delivered (``signals.message_dead``):
     once until they read the notice in the inbox, and at most once a day by the other
     channels, so a run of dead letters — or the notice's own e-mail failing — makes no flood
     (a notice about dead letters that dies itself tells nobody: ``outbox.services``)."""
-    admins = db.session.scalars(db.select(RoleAssignment.user_id).where(
-        RoleAssignment.role == Role.admin)).all()
+    admins = town_office(policy.may_run_outbox)
     waiting = set(db.session.scalars(db.select(Notification.user_id).where(
         Notification.event == "dead_letters", Notification.read_at.is_(None))))
     waiting |= set(db.session.scalars(db.select(OutboxMessage.user_id).where(

@@ -7,14 +7,15 @@ The matching package has no routes; this Flask-Admin view is its one screen, mou
 """
 from __future__ import annotations
 
-from flask import abort, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask import abort, request, url_for
+from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from volunteer import policy
 from volunteer.actions import perform
+from volunteer.admin_view import PolicyView
 from volunteer.auth.forms import ConfirmForm
 from volunteer.common import parse_int
 from volunteer.matching import tuning
@@ -50,16 +51,10 @@ def _comparison(candidate, active) -> dict | None:
             "stale": report.get("current_id") != (active.id if active else None)}
 
 
-class MatchingView(BaseView):
+class MatchingView(PolicyView):
     """The weights in use, the learned candidate with its comparison, and the earlier sets."""
 
-    def is_accessible(self):
-        return policy.may_tune_matcher(current_user)
-
-    def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
-        abort(403)
+    allowed = staticmethod(policy.may_tune_matcher)
 
     @expose("/")
     def index(self):

@@ -32,6 +32,7 @@ from volunteer.extensions import db
 from volunteer.matching import artefact, records, tuning
 from volunteer.matching.index import VolunteerIndex
 from volunteer.matching.matcher import Matcher
+from volunteer.matching.models import WeightSet
 from volunteer.volunteers.models import VolunteerProfile
 
 log = logging.getLogger(__name__)
@@ -118,10 +119,11 @@ def _refresh(state: _State) -> _State:
     """Bring the index up to date with profiles changed since it was built."""
     state.checked = time.monotonic()
     mark, count, invited = records.watermark()
-    in_use = tuning.active()
-    if (in_use.id if in_use else None) != state.weights_id:  # the admin switched a set on
+    weights_id = tuning.active_id()
+    if weights_id != state.weights_id:  # the admin switched a set on: load that very set
+        in_use = db.session.get(WeightSet, weights_id) if weights_id else None
         state.matcher.weights = tuning.weights_of(in_use)
-        state.weights_id = in_use.id if in_use else None
+        state.weights_id = weights_id
     skill_ids, skills, needs_cert = records.taxonomy()
     if artefact.key(skills) != state.taxonomy_key or state.base_mark is None:
         return _build()

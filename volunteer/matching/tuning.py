@@ -17,7 +17,6 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from volunteer import policy
-from volunteer.auth.models import Role, RoleAssignment
 from volunteer.common import utcnow
 from volunteer.errors import DomainError
 from volunteer.extensions import db
@@ -170,9 +169,8 @@ def learn(now=None, seed: int = 0) -> WeightSet:
                            "logged_slates": len(slates), "outcomes": n})
     db.session.add(ws)
     db.session.flush()
-    admins = db.session.scalars(sa.select(RoleAssignment.user_id).where(
-        RoleAssignment.role == Role.admin)).all()
-    inbox.notify(admins, "town_office", "weights_learned")  # a person decides; tell them
+    # a person decides: tell them
+    inbox.notify(inbox.town_office(policy.may_tune_matcher), "town_office", "weights_learned")
     return ws
 
 

@@ -3,12 +3,12 @@ can be sent again."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from volunteer import policy
+from volunteer.admin_view import PolicyView
 from volunteer.auth.forms import ConfirmForm
 from volunteer.common import paginate, parse_int
 from volunteer.extensions import db
@@ -17,16 +17,10 @@ from volunteer.outbox.channels import CHANNELS
 from volunteer.outbox.models import OutboxMessage, Status
 
 
-class OutboxView(BaseView):
+class OutboxView(PolicyView):
     """Dead letters first; counts per status and channel."""
 
-    def is_accessible(self):
-        return policy.may_run_outbox(current_user)
-
-    def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
-        abort(403)
+    allowed = staticmethod(policy.may_run_outbox)
 
     @expose("/")
     def index(self):
