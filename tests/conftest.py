@@ -169,10 +169,11 @@ class Factory:
         return g
 
     def department(self, code=None):
-        from volunteer.org.models import Department
+        from volunteer.org.models import Department, Town
 
         n = next(self.seq)
-        d = Department(code=code or f"D{n:03d}", name=f"部门{n}")
+        d = Department(code=code or f"D{n:03d}", name=f"部门{n}",
+                       town=db.session.scalar(db.select(Town).order_by(Town.id)))
         db.session.add(d)
         db.session.commit()
         return d

@@ -66,13 +66,13 @@ def test_404_page(client):
 
 def test_500_page_rolls_back(make_app):
     from volunteer.extensions import db
-    from volunteer.org.models import Department
+    from volunteer.org.models import Department, Town
 
     app = make_app(PROPAGATE_EXCEPTIONS=False)
 
     @app.route("/boom")
     def boom():
-        db.session.add(Department(code="BOOM", name="half-written"))
+        db.session.add(Department(town_id=db.session.scalar(db.select(Town.id)), code="BOOM", name="half-written"))
         db.session.flush()
         raise RuntimeError("boom")
 

@@ -99,7 +99,7 @@ def test_demo_town(runner, client, app):
 
     db.session.execute(db.update(IssueCategory).values(default_department_id=None))
     for table in reversed(db.metadata.sorted_tables):
-        if table.name not in ("town", "skill", "skill_category", "issue_category",
+        if table.name not in ("district", "town", "skill", "skill_category", "issue_category",
                               "urgency_level"):
             db.session.execute(table.delete())
     db.session.commit()

@@ -17,7 +17,7 @@ from volunteer.hours.services import HoursError
 from volunteer.invitations.services import InvitationError
 from volunteer.issues.services import IssueError
 from volunteer.issues.workflow import WorkflowError
-from volunteer.org.models import Department
+from volunteer.org.models import Department, District
 from volunteer.services.sessions import SessionError
 from volunteer.volunteers.importer import ImportFileError
 
@@ -26,7 +26,8 @@ ROOT = Path(__file__).parents[1] / "volunteer"
 
 def half_written() -> None:
     """Write a row the way a service does before a rule refuses: added and flushed."""
-    db.session.add(Department(code="HALF", name="half-written"))
+    db.session.add(Department(code="HALF", name="half-written",
+                              district=District(code="HALFD", name="half-written district")))
     db.session.flush()
 
 
@@ -170,7 +171,8 @@ def test_perform_commits_and_flashes_the_success(app, client):
 def test_perform_reports_a_concurrent_duplicate_as_its_conflict(app, client, english):
     def duplicate():
         half_written()
-        db.session.add(Department(code="HALF", name="the same code at the same moment"))
+        db.session.add(Department(code="HALF", name="the same code at the same moment",
+                                  district=District(code="HALFE", name="another district")))
 
     app.add_url_rule("/test/twice", "test_twice", methods=["POST"], view_func=lambda: perform(
         duplicate, "Done.", "/back", conflict=HoursError("recorded_meanwhile"),

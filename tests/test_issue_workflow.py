@@ -17,19 +17,25 @@ from volunteer.issues.services import (
 from volunteer.issues.workflow import ANY, RULES, WorkflowError, check, role_allows, roles_for
 
 ROLES = ["grid_member", "grid_leader", "grid_instructor", "village_admin", "department_staff",
-         "admin", "reporter", "follower", "resident", "volunteer"]
-TIERS = ["grid", "village", "department"]
+         "admin", "district_admin", "reporter", "follower", "resident", "volunteer"]
+TIERS = ["grid", "village", "department", "district"]
+DEPARTMENTS = {"department", "district"}
 
 # The expected table, written out: action -> role -> tiers where the role may do it.
 H = {"grid_member": {"grid"}, "grid_leader": {"grid"}, "village_admin": {"grid", "village"},
-     "department_staff": {"department"}, "admin": set(TIERS)}
-V = {r: set(TIERS) for r in ("grid_leader", "grid_instructor", "village_admin", "admin")}
+     "department_staff": DEPARTMENTS, "admin": set(TIERS), "district_admin": set(TIERS)}
+V = {r: set(TIERS) for r in ("grid_leader", "grid_instructor", "village_admin", "admin",
+                             "district_admin")}
 EXPECTED = {
     "accept": H, "start": H, "resolve": H, "verify": V, "fail_verification": V,
-    "reject": {"grid_leader": {"grid"}, "village_admin": {"grid", "village"}, "admin": set(TIERS)},
+    "reject": {"grid_leader": {"grid"}, "village_admin": {"grid", "village"}, "admin": set(TIERS),
+               "district_admin": set(TIERS)},
     "escalate": {"grid_member": {"grid"}, "grid_leader": {"grid"},
-                 "village_admin": {"grid", "village"}, "admin": {"grid", "village"}},
-    "return": {"department_staff": {"department"}, "admin": {"department"}},
+                 "village_admin": {"grid", "village"}, "department_staff": {"department"},
+                 "admin": {"grid", "village", "department"},
+                 "district_admin": {"grid", "village", "department"}},
+    "return": {"department_staff": DEPARTMENTS, "admin": {"department"},
+               "district_admin": DEPARTMENTS},
     "reopen": {"reporter": set(TIERS)}, "rate": {"reporter": set(TIERS)},
     "comment": {r: set(TIERS) for r in ROLES if r not in ("resident", "volunteer", "follower")},
 }

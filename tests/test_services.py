@@ -35,7 +35,7 @@ def town(factory):
                       lat=30.7572, lon=121.3531, opening_hours="周一至周五 9:00–17:00",
                       party_service_point=True)
     far_point = GridPoint(grid=other, name="远处网格点", address="别处", lat=30.70, lon=121.30)
-    dept = Department(code="D01", name="社区卫生服务中心")
+    dept = Department(town=village.town, code="D01", name="社区卫生服务中心")
     db.session.add_all([point, far_point, dept])
     doctor = db.session.scalar(db.select(Skill).where(Skill.code == "doctor"))
     clinic = ServiceItem(code="S03", name="免费义诊", name_en="Free clinic", category="健康服务",

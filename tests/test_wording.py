@@ -254,9 +254,9 @@ def test_staff_list_shows_grid_names_and_keeps_skills_on_a_phone(client, auth, t
 
 
 def test_service_menu_in_english_names_the_department_in_english(client, factory, english):
-    from volunteer.org.models import Department, ServiceItem
+    from volunteer.org.models import Department, ServiceItem, Town
 
-    dept = Department(code="DJ", name="司法所", name_en="Justice Office")
+    dept = Department(town_id=db.session.scalar(db.select(Town.id)), code="DJ", name="司法所", name_en="Justice Office")
     db.session.add(dept)
     db.session.add(ServiceItem(code="SJ", name="法律咨询", name_en="Legal advice",
                                department=dept))

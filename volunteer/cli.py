@@ -124,16 +124,19 @@ def _strip(value: str) -> str:
 @click.option("--password", required=True, callback=_rule(rules.password))
 @click.option("--role", required=True, type=click.Choice(
     ["resident", "volunteer", "grid_member", "grid_leader", "grid_instructor", "village_admin",
-     "department_staff", "admin"]))
-@click.option("--scope", default=None, help="Grid, 村居 or department code the role applies to.")
+     "department_staff", "admin", "district_admin"]))
+@click.option("--scope", default=None, help="Grid, 村居, department, town or district code the "
+              "role applies to (a town admin without it: the only town).")
 def create_user_command(phone: str, name: str, password: str, role: str, scope: str | None):
     """Create a user with a role (or add the role to an existing user with that phone; a new
     password for them ends their sessions and revokes their API tokens, as a reset does)."""
     try:
         scope_obj = resolve_scope(role, scope)
     except AccountError as exc:
-        messages = {"scope_needed": f"role {role} needs --scope (a grid, 村居 or department code)",
-                    "scope_unknown": f"no grid, 村居 or department has code {scope!r}",
+        messages = {"scope_needed": f"role {role} needs --scope (a grid, 村居, department, town "
+                                    f"or district code)",
+                    "scope_unknown": f"no grid, 村居, department, town or district has code "
+                                     f"{scope!r}",
                     "scope_not_needed": f"role {role} takes no --scope"}
         raise click.BadParameter(messages[str(exc)], param_hint="--scope") from None
     user = find_user(phone)

@@ -90,6 +90,10 @@ class Config:
     MATCH_LEARN_MIN_OUTCOMES = 300  # answered invitations from lists before learning offers weights
     RESET_CODE_HOURS = 24
     VERIFY_DAYS = 2  # a resolved issue waiting longer than this for verification is overdue
+    # The district and first town that ``setup`` creates in an empty database (renamed and
+    # joined by more towns on the admin pages, or by ``seed-city``).
+    DISTRICT_CODE = "JS"
+    DISTRICT_NAME = "金山区"
     TOWN_CODE = "SY"
     TOWN_NAME = "山阳镇"
     # The organisation that issues volunteer service certificates (志愿服务证明, MCA Order No.
@@ -125,6 +129,7 @@ _ENV_KEYS = [
     "CERT_ISSUER", "CERT_ISSUER_HEAD", "CERT_HANDLER", "CERT_CONTACT",
     "OUTBOX_DELIVERY", "SMS_PROVIDER", "SMS_HTTP_URL", "SMS_HTTP_BODY",
     "WECHAT_PROVIDER", "WECHAT_HTTP_URL", "WECHAT_HTTP_BODY",
+    "DISTRICT_CODE", "DISTRICT_NAME", "TOWN_CODE", "TOWN_NAME",
 ]
 _ENV_JSON = ["MATCH_WEIGHTS", "SMS_HTTP_HEADERS", "WECHAT_HTTP_HEADERS"]
 _ENV_BOOLS = ["SESSION_COOKIE_SECURE", "MAIL_USE_TLS"]

@@ -4,9 +4,13 @@ Every route, API endpoint, CLI command, admin screen and template asks these fun
 re-encodes a rule. They are pure: they read only the objects they are handed (and the
 relationships those objects carry), never run a query of their own, and never touch Flask.
 
-The rank order (DESIGN §2): admin > village_admin > grid_instructor = grid_leader > grid_member >
-volunteer = resident. A department is its own branch: its staff are ranked with no one, so only
-the town admin manages them and they manage no one.
+The rank order (DESIGN §2): district_admin > admin > village_admin > grid_instructor =
+grid_leader > grid_member > volunteer = resident. A department is its own branch: its staff are
+ranked with no one, so only the town (or district) office manages them and they manage no one.
+
+Towns: a town admin's scope is their town; the district admin's is every town. A town that is
+alone in its district is the whole installation, so its admin's scope is everything, as it was
+before districts (``town_ids`` answers None: no filter at all).
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from typing import TYPE_CHECKING
 from volunteer.auth.models import Role
 from volunteer.invitations.models import InvitationStatus
 from volunteer.issues.models import Issue
-from volunteer.org.models import Department, Grid, GridPoint, Village
+from volunteer.org.models import Department, Grid, GridPoint, Town, Village
 
 if TYPE_CHECKING:  # pragma: no cover
     from volunteer.auth.models import RoleAssignment, User
@@ -26,28 +30,30 @@ if TYPE_CHECKING:  # pragma: no cover
 
 GRID_ROLES = frozenset({Role.grid_member.value, Role.grid_leader.value,
                         Role.grid_instructor.value})
+#: The offices of a town and of the district (what each covers: ``town_ids``).
+TOWN_OFFICES = frozenset({Role.admin.value, Role.district_admin.value})
 #: Hold a staff view of something (queues, "my grids").
-STAFF = frozenset({Role.admin.value, Role.village_admin.value, Role.department_staff.value,
-                   Role.grid_leader.value, Role.grid_instructor.value, Role.grid_member.value})
+STAFF = frozenset({Role.village_admin.value, Role.department_staff.value, Role.grid_leader.value,
+                   Role.grid_instructor.value, Role.grid_member.value}) | TOWN_OFFICES
 #: Keep the volunteer registry of their scope: list, verify, import, export.
 REGISTRY_KEEPERS = frozenset({Role.grid_leader.value, Role.grid_instructor.value,
-                              Role.village_admin.value, Role.admin.value})
+                              Role.village_admin.value}) | TOWN_OFFICES
 #: Organise help: invite, decide offers, withdraw, mark no-shows, confirm hours, run sessions.
-ORGANISERS = frozenset({Role.grid_leader.value, Role.village_admin.value, Role.admin.value})
+ORGANISERS = frozenset({Role.grid_leader.value, Role.village_admin.value}) | TOWN_OFFICES
 #: See the matcher's suggestions for an issue or a session.
 SUGGESTERS = frozenset({Role.grid_leader.value, Role.grid_instructor.value,
-                        Role.village_admin.value, Role.admin.value})
+                        Role.village_admin.value}) | TOWN_OFFICES
 #: Read the dashboards of their scope.
-DASHBOARD_READERS = frozenset({Role.grid_leader.value, Role.village_admin.value,
-                               Role.admin.value})
+DASHBOARD_READERS = frozenset({Role.grid_leader.value, Role.village_admin.value}) | TOWN_OFFICES
 #: The 村居 office and the town office: import volunteers, read the work-unit report.
-OFFICES = frozenset({Role.village_admin.value, Role.admin.value})
+OFFICES = frozenset({Role.village_admin.value}) | TOWN_OFFICES
 #: Manage people (one-time codes, imports that update accounts) within their scope and rank.
-PEOPLE_MANAGERS = frozenset({Role.grid_leader.value, Role.village_admin.value, Role.admin.value})
+PEOPLE_MANAGERS = frozenset({Role.grid_leader.value, Role.village_admin.value}) | TOWN_OFFICES
 #: Edit the places of grids (centre, boundary): the 村居's admin and the town admin.
-GRID_PLACE_EDITORS = frozenset({Role.village_admin.value, Role.admin.value})
+GRID_PLACE_EDITORS = frozenset({Role.village_admin.value}) | TOWN_OFFICES
 
 RANK = {
+    Role.district_admin.value: 60,
     Role.admin.value: 50,
     Role.village_admin.value: 40,
     Role.grid_instructor.value: 30,
@@ -73,17 +79,86 @@ def holds(user: User | None, roles) -> bool:
 
 # --- scopes ----------------------------------------------------------------------------------
 
-def village_ids(user: User) -> set[int] | None:
-    """村居 where ``user`` works in any staff role but a department's; None: the whole town."""
-    if user.is_admin:
+def _authenticated(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def town_ids(user: User | None) -> set[int] | None:
+    """Towns whose office ``user`` holds; None for every town: the district's admin, or the
+    admin of a town alone in its district (the installation is that town). Empty for anyone
+    else."""
+    if not _authenticated(user):
+        return set()
+    out: set[int] = set()
+    for a in user.roles:
+        if a.role == Role.district_admin.value:
+            return None
+        if a.role == Role.admin.value and a.town is not None:
+            if len(a.town.district.towns) == 1:
+                return None
+            out.add(a.town_id)
+    return out
+
+
+def runs_everything(user: User | None) -> bool:
+    """Whether ``user``'s office covers the whole installation (``town_ids`` is None)."""
+    return _authenticated(user) and bool(user.role_codes() & TOWN_OFFICES) \
+        and town_ids(user) is None
+
+
+def covers_town(user: User | None, town_id: int | None) -> bool:
+    """Whether ``user`` holds the office of ``town_id`` (the district's admin: of every town;
+    a place in no town: only an office of everything)."""
+    towns = town_ids(user)
+    return towns is None or (town_id is not None and town_id in towns)
+
+
+def town_of(obj) -> int | None:
+    """The town a place, department, issue or volunteer profile lies in (None: none known,
+    or a district's department)."""
+    if obj is None:
+        return None
+    if isinstance(obj, Town):
+        return obj.id
+    if isinstance(obj, Village):
+        return obj.town_id
+    if isinstance(obj, Grid):
+        return obj.village.town_id if obj.village is not None else None
+    if isinstance(obj, GridPoint):
+        return town_of(obj.grid)
+    if isinstance(obj, Department):
+        return obj.town_id
+    if isinstance(obj, Issue):
+        return town_of(obj.village) if obj.village is not None else None
+    grid = getattr(obj, "home_grid", None)  # a volunteer's profile
+    return town_of(grid)
+
+
+def office_villages(user: User) -> set[int] | None:
+    """The 村居 an office acts for (lists the issues of, imports volunteers into, exports the
+    records of): a 村居 office its own, a town office its town's; None: every one."""
+    towns = town_ids(user)
+    if towns is None:
         return None
     ids = set(user.village_ids())
+    for a in user.roles:
+        if a.role == Role.admin.value and a.town is not None:
+            ids |= {v.id for v in a.town.villages}
+    return ids
+
+
+def village_ids(user: User) -> set[int] | None:
+    """村居 where ``user`` works in any staff role but a department's; None: all of them."""
+    ids = office_villages(user)
+    if ids is None:
+        return None
     ids |= {a.grid.village_id for a in user.roles if a.role in GRID_ROLES and a.grid is not None}
     return ids
 
 
 def same_village(viewer: User, village_id: int | None) -> bool:
-    """Whether ``village_id`` lies in the viewer's staff scope (the town admin: always)."""
+    """Whether ``village_id`` lies in the viewer's staff scope (an office of everything:
+    always)."""
     villages = village_ids(viewer)
     return villages is None or (village_id is not None and village_id in villages)
 
@@ -103,13 +178,34 @@ def _covers(manager: RoleAssignment, grid_id: int | None, village_id: int | None
     return False
 
 
+def _person_towns(person: User) -> set[int | None]:
+    """The towns a person stands in by their roles and home grid (None: somewhere in no town,
+    such as a district department, or a role over towns)."""
+    out: set[int | None] = set()
+    for a in person.roles:
+        if a.role == Role.district_admin.value:
+            out.add(None)
+        elif a.role == Role.admin.value:
+            out.add(a.town_id)
+        elif a.grid is not None:
+            out.add(town_of(a.grid))
+        elif a.village is not None:
+            out.add(a.village.town_id)
+        elif a.department is not None:
+            out.add(a.department.town_id)
+    profile = getattr(person, "profile", None)
+    if profile is not None and profile.home_grid is not None:
+        out.add(town_of(profile.home_grid))
+    return out
+
+
 def _anchors(person: User) -> list[tuple[int | None, int | None, int | None]]:
     """Where the person stands: (rank, grid id, 村居 id) for each role and their home grid.
-    A rank of None (a department's staff, or any village-wide role) needs the town admin."""
+    A rank of None (a department's staff, or any village-wide role) needs a town office."""
     out: list[tuple[int | None, int | None, int | None]] = []
     for a in person.roles:
         r = rank(a.role)
-        if a.role == Role.admin.value or a.role == Role.department_staff.value:
+        if a.role in TOWN_OFFICES or a.role == Role.department_staff.value:
             out.append((None, None, None))
         elif a.grid_id is not None:
             out.append((r, a.grid_id, a.grid.village_id if a.grid is not None else None))
@@ -124,10 +220,11 @@ def _anchors(person: User) -> list[tuple[int | None, int | None, int | None]]:
 
 def may_see(user: User | None, obj) -> bool:
     """Whether ``user`` may see the staff view of a place of the town: a 村居, a grid, a grid
-    point or a department (their grids' 村居 for grid staff, their 村居 for its admin)."""
+    point or a department (their grids' 村居 for grid staff, their 村居 for its admin, their
+    town for its office; a district's department: the district's office)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    if user.is_admin:
+    if user.role_codes() & TOWN_OFFICES and covers_town(user, town_of(obj)):
         return True
     if isinstance(obj, Village):
         return obj.id in (village_ids(user) or set())
@@ -142,10 +239,11 @@ def may_see(user: User | None, obj) -> bool:
 
 def may_manage(user: User | None, obj) -> bool:
     """Whether ``user`` may change a place of the town: grid leaders their grids, village
-    admins their 村居 and its grids and points (people: ``may_manage_person``)."""
+    admins their 村居 and its grids and points, town offices their town (people:
+    ``may_manage_person``)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    if user.is_admin:
+    if user.role_codes() & TOWN_OFFICES and covers_town(user, town_of(obj)):
         return True
     if isinstance(obj, Village):
         return obj.id in user.village_ids()
@@ -159,14 +257,20 @@ def may_manage(user: User | None, obj) -> bool:
 def may_manage_person(actor: User | None, person: User) -> bool:
     """Whether ``actor`` may act on ``person``'s account (a one-time code, an import that
     updates them): every role the person holds, and their home grid, lies within one of the
-    actor's scopes and below the actor's rank there. Never oneself; the town admin's account
-    only from the command line."""
+    actor's scopes and below the actor's rank there. Never oneself; a town or district admin's
+    account only from the command line. A town office acts on the people who stand only in its
+    town (or anywhere, for an office of everything)."""
     if actor is None or not getattr(actor, "is_authenticated", False) or actor.id == person.id:
         return False
-    if person.is_admin:
+    if person.role_codes() & TOWN_OFFICES:
         return False
-    if actor.is_admin:
-        return True
+    if actor.role_codes() & TOWN_OFFICES:
+        towns = town_ids(actor)
+        if towns is None:
+            return True
+        person_towns = _person_towns(person)
+        if person_towns and person_towns <= towns:
+            return True
     anchors = _anchors(person)
     if not anchors:
         return False  # stands nowhere in the town: the town office decides
@@ -190,24 +294,26 @@ def may_see_person(viewer: User | None, profile: VolunteerProfile) -> bool:
 
 
 def may_verify(user: User | None, profile: VolunteerProfile) -> bool:
-    """Registry keepers verify the skills of volunteers of their 村居 (the town admin: all)."""
-    if user is not None and getattr(user, "is_authenticated", False) and user.is_admin:
+    """Registry keepers verify the skills of volunteers of their 村居 (a town office: its
+    town's; an office of everything: all)."""
+    if runs_everything(user):
         return True
     return profile.home_grid is not None and may_see_person(user, profile)
 
 
 def may_confirm_party(user: User | None, profile: VolunteerProfile) -> bool:
-    """The 村居's admin (or the town admin) confirms a party member's 报到."""
+    """The 村居's admin (or the town's office) confirms a party member's 报到."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    return user.is_admin or (profile.home_grid is not None
-                             and profile.home_grid.village_id in user.village_ids())
+    if runs_everything(user):
+        return True
+    return profile.home_grid is not None and same_office(user, profile.home_grid.village_id)
 
 
-def office_villages(user: User) -> set[int] | None:
-    """The 村居 an office acts for (imports volunteers into, exports the records of): a 村居
-    office its own; None for the town office."""
-    return None if user.is_admin else set(user.village_ids())
+def same_office(user: User, village_id: int | None) -> bool:
+    """Whether ``village_id`` is one an office of ``user`` acts for (``office_villages``)."""
+    villages = office_villages(user)
+    return villages is None or (village_id is not None and village_id in villages)
 
 
 def may_publish_photos(roles: set[str]) -> bool:
@@ -311,10 +417,10 @@ def may_organise(roles: set[str]) -> bool:
 
 
 def may_run_point(user: User | None, point) -> bool:
-    """The town admin, the point's 村居 admins and its grid's leaders run its sessions."""
+    """The town's office, the point's 村居 admins and its grid's leaders run its sessions."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    return (user.is_admin or point.grid.village_id in user.village_ids()
+    return (same_office(user, point.grid.village_id)
             or point.grid_id in user.grid_ids(Role.grid_leader))
 
 
@@ -322,7 +428,7 @@ def may_edit_grid_place(user: User | None, grid) -> bool:
     """Only the grid's 村居 admin and the town admin move a grid's centre or boundary."""
     if not holds(user, GRID_PLACE_EDITORS):
         return False
-    return user.is_admin or grid.village_id in user.village_ids()
+    return same_office(user, grid.village_id)
 
 
 #: File issues as staff: choose where an issue came from (patrol, hotline, deputies' reception …).
@@ -446,20 +552,28 @@ def volunteer_pin(viewer: User | None, profile: VolunteerProfile) -> tuple[float
 
 
 def may_run_outbox(user: User | None) -> bool:
-    """The town admin sees the messages that could not be delivered (to whom, by which channel,
-    why) and sends them again; nobody else sees the outbox."""
-    return bool(user is not None and user.is_authenticated and user.is_admin)
+    """The office of everything (the district's, or the only town's) sees the messages that
+    could not be delivered (to whom, by which channel, why) and sends them again; nobody else
+    sees the outbox, which holds every town's messages."""
+    return runs_everything(user)
 
 
 def may_tune_matcher(user: User | None) -> bool:
-    """The town admin compares learned weights with the ones in use and switches a set on or
-    back; no command or other role changes the live weights."""
-    return bool(user is not None and user.is_authenticated and user.is_admin)
+    """The office of everything compares learned weights with the ones in use and switches a
+    set on or back; no command or other role changes the live weights (one set serves every
+    town)."""
+    return runs_everything(user)
+
+
+def may_keep_reference_data(user: User | None) -> bool:
+    """The office of everything keeps what every town shares: the skills taxonomy, issue
+    categories and urgency levels, work units, accounts and roles, the contact-view log."""
+    return runs_everything(user)
 
 
 #: The roles whose holders may act on the town office's matters (the candidates a query reads;
 #: ``may_tune_matcher`` and ``may_run_outbox`` decide).
-TOWN_OFFICE = frozenset({Role.admin.value})
+TOWN_OFFICE = TOWN_OFFICES
 
 
 def hears_town_office(user: User | None) -> bool:

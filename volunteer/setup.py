@@ -1,4 +1,5 @@
-"""Reference data that every installation needs: the town row and the skills taxonomy.
+"""Reference data that every installation needs: the district and town rows and the skills
+taxonomy.
 
 ``load_reference_data`` only inserts what is missing (matched by code); rows an admin has
 edited are never touched, so ``flask --app wsgi setup`` can run on every start.
@@ -13,7 +14,7 @@ from flask import current_app
 
 from volunteer.extensions import db
 from volunteer.issues.models import IssueCategory, UrgencyLevel
-from volunteer.org.models import Department, Town
+from volunteer.org.models import Department, District, Town
 from volunteer.skills.models import Skill, SkillCategory
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -26,11 +27,18 @@ def taxonomy() -> dict:
 
 
 def load_reference_data() -> dict[str, int]:
-    """Insert the town and any missing skill categories and skills; returns what was added."""
-    added = {"town": 0, "skill_categories": 0, "skills": 0}
+    """Insert the district and town (when there are none) and any missing skill categories
+    and skills; returns what was added."""
+    added = {"district": 0, "town": 0, "skill_categories": 0, "skills": 0}
+    district = db.session.scalar(db.select(District).order_by(District.id).limit(1))
+    if district is None:
+        district = District(code=current_app.config["DISTRICT_CODE"],
+                            name=current_app.config["DISTRICT_NAME"])
+        db.session.add(district)
+        added["district"] = 1
     if db.session.scalar(db.select(db.func.count(Town.id))) == 0:
         db.session.add(Town(code=current_app.config["TOWN_CODE"],
-                            name=current_app.config["TOWN_NAME"]))
+                            name=current_app.config["TOWN_NAME"], district=district))
         added["town"] = 1
     data = taxonomy()
     categories = {c.code: c for c in db.session.scalars(db.select(SkillCategory))}
@@ -81,7 +89,9 @@ def link_category_departments() -> None:
     """Give categories without a default department the one the data file names (demo, import)."""
     data = json.loads((DATA_DIR / "issue_categories.json").read_text(encoding="utf-8"))
     wanted = {row["code"]: row["department"] for row in data["categories"]}
-    departments = {d.name: d for d in db.session.scalars(db.select(Department))}
+    departments = {d.name: d for d in db.session.scalars(  # the first town's, when several
+        db.select(Department).where(Department.town_id.is_not(None))
+        .order_by(Department.id.desc()))}
     for cat in db.session.scalars(db.select(IssueCategory).where(
             IssueCategory.default_department_id.is_(None))):
         dept = departments.get(wanted.get(cat.code) or "")

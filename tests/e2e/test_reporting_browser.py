@@ -72,6 +72,9 @@ def test_file_with_position_pin_photo_and_duplicate_hint(live_server, phone, fac
     assert (issue.lat, issue.lon) != (HERE["latitude"], HERE["longitude"])  # the tapped pin
     img = page.locator("[data-testid=photos] img").first
     expect(img).to_be_visible()
+    # A lazy image is visible before its bytes arrive: wait for it to finish loading.
+    img.element_handle().wait_for_element_state("stable")
+    page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=img.element_handle())
     assert page.evaluate("(el) => el.naturalWidth", img.element_handle()) == 800
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 

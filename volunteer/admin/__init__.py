@@ -6,6 +6,7 @@ from datetime import datetime
 from flask import abort, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.form import BaseForm
 from flask_admin.model import typefmt
 from flask_admin.theme import Bootstrap4Theme
@@ -23,7 +24,7 @@ from volunteer.i18n import localtime
 from volunteer.issues.models import IssueCategory, UrgencyLevel
 from volunteer.matching.admin import MatchingView
 from volunteer.matching.models import WeightSet, WeightSetStatus
-from volunteer.org.models import Department, Grid, GridPoint, ServiceItem, Village
+from volunteer.org.models import Department, District, Grid, GridPoint, ServiceItem, Town, Village
 from volunteer.org.services import boundary_error, centre_error
 from volunteer.outbox.admin import OutboxView
 from volunteer.outbox.models import OutboxMessage, Status
@@ -40,10 +41,16 @@ class AdminForm(BaseForm):
 
 
 class TownAdminMixin:
-    """Only the town admin reaches these screens; others get 403, visitors the login page."""
+    """Only a town's (or the district's) office reaches these screens; others get 403,
+    visitors the login page. A screen of what every town shares (``town_scoped`` False) is
+    for the office of everything alone (``policy.may_keep_reference_data``)."""
+
+    town_scoped = False
 
     def is_accessible(self):
-        return current_user.is_authenticated and current_user.is_admin
+        if not policy.holds(current_user, policy.TOWN_OFFICES):
+            return False
+        return self.town_scoped or policy.may_keep_reference_data(current_user)
 
     def inaccessible_callback(self, name, **kwargs):
         if not current_user.is_authenticated:
@@ -51,21 +58,51 @@ class TownAdminMixin:
         abort(403)
 
 
+def town_rows(model):
+    """SQL: the rows of a town-scoped model that the current office covers (None: all)."""
+    towns = policy.town_ids(current_user)
+    if towns is None:
+        return None
+    towns = towns or {-1}
+    if model is Village:
+        return Village.town_id.in_(towns)
+    if model is Grid:
+        return Grid.village_id.in_(db.select(Village.id).where(Village.town_id.in_(towns)))
+    if model is GridPoint:
+        return GridPoint.grid_id.in_(db.select(Grid.id).join(Village)
+                                     .where(Village.town_id.in_(towns)))
+    if model in (Department, ServiceItem):
+        return model.town_id.in_(towns)
+    raise ValueError(model)
+
+
 class HomeView(TownAdminMixin, AdminIndexView):
+    town_scoped = True
+
     @expose("/")
     def index(self):
-        counts = {label: db.session.scalar(db.select(db.func.count()).select_from(model))
-                  for label, model in [(_l("Village"), Village), (_l("Grids"), Grid),
-                                       (_l("Grid points"), GridPoint),
-                                       (_l("Departments"), Department),
-                                       (_l("Service items"), ServiceItem), (_l("Skills"), Skill),
-                                       (_l("Users"), User)]}
-        dead = db.session.scalar(db.select(db.func.count(OutboxMessage.id))
-                                 .where(OutboxMessage.status == Status.dead))
-        weights_waiting = db.session.scalar(db.select(WeightSet.id).where(
-            WeightSet.status == WeightSetStatus.candidate).limit(1))
+        everything = policy.may_keep_reference_data(current_user)
+        counts = {}
+        for label, model in [(_l("Village"), Village), (_l("Grids"), Grid),
+                             (_l("Grid points"), GridPoint), (_l("Departments"), Department),
+                             (_l("Service items"), ServiceItem), (_l("Skills"), Skill),
+                             (_l("Users"), User)]:
+            q = db.select(db.func.count()).select_from(model)
+            if model not in (Skill, User):
+                rows = town_rows(model)
+                q = q if rows is None else q.where(rows)
+            elif not everything:
+                continue
+            counts[label] = db.session.scalar(q)
+        dead = weights_waiting = None
+        if policy.may_run_outbox(current_user):
+            dead = db.session.scalar(db.select(db.func.count(OutboxMessage.id))
+                                     .where(OutboxMessage.status == Status.dead))
+        if policy.may_tune_matcher(current_user):
+            weights_waiting = db.session.scalar(db.select(WeightSet.id).where(
+                WeightSet.status == WeightSetStatus.candidate).limit(1))
         return self.render("admin/home.html", counts=counts, dead=dead,
-                           weights_waiting=weights_waiting)
+                           weights_waiting=weights_waiting, everything=everything)
 
 
 def _local_time(view, value, name) -> str:
@@ -85,7 +122,100 @@ class BaseAdminView(TownAdminMixin, ModelView):
 TEXT = [strip]
 
 
-class VillageView(BaseAdminView):
+class TownScopedView(BaseAdminView):
+    """A table of places or services that belong to towns: a town's office lists, opens and
+    changes only its own town's rows, and chooses only among its own town's villages, grids
+    and departments; the office of everything sees all."""
+
+    town_scoped = True
+
+    def get_query(self):
+        rows = town_rows(self.model)
+        q = super().get_query()
+        return q if rows is None else q.filter(rows)
+
+    def get_count_query(self):
+        rows = town_rows(self.model)
+        q = super().get_count_query()
+        return q if rows is None else q.filter(rows)
+
+    def get_one(self, id):
+        obj = super().get_one(id)
+        if obj is not None and not self.covers(obj):
+            abort(404)
+        return obj
+
+    def covers(self, obj) -> bool:
+        return policy.covers_town(current_user, policy.town_of(obj))
+
+    def on_model_change(self, form, model, is_created):
+        if not self.covers(model):
+            raise ValidationError(str(_l("That belongs to another town.")))
+
+
+class TownGridLoader(QueryAjaxModelLoader):
+    """Grids found by typing, among the current office's towns only."""
+
+    def get_query(self):
+        rows = town_rows(Grid)
+        q = super().get_query()
+        return q if rows is None else q.filter(rows)
+
+    def get_one(self, pk):
+        grid = super().get_one(pk)
+        return grid if grid is not None and policy.covers_town(
+            current_user, policy.town_of(grid)) else None
+
+
+def _my_towns():
+    towns = policy.town_ids(current_user)
+    q = db.select(Town).order_by(Town.code)
+    return db.session.scalars(q if towns is None else q.where(Town.id.in_(towns or {-1}))).all()
+
+
+def _my_villages():
+    rows = town_rows(Village)
+    q = db.select(Village).order_by(Village.code)
+    return db.session.scalars(q if rows is None else q.where(rows)).all()
+
+
+def _my_departments():
+    rows = town_rows(Department)
+    q = db.select(Department).where(Department.town_id.is_not(None)).order_by(Department.code)
+    return db.session.scalars(q if rows is None else q.where(rows)).all()
+
+
+class DistrictView(BaseAdminView):
+    """The district over the towns: one per installation, renamed here."""
+
+    can_create = can_delete = False
+    column_list = ["code", "name"]
+    column_labels = {"code": _l("Code"), "name": _l("District name"), "towns": _l("Towns")}
+    form_columns = ["code", "name"]
+    form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(min=1, max=100)]},
+                 "code": {"filters": TEXT, "validators": [NoMarkup(), Length(min=1, max=20)]}}
+
+
+class TownView(BaseAdminView):
+    """The towns and sub-districts (镇/街道) of the district."""
+
+    can_delete = False  # a town with villages, people and issues is never deleted
+    column_list = ["code", "name", "district", "lat", "lon"]
+    column_searchable_list = ["code", "name"]
+    column_labels = {"code": _l("Code"), "name": _l("Town name"), "district": _l("District"),
+                     "lat": _l("Latitude"), "lon": _l("Longitude"), "villages": _l("Village")}
+    form_columns = ["code", "name", "district", "lat", "lon"]
+    form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(min=1, max=100)]},
+                 "code": {"filters": TEXT, "validators": [NoMarkup(), Length(min=1, max=20)]},
+                 "lat": {"validators": [Optional(), NumberRange(-90, 90)]},
+                 "lon": {"validators": [Optional(), NumberRange(-180, 180)]}}
+
+    def on_model_change(self, form, model, is_created):
+        if model.district is None:
+            raise ValidationError(str(_l("A town belongs to the district.")))
+
+
+class VillageView(TownScopedView):
     column_list = ["code", "name", "kind", "address"]
     column_searchable_list = ["code", "name"]
     column_labels = {"code": _l("Code"), "name": _l("Village name"), "kind": _l("Kind"),
@@ -97,10 +227,11 @@ class VillageView(BaseAdminView):
         m.kind, m.kind)}
     column_formatters_detail = column_formatters
     form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(max=100)]},
-                 "code": {"filters": TEXT, "validators": [NoMarkup(), Length(max=20)]}}
+                 "code": {"filters": TEXT, "validators": [NoMarkup(), Length(max=20)]},
+                 "town": {"query_factory": _my_towns}}
 
 
-class GridView(BaseAdminView):
+class GridView(TownScopedView):
     column_list = ["code", "name", "village", "households", "lat", "lon"]
     column_searchable_list = ["code", "name"]
     column_filters = ["village.name"]
@@ -110,10 +241,12 @@ class GridView(BaseAdminView):
                      "boundary": _l("Boundary (GeoJSON)"), "points": _l("Grid points")}
     form_excluded_columns = ["points"]
     form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(max=100)]},
-                 "code": {"filters": TEXT, "validators": [NoMarkup(), Length(max=20)]}}
+                 "code": {"filters": TEXT, "validators": [NoMarkup(), Length(max=20)]},
+                 "village": {"query_factory": _my_villages}}
 
     def on_model_change(self, form, model, is_created):
         """The same place rules as the grid page (``org.services``)."""
+        super().on_model_change(form, model, is_created)
         if not policy.may_edit_grid_place(current_user, model):
             raise ValidationError(str(_l("Only the village admin or the town admin can move "
                                          "the grid on the map.")))
@@ -125,7 +258,7 @@ class GridView(BaseAdminView):
             raise ValidationError(error)
 
 
-class GridPointView(BaseAdminView):
+class GridPointView(TownScopedView):
     column_list = ["name", "grid", "address", "party_service_point", "deputy_reception_point"]
     column_searchable_list = ["name", "address"]
     column_filters = ["party_service_point", "deputy_reception_point"]
@@ -136,19 +269,44 @@ class GridPointView(BaseAdminView):
                      "deputy_reception_point": _l("Deputies' reception point (多点合一)")}
     form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(max=100)]},
                  "address": {"filters": TEXT, "validators": [NoMarkup(), Length(max=200)]}}
+    # A district may hold tens of thousands of grids: type to find one of the town's.
+    form_ajax_refs = {"grid": TownGridLoader("grid", db.session, Grid, fields=["code", "name"],
+                                             page_size=20, placeholder=_l("Grid name"))}
+
+    def on_model_change(self, form, model, is_created):
+        super().on_model_change(form, model, is_created)
+        if model.grid is None:
+            raise ValidationError(str(_l("A grid point needs a grid.")))
 
 
-class DepartmentView(BaseAdminView):
-    column_list = ["code", "name", "name_en", "phone"]
+class DepartmentView(TownScopedView):
+    """A town's departments; the district's own departments (which take issues a town
+    department escalates) are kept by the district's office."""
+
+    column_list = ["code", "name", "name_en", "town", "district", "phone"]
     column_searchable_list = ["code", "name", "name_en"]
     column_labels = {"code": _l("Code"), "name": _l("Department name"),
                      "name_en": _l("English name"), "description": _l("Description"),
-                     "phone": _l("Phone")}
-    form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(max=100)]}}
+                     "phone": _l("Phone"), "town": _l("Town"),
+                     "district": _l("District (a department of the district)")}
+    form_columns = ["code", "name", "name_en", "town", "district", "description", "phone"]
+    form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(max=100)]},
+                 "town": {"query_factory": _my_towns}}
+
+    def covers(self, obj) -> bool:
+        if obj.town_id is None and obj.town is None:
+            return policy.runs_everything(current_user)
+        return policy.covers_town(current_user, obj.town.id if obj.town else obj.town_id)
+
+    def on_model_change(self, form, model, is_created):
+        if (model.town is None) == (model.district is None):
+            raise ValidationError(str(_l("A department belongs either to a town or to the "
+                                         "district.")))
+        super().on_model_change(form, model, is_created)
 
 
-class ServiceItemView(BaseAdminView):
-    column_list = ["code", "name", "category", "department", "skill", "active"]
+class ServiceItemView(TownScopedView):
+    column_list = ["code", "name", "town", "category", "department", "skill", "active"]
     column_searchable_list = ["code", "name"]
     column_filters = ["active", "category"]
     column_labels = {"code": _l("Code"), "name": _l("Service name"), "name_en": _l("English name"),
@@ -158,11 +316,25 @@ class ServiceItemView(BaseAdminView):
                      "department": _l("Department"), "skill": _l("Skill"),
                      "where_when": _l("Where and when"), "active": _l("Active"),
                      "created_at": _l("Created"),
-                     "issue_category": _l("Orders are filed under")}
-    form_columns = ["code", "name", "name_en", "category", "category_en", "description",
+                     "issue_category": _l("Orders are filed under"),
+                     "town": _l("Town (empty: every town)")}
+    form_columns = ["code", "name", "name_en", "town", "category", "category_en", "description",
                     "description_en", "department", "skill", "issue_category", "where_when",
                     "active"]
-    form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(max=100)]}}
+    form_args = {"name": {"filters": TEXT, "validators": [NoMarkup(), Length(max=100)]},
+                 "town": {"query_factory": _my_towns},
+                 "department": {"query_factory": _my_departments}}
+
+    def covers(self, obj) -> bool:
+        town_id = obj.town.id if obj.town is not None else obj.town_id
+        return policy.covers_town(current_user, town_id) if town_id is not None \
+            else policy.runs_everything(current_user)
+
+    def on_model_change(self, form, model, is_created):
+        super().on_model_change(form, model, is_created)
+        if model.department is not None and model.town is not None \
+                and model.department.town_id != model.town.id:
+            raise ValidationError(str(_l("The department must be one of the item's town.")))
 
 
 class SkillCategoryView(BaseAdminView):
@@ -189,38 +361,44 @@ class SkillView(BaseAdminView):
     }
 
 
-def check_scope(role: str, grid, village, department) -> None:
-    """Raise ValidationError unless the scope fits the role (a grid for grid roles …)."""
+def check_scope(role: str, grid, village, department, town=None, district=None) -> None:
+    """Raise ValidationError unless the scope fits the role (a grid for grid roles, a town for
+    a town admin …)."""
     try:
         kind = SCOPE_KIND[Role(role)]
     except ValueError:
         raise ValidationError(str(_l("Unknown role."))) from None
-    given = {"grid": grid, "village": village, "department": department}
+    given = {"grid": grid, "village": village, "department": department, "town": town,
+             "district": district}
     if kind is None and any(given.values()):
-        raise ValidationError(str(_l("This role has no scope; leave grid, village and department empty.")))
+        raise ValidationError(str(_l("This role has no scope; leave grid, village, department, "
+                                     "town and district empty.")))
     if kind is not None and (given[kind] is None
                              or any(v for k, v in given.items() if k != kind)):
         raise ValidationError(str(_l("This role needs exactly one scope: %(kind)s.",
                                      kind=SCOPE_LABELS[kind])))
 
 
-SCOPE_LABELS = {"grid": _l("a grid"), "village": _l("a village"), "department": _l("a department")}
+SCOPE_LABELS = {"grid": _l("a grid"), "village": _l("a village"), "department": _l("a department"),
+                "town": _l("a town"), "district": _l("the district")}
 ROLE_CHOICES = [(r.value, ROLE_LABELS[r.value]) for r in Role]
 
 
 class RoleAssignmentView(BaseAdminView):
     """Assign and move grid leaders, members and other staff."""
 
-    column_list = ["user", "role", "grid", "village", "department", "created_at"]
-    column_filters = ["role", "grid.code", "village.name", "department.name"]
+    column_list = ["user", "role", "grid", "village", "department", "town", "district",
+                   "created_at"]
+    column_filters = ["role", "grid.code", "village.name", "department.name", "town.name"]
     column_searchable_list = ["user.name", "user.phone"]
     column_labels = {"user": _l("Person"), "role": _l("Role"), "grid": _l("Grid"),
                      "village": _l("Village"), "department": _l("Department"),
                      "created_at": _l("Since"), "grid.code": _l("Grid code"),
                      "village.name": _l("Village"), "department.name": _l("Department"),
-                     "user.name": _l("Name"), "user.phone": _l("Mobile")}
+                     "user.name": _l("Name"), "user.phone": _l("Mobile"), "town": _l("Town"),
+                     "town.name": _l("Town"), "district": _l("District")}
     column_formatters = {"role": lambda v, c, m, n: ROLE_LABELS.get(m.role, m.role)}
-    form_columns = ["user", "role", "grid", "village", "department"]
+    form_columns = ["user", "role", "grid", "village", "department", "town", "district"]
     form_choices = {"role": ROLE_CHOICES}
     # Flask-Admin's own placeholder says "Please select model"; say what to type instead.
     form_ajax_refs = {"user": {"fields": ["name", "phone", "email"], "page_size": 20,
@@ -229,7 +407,8 @@ class RoleAssignmentView(BaseAdminView):
                                "placeholder": _l("Grid name")}}
 
     def on_model_change(self, form, model, is_created):
-        check_scope(model.role, model.grid, model.village, model.department)
+        check_scope(model.role, model.grid, model.village, model.department, model.town,
+                    model.district)
 
 
 class UserView(BaseAdminView):
@@ -254,10 +433,11 @@ class UserView(BaseAdminView):
                   "validators": [Optional(), Email(), Length(max=254)]},
     }
     inline_models = [(RoleAssignment, {
-        "form_columns": ["id", "role", "grid", "village", "department"],
+        "form_columns": ["id", "role", "grid", "village", "department", "town", "district"],
         "form_choices": {"role": ROLE_CHOICES},
         "column_labels": {"role": _l("Role"), "grid": _l("Grid"), "village": _l("Village"),
-                          "department": _l("Department")},
+                          "department": _l("Department"), "town": _l("Town"),
+                          "district": _l("District")},
     })]
 
     def on_model_change(self, form, model, is_created):
@@ -270,7 +450,7 @@ class UserView(BaseAdminView):
                     raise ValidationError(str(_l("Another account already uses this %(what)s.",
                                                  what=self.column_labels[other])))
         for a in model.roles:
-            check_scope(a.role, a.grid, a.village, a.department)
+            check_scope(a.role, a.grid, a.village, a.department, a.town, a.district)
         if form.new_password.data:  # a reset by the town office: as any other reset
             model.password_hash = hash_password(form.new_password.data)
             if model.id is not None:
@@ -347,6 +527,9 @@ def init_admin(app) -> None:
                   translations_path=None)
     org, people, ref = _l("Organisation"), _l("People"), _l("Services and skills")
     s = db
+    admin.add_view(DistrictView(District, s, name=_l("District"), category=org,
+                                endpoint="a_district"))
+    admin.add_view(TownView(Town, s, name=_l("Towns"), category=org, endpoint="a_town"))
     admin.add_view(VillageView(Village, s, name=_l("Village"), category=org, endpoint="a_village"))
     admin.add_view(GridView(Grid, s, name=_l("Grids"), category=org, endpoint="a_grid"))
     admin.add_view(GridPointView(GridPoint, s, name=_l("Grid points"), category=org,

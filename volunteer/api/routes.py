@@ -30,8 +30,9 @@ class MeOut(BaseModel):
 
 
 def role_out(a) -> RoleOut:
-    scope = a.grid or a.village or a.department
-    kind = "grid" if a.grid else "village" if a.village else "department" if a.department else None
+    kind = next((k for k in ("grid", "village", "department", "town", "district")
+                 if getattr(a, k) is not None), None)
+    scope = getattr(a, kind) if kind else None
     return RoleOut(role=a.role, scope_type=kind, scope_code=scope.code if scope else None,
                    scope_name=scope.name if scope else None)
 

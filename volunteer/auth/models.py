@@ -14,7 +14,8 @@ from volunteer.extensions import db
 
 
 class Role(enum.StrEnum):
-    """Role codes exactly as DESIGN §6 names them; ``admin`` is the town admin."""
+    """Role codes exactly as DESIGN §6 names them; ``admin`` is the town admin, holding one
+    town; ``district_admin`` holds the district and every town in it."""
 
     resident = "resident"
     volunteer = "volunteer"
@@ -24,13 +25,14 @@ class Role(enum.StrEnum):
     village_admin = "village_admin"
     department_staff = "department_staff"
     admin = "admin"
+    district_admin = "district_admin"
 
 
 ROLE_LABELS = {
     "resident": _l("Resident"), "volunteer": _l("Volunteer"), "grid_member": _l("Grid member"),
     "grid_leader": _l("Grid leader"), "grid_instructor": _l("Grid instructor"),
     "village_admin": _l("Village admin"), "department_staff": _l("Department staff"),
-    "admin": _l("Town admin"),
+    "admin": _l("Town admin"), "district_admin": _l("District admin"),
 }
 
 
@@ -49,10 +51,11 @@ SCOPE_KIND = {
     Role.grid_instructor: "grid",
     Role.village_admin: "village",
     Role.department_staff: "department",
-    Role.admin: None,
+    Role.admin: "town",
+    Role.district_admin: "district",
 }
 # Staff roles, highest first; used to pick what a user sees first.
-STAFF_ORDER = [Role.admin, Role.village_admin, Role.department_staff, Role.grid_leader,
+STAFF_ORDER = [Role.district_admin, Role.admin, Role.village_admin, Role.department_staff, Role.grid_leader,
                Role.grid_instructor, Role.grid_member]
 
 
@@ -117,7 +120,8 @@ class User(UserMixin, db.Model):
 
     @property
     def is_admin(self) -> bool:
-        return self.has_role(Role.admin)
+        """Holds a town's office or the district's (what each covers: ``policy.town_ids``)."""
+        return self.has_role(Role.admin, Role.district_admin)
 
     @property
     def is_staff(self) -> bool:
@@ -136,13 +140,18 @@ class User(UserMixin, db.Model):
         return {a.department_id for a in self.roles
                 if a.role == Role.department_staff and a.department_id}
 
+    def town_ids(self) -> set[int]:
+        """Towns whose office (town admin) the user holds."""
+        return {a.town_id for a in self.roles if a.role == Role.admin and a.town_id}
+
 
 class RoleAssignment(db.Model):
-    """A role held by a user, with its scope: a grid, a 村居, a department, or the town."""
+    """A role held by a user, with its scope: a grid, a 村居, a department, a town or the
+    district."""
 
     __table_args__ = (
         sa.UniqueConstraint("user_id", "role", "grid_id", "village_id", "department_id",
-                            name="uq_role_assignment_scope"),
+                            "town_id", "district_id", name="uq_role_assignment_scope"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -151,15 +160,19 @@ class RoleAssignment(db.Model):
     grid_id: Mapped[int | None] = mapped_column(sa.ForeignKey("grid.id"), index=True)
     village_id: Mapped[int | None] = mapped_column(sa.ForeignKey("village.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"), index=True)
+    town_id: Mapped[int | None] = mapped_column(sa.ForeignKey("town.id"), index=True)
+    district_id: Mapped[int | None] = mapped_column(sa.ForeignKey("district.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="roles", foreign_keys=[user_id])
     grid: Mapped[Grid | None] = relationship()  # noqa: F821
     village: Mapped[Village | None] = relationship()  # noqa: F821
     department: Mapped[Department | None] = relationship()  # noqa: F821
+    town: Mapped[Town | None] = relationship()  # noqa: F821
+    district: Mapped[District | None] = relationship()  # noqa: F821
 
     def __str__(self) -> str:
-        scope = self.grid or self.village or self.department
+        scope = self.grid or self.village or self.department or self.town or self.district
         return f"{self.role} {scope}" if scope else self.role
 
 

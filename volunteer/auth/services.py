@@ -14,7 +14,7 @@ from volunteer.auth.models import SCOPE_KIND, ApiToken, OneTimeCode, Role, RoleA
 from volunteer.common import is_phone, iso_utc, normalize_phone, utcnow
 from volunteer.errors import DomainError
 from volunteer.extensions import db
-from volunteer.org.models import Department, Grid, Village
+from volunteer.org.models import Department, District, Grid, Town, Village
 from volunteer.privacy import erase_user, exporter
 
 
@@ -28,7 +28,7 @@ class AccountError(DomainError):
         "scope_not_needed": _l("This role has no scope; leave grid, village and department "
                                "empty."),
         "scope_needed": _l("This role needs exactly one scope: %(kind)s."),
-        "scope_unknown": _l("No grid, village or department has this code."),
+        "scope_unknown": _l("No grid, village, department, town or district has this code."),
     }
     statuses = {"phone": 422, "scope_not_needed": 422, "scope_needed": 422,
                 "scope_unknown": 422}
@@ -128,30 +128,39 @@ def active_tokens(user: User) -> int:
 
 
 def resolve_scope(role: str, code: str | None):
-    """The grid, 村居 or department that ``code`` names, as the role needs; raises AccountError."""
+    """The grid, 村居, department, town or district that ``code`` names, as the role needs;
+    raises AccountError. A town admin (or district admin) without a code holds the only town
+    (district) there is; with several, the code is needed."""
     kind = SCOPE_KIND[Role(role)]
     if kind is None:
         if code:
             raise AccountError("scope_not_needed", "scope")
         return None
+    model = {"grid": Grid, "village": Village, "department": Department, "town": Town,
+             "district": District}[kind]
     if not code:
+        if kind in ("town", "district"):
+            only = db.session.scalars(db.select(model).limit(2)).all()
+            if len(only) == 1:
+                return only[0]
         raise AccountError("scope_needed", "scope", {"kind": kind})
-    model = {"grid": Grid, "village": Village, "department": Department}[kind]
     obj = db.session.scalar(db.select(model).where(model.code == code))
     if obj is None:
         raise AccountError("scope_unknown", "scope")
     return obj
 
 
+_SCOPE_COLUMNS = (("grid_id", Grid), ("village_id", Village), ("department_id", Department),
+                  ("town_id", Town), ("district_id", District))
+
+
 def grant_role(user: User, role: str, scope=None) -> RoleAssignment:
-    """Give ``user`` a role in ``scope`` (idempotent)."""
-    kw = {"grid_id": None, "village_id": None, "department_id": None}
-    if isinstance(scope, Grid):
-        kw["grid_id"] = scope.id
-    elif isinstance(scope, Village):
-        kw["village_id"] = scope.id
-    elif isinstance(scope, Department):
-        kw["department_id"] = scope.id
+    """Give ``user`` a role in ``scope`` (idempotent). A town or district admin without a
+    scope holds the only town (district) of the installation."""
+    if scope is None and SCOPE_KIND.get(str(role)) in ("town", "district"):
+        scope = resolve_scope(role, None)
+    kw = {column: (scope.id if isinstance(scope, model) else None)
+          for column, model in _SCOPE_COLUMNS}
     for a in user.roles:
         if a.role == role and all(getattr(a, k) == v for k, v in kw.items()):
             return a
@@ -240,8 +249,10 @@ def _export_account(user: User) -> dict:
         "consent": {"version": user.consent_version, "at": iso_utc(user.consent_at),
                     "method": user.consent_method,
                     "confirmed_at": iso_utc(user.consent_confirmed_at)},
-        "roles": [{"role": a.role, "scope": (a.grid or a.village or a.department).code
-                   if (a.grid or a.village or a.department) else None} for a in user.roles],
+        "roles": [{"role": a.role, "scope": (a.grid or a.village or a.department or a.town
+                                             or a.district).code
+                   if (a.grid or a.village or a.department or a.town or a.district) else None}
+                  for a in user.roles],
         "api_tokens": [{"name": t.name, "starts_with": t.prefix, "created_at": iso_utc(t.created_at),
                         "last_used_at": iso_utc(t.last_used_at), "revoked_at": iso_utc(t.revoked_at)}
                        for t in db.session.scalars(db.select(ApiToken)

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from volunteer import policy
 from volunteer.auth.models import Role
 from volunteer.common import mask_phone
 from volunteer.dashboard import bp
@@ -19,7 +20,7 @@ from volunteer.dashboard.tables import Table, build, workbook
 from volunteer.dashboard.workunits import unit_report
 from volunteer.errors import DomainError
 from volunteer.extensions import db
-from volunteer.org.models import Grid, Village
+from volunteer.org.models import Grid, Town, Village
 from volunteer.policy import DASHBOARD_READERS, OFFICES, holds, may_manage
 from volunteer.volunteers.models import WorkUnit
 from volunteer.volunteers.services import log_contact_view
@@ -52,7 +53,8 @@ def allowed(user) -> bool:
 
 def resolve_scope(user, village_code: str | None, grid_code: str | None) -> Scope:
     """The scope asked for, within the user's own (the town, their 村居, their grids)."""
-    own_villages = set(user.village_ids())
+    offices = policy.office_villages(user)
+    own_villages = set(offices or ())
     own_grids = set(user.grid_ids(Role.grid_leader))
     if grid_code:
         grid = db.session.scalar(db.select(Grid).where(Grid.code == grid_code[:20]))
@@ -68,8 +70,14 @@ def resolve_scope(user, village_code: str | None, grid_code: str | None) -> Scop
         if not may_manage(user, village):
             raise DashboardError("outside")
         return Scope(village.name, village_ids=frozenset({village.id}))
-    if user.is_admin:
-        return Scope(_("The whole town"))
+    if offices is None:
+        return Scope(_("The whole district") if Role.district_admin in user.role_codes()
+                     else _("The whole town"))
+    towns = policy.town_ids(user)
+    if towns:
+        names = db.session.scalars(db.select(Town.name).where(Town.id.in_(towns))
+                                   .order_by(Town.code))
+        return Scope("、".join(names), village_ids=frozenset(own_villages))
     if own_villages:
         names = db.session.scalars(db.select(Village.name).where(Village.id.in_(own_villages)))
         return Scope("、".join(names), village_ids=frozenset(own_villages))
@@ -113,10 +121,11 @@ def _context():
         period = resolve_period(a.get("from"), a.get("to"))
     except DashboardError as exc:
         errors.append(exc.message)
-    villages = db.session.scalars(db.select(Village).order_by(Village.code)).all() \
-        if current_user.is_admin else db.session.scalars(
-            db.select(Village).where(Village.id.in_(current_user.village_ids() or {-1}))
-            .order_by(Village.code)).all()
+    offices = policy.office_villages(current_user)
+    q = db.select(Village).order_by(Village.code)
+    if offices is not None:
+        q = q.where(Village.id.in_(offices or {-1}))
+    villages = db.session.scalars(q).all()
     return scope, period, errors, villages
 
 

@@ -93,7 +93,7 @@ def seed_demo() -> dict[str, int]:
             deputy_reception_point=k % 7 == 0 and k // 7 < N_DEPUTY_POINTS))
     db.session.add_all(points)
 
-    departments = [Department(code=f"D{i + 1:02d}", name=zh, name_en=en)
+    departments = [Department(code=f"D{i + 1:02d}", name=zh, name_en=en, town=town)
                    for i, (zh, en) in enumerate(data["departments"])]
     db.session.add_all(departments)
     dept_by_name = {d.name: d for d in departments}
@@ -102,7 +102,8 @@ def seed_demo() -> dict[str, int]:
     issue_cats = {c.code: c for c in db.session.scalars(db.select(IssueCategory))}
     cats_en, descs_en = data["service_categories_en"], data["service_descriptions_en"]
     for i, (zh, en, cat, dept, skill, desc, files_as) in enumerate(data["service_items"]):
-        db.session.add(ServiceItem(code=f"S{i + 1:02d}", name=zh, name_en=en, category=cat,
+        db.session.add(ServiceItem(code=f"S{i + 1:02d}", town=town, name=zh, name_en=en,
+                                   category=cat,
                                    category_en=cats_en.get(cat), description=desc,
                                    description_en=descs_en.get(zh),
                                    department=dept_by_name.get(dept),
@@ -128,7 +129,7 @@ def seed_demo() -> dict[str, int]:
 
     users_set: set[User] = set()
     admin = person(phone="13800000001")
-    add(admin, Role.admin)
+    add(admin, Role.admin, town_id=town.id)
     for d in departments:
         staff = person(phone="13800000006" if d.code == "D10" else None)
         add(staff, Role.department_staff, department_id=d.id)

@@ -163,7 +163,7 @@ def describe(event: str, issue, invitation=None, session=None, public: bool = Fa
     texts = {
         "report": _("New issue in your queue: %(ref)s", ref=ref),
         "escalate": _("Issue escalated to your queue: %(ref)s", ref=ref),
-        "return": _("Issue returned to your village: %(ref)s", ref=ref),
+        "return": _("Issue sent back a level: %(ref)s", ref=ref),
         "overdue": _("Issue overdue: %(ref)s", ref=ref),
         "accept": _("Your report was accepted: %(ref)s", ref=ref),
         "start": _("Work started on your report: %(ref)s", ref=ref),

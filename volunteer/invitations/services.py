@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from volunteer import policy
 from volunteer.auth.models import Role, User
 from volunteer.auth.services import DELETED_NAME
 from volunteer.common import iso_utc, utcnow
@@ -95,10 +96,11 @@ class InvitationError(DomainError):
 
 def organised_clause(user: User):
     """SQL: the issues ``user`` organises help for (the SQL form of ``can_organise``)."""
-    if user.is_admin:
+    offices = policy.office_villages(user)
+    if offices is None:
         return sa.true()
     return sa.or_(Issue.grid_id.in_(user.grid_ids(Role.grid_leader) or {-1}),
-                  Issue.village_id.in_(user.village_ids() or {-1}))
+                  Issue.village_id.in_(offices or {-1}))
 
 
 def organisers_of(obj) -> list[int]:

@@ -28,12 +28,12 @@ STATUS_LABELS = {
     "resolved": _l("Resolved, to verify"), "closed": _l("Closed"), "rejected": _l("Rejected"),
 }
 TIER_LABELS = {"grid": _l("On the spot (grid)"), "village": _l("Village"),
-               "department": _l("Town department")}
+               "department": _l("Town department"), "district": _l("District department")}
 ACTION_LABELS = {
     "report": _l("Reported"), "accept": _l("Accept"), "start": _l("Start work"),
     "resolve": _l("Mark resolved"), "verify": _l("Verify and close"),
     "fail_verification": _l("Send back for rework"), "reject": _l("Reject"),
-    "escalate": _l("Escalate"), "return": _l("Return to the village"), "reopen": _l("Reopen"),
+    "escalate": _l("Escalate"), "return": _l("Send back a level"), "reopen": _l("Reopen"),
     "rate": _l("Rate the result"), "comment": _l("Comment"), "overdue": _l("Overdue"),
     "me_too": _l("Me too"), "photo": _l("Photo added"), "photo_public": _l("Photo made public"),
     "photo_private": _l("Photo made private"),

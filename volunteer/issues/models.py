@@ -25,11 +25,13 @@ class IssueStatus(StrEnum):
 
 
 class Tier(StrEnum):
-    """Who handles an issue: the grid, the 村居 (village), or a town department."""
+    """Who handles an issue: the grid, the 村居 (village), a town department, or a department
+    of the district."""
 
     grid = "grid"
     village = "village"
     department = "department"
+    district = "district"
 
 
 class IssueAction(StrEnum):
@@ -112,6 +114,8 @@ class Issue(db.Model):
     helpers_needed: Mapped[int] = mapped_column(default=1)
     tier: Mapped[str] = mapped_column(sa.String(12), default=Tier.grid, index=True)
     department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"), index=True)
+    # At the district's tier: the town department that sent it up (and takes it back).
+    town_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"))
     status: Mapped[str] = mapped_column(sa.String(12), default=IssueStatus.reported,
                                         index=True)
     handler_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
@@ -140,7 +144,7 @@ class Issue(db.Model):
     category: Mapped[IssueCategory] = relationship()
     grid: Mapped[Grid] = relationship()
     village: Mapped[Village] = relationship()
-    department: Mapped[Department | None] = relationship()
+    department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
     service_item: Mapped[ServiceItem | None] = relationship()
     reporter: Mapped[User | None] = relationship(foreign_keys=[reporter_id])
     handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])

@@ -51,6 +51,8 @@ from volunteer.issues.services import (
     available_queues,
     can_view,
     default_queue,
+    department_for,
+    departments_for,
     file_issue,
     issue_points,
     issue_query,
@@ -59,6 +61,8 @@ from volunteer.issues.services import (
     transition,
 )
 from volunteer.issues.workflow import (
+    DEPARTMENT_TIERS,
+    NEXT_TIER,
     PSEUDO_ROLES,
     allowed_actions,
     is_staff_for,
@@ -67,7 +71,7 @@ from volunteer.issues.workflow import (
 )
 from volunteer.matching import slates
 from volunteer.matching.store import MatcherUnavailable
-from volunteer.org.models import Department, Grid, Village
+from volunteer.org.models import Grid, Village
 from volunteer.skills.models import Skill
 
 PER_PAGE = 25
@@ -226,10 +230,14 @@ def _render_detail(issue: Issue, form: ActionForm, status: int = 200):
     suggestions = _suggestions(issue)
     all_skills = db.session.scalars(db.select(Skill).where(Skill.active).order_by(Skill.id)).all() \
         if suggestions is not None else []
-    departments = db.session.scalars(db.select(Department).order_by(Department.code)).all()
+    next_tier = NEXT_TIER.get(issue.tier)
+    departments = departments_for(issue, next_tier) if next_tier in DEPARTMENT_TIERS else []
     form.department_id.choices = [(str(d.id), d.name) for d in departments]
-    if issue.category.default_department_id and not form.department_id.data:
-        form.department_id.data = str(issue.category.default_department_id)
+    if departments and not form.department_id.data:
+        try:
+            form.department_id.data = str(department_for(issue, next_tier, None).id)
+        except IssueError:
+            pass
     return render_template("issues/detail.html", issue=issue, form=form, actions=actions,
                            primary=primary, secondary=secondary,
                            suggestions=suggestions, all_skills=all_skills,

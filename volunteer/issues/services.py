@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from volunteer import policy
 from volunteer.auth.models import GRID_ROLES, User
 from volunteer.common import iso_utc, utcnow
 from volunteer.errors import DomainError
@@ -32,7 +33,14 @@ from volunteer.issues.models import (
     verify_days,
 )
 from volunteer.issues.photos import delete_photo, original_path
-from volunteer.issues.workflow import NEXT_TIER, PREVIOUS_TIER, RULES, check, roles_for
+from volunteer.issues.workflow import (
+    DEPARTMENT_TIERS,
+    NEXT_TIER,
+    PREVIOUS_TIER,
+    RULES,
+    check,
+    roles_for,
+)
 from volunteer.org.models import Department, Grid
 from volunteer.privacy import eraser, exporter, files
 from volunteer.signals import issue_changed
@@ -102,6 +110,37 @@ class IssueInput:
     address: str | None = None  # a street address or a landmark, typed by the reporter
 
 
+def departments_for(issue: Issue, tier: str) -> list[Department]:
+    """The departments that can take ``issue`` at ``tier``: its town's departments, or the
+    district's own for tier ``district``."""
+    town = issue.village.town
+    q = db.select(Department).order_by(Department.code)
+    if tier == Tier.district:
+        q = q.where(Department.district_id == town.district_id)
+    else:
+        q = q.where(Department.town_id == town.id)
+    return list(db.session.scalars(q))
+
+
+def department_for(issue: Issue, tier: str, wanted_id: int | None) -> Department:
+    """The department ``issue`` goes to at ``tier``: the one chosen, if it serves the issue's
+    town at that tier; else the category's default (or the department of the issue's town
+    with the default's name); raises IssueError when none fits."""
+    choices = {d.id: d for d in departments_for(issue, tier)}
+    if wanted_id:
+        if wanted_id not in choices:
+            raise IssueError("department_needed", "department_id")
+        return choices[wanted_id]
+    default = issue.category.default_department if tier == Tier.department else None
+    if default is not None:
+        if default.id in choices:
+            return default
+        for d in choices.values():  # the same office of another town
+            if d.name == default.name:
+                return d
+    raise IssueError("department_needed", "department_id")
+
+
 def file_issue(reporter: User, data: IssueInput) -> Issue:
     """Create an issue at grid tier (or, for an order of a department's service, with that
     department); its grid comes from the location (or the chosen grid)."""
@@ -129,12 +168,16 @@ def file_issue(reporter: User, data: IssueInput) -> Issue:
     if data.needed_from and data.needed_until and data.needed_until <= data.needed_from:
         raise IssueError("bad_window", "needed_until")
     now = utcnow()
-    tier = Tier.department if data.department_id else Tier.grid
+    department_id = data.department_id
+    if department_id and db.session.scalar(db.select(Department.town_id).where(
+            Department.id == department_id)) != grid.village.town_id:
+        department_id = None  # another town's department: the place's grid takes it first
+    tier = Tier.department if department_id else Tier.grid
     issue = Issue(title=data.title, description=data.description, category=category,
                   source=data.source, lat=lat, lon=lon, grid=grid, village_id=grid.village_id,
                   reporter=reporter, urgency=urgency.code, helpers_needed=data.helpers_needed,
                   needed_from=data.needed_from, needed_until=data.needed_until, tier=tier,
-                  department_id=data.department_id, skill_codes=data.skill_codes or None,
+                  department_id=department_id, skill_codes=data.skill_codes or None,
                   service_item_id=data.service_item_id, status=IssueStatus.reported,
                   address=(data.address or "").strip()[:200] or None,
                   deadline_at=now + timedelta(hours=urgency.hours), created_at=now)
@@ -195,19 +238,18 @@ def transition(user: User, issue: Issue, action: str, details: Details | None = 
         elif not d.comment:
             raise IssueError("reason_needed", "comment")
     elif action == IssueAction.escalate:
-        issue.tier = NEXT_TIER[issue.tier]
         if issue.tier == Tier.department:
-            dept = db.session.get(Department, d.department_id) if d.department_id else \
-                issue.category.default_department
-            if dept is None:
-                raise IssueError("department_needed", "department_id")
-            issue.department_id = dept.id
+            issue.town_department_id = issue.department_id
+        issue.tier = NEXT_TIER[issue.tier]
+        if issue.tier in DEPARTMENT_TIERS:
+            issue.department_id = department_for(issue, issue.tier, d.department_id).id
         issue.handler_id = None
     elif action == IssueAction.return_:
         if not d.comment:
             raise IssueError("reason_needed", "comment")
         issue.tier = PREVIOUS_TIER[issue.tier]
-        issue.department_id = None
+        issue.department_id = issue.town_department_id if issue.tier == Tier.department else None
+        issue.town_department_id = None
         issue.handler_id = None
     elif action == IssueAction.reopen:
         issue.reopen_count += 1
@@ -250,16 +292,17 @@ def _followed_by(user: User):
 
 def visible_clause(user: User):
     """SQL condition for the issues ``user`` may see (staff by scope, anyone their reports)."""
-    if user.is_admin:
+    offices = policy.office_villages(user)
+    if offices is None:
         return sa.true()
     conds = [Issue.reporter_id == user.id, _followed_by(user)]
     grid_ids = user.grid_ids(*GRID_ROLES)
     if grid_ids:
         conds.append(Issue.grid_id.in_(grid_ids))
-    if user.village_ids():
-        conds.append(Issue.village_id.in_(user.village_ids()))
+    if offices:
+        conds.append(Issue.village_id.in_(offices))
     if user.department_ids():
-        conds.append(sa.and_(Issue.tier == Tier.department,
+        conds.append(sa.and_(Issue.tier.in_(DEPARTMENT_TIERS),
                              Issue.department_id.in_(user.department_ids())))
     return sa.or_(*conds)
 
@@ -272,7 +315,8 @@ QUEUES = ("grid", "village", "department", "mine")
 
 
 def default_queue(user: User) -> str:
-    if user.is_admin or user.village_ids():
+    offices = policy.office_villages(user)
+    if offices is None or offices:
         return "village"
     if user.department_ids():
         return "department"
@@ -283,27 +327,33 @@ def default_queue(user: User) -> str:
 
 def queue_clause(user: User, queue: str):
     """The issues of one queue: my grids, my 村居, my department, my reports."""
+    offices = policy.office_villages(user)
+    towns = policy.town_ids(user)
     if queue == "grid":
-        return Issue.grid_id.in_(user.grid_ids(*GRID_ROLES) or {-1}) if not user.is_admin \
-            else sa.true()
+        if offices is None:
+            return sa.true()
+        return sa.or_(Issue.grid_id.in_(user.grid_ids(*GRID_ROLES) or {-1}),
+                      Issue.village_id.in_(offices or {-1}) if towns else sa.false())
     if queue == "village":
-        return Issue.village_id.in_(user.village_ids() or {-1}) if not user.is_admin \
-            else sa.true()
+        return sa.true() if offices is None else Issue.village_id.in_(offices or {-1})
     if queue == "department":
-        if user.is_admin:
-            return Issue.tier == Tier.department
-        return sa.and_(Issue.tier == Tier.department,
-                       Issue.department_id.in_(user.department_ids() or {-1}))
+        if offices is None:
+            return Issue.tier.in_(DEPARTMENT_TIERS)
+        return sa.and_(Issue.tier.in_(DEPARTMENT_TIERS), sa.or_(
+            Issue.department_id.in_(user.department_ids() or {-1}),
+            Issue.village_id.in_(offices or {-1}) if towns else sa.false()))
     return sa.or_(Issue.reporter_id == user.id, _followed_by(user))
 
 
 def available_queues(user: User) -> list[str]:
     out = []
-    if user.is_admin or user.grid_ids(*GRID_ROLES):
+    offices = policy.office_villages(user)
+    town_office = offices is None or bool(policy.town_ids(user))
+    if town_office or user.grid_ids(*GRID_ROLES):
         out.append("grid")
-    if user.is_admin or user.village_ids():
+    if town_office or offices:
         out.append("village")
-    if user.is_admin or user.department_ids():
+    if town_office or user.department_ids():
         out.append("department")
     out.append("mine")
     return out

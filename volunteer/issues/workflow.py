@@ -20,7 +20,7 @@ from volunteer.common import utcnow
 from volunteer.errors import DomainError
 from volunteer.extensions import db
 from volunteer.issues.models import STATUSES, IssueAction, IssueStatus, Tier
-from volunteer.policy import ISSUE_PUBLIC_VIEW, issue_view
+from volunteer.policy import ISSUE_PUBLIC_VIEW, covers_town, issue_view, town_of
 
 ANY = "*"
 REOPEN_DAYS = 14
@@ -33,13 +33,16 @@ class Rule:
     roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+DEPARTMENT_TIERS = (Tier.department, Tier.district)
 HANDLERS = {Role.grid_member: (Tier.grid,), Role.grid_leader: (Tier.grid,),
             Role.village_admin: (Tier.grid, Tier.village),
-            Role.department_staff: (Tier.department,), Role.admin: (ANY,)}
+            Role.department_staff: DEPARTMENT_TIERS, Role.admin: (ANY,),
+            Role.district_admin: (ANY,)}
 VERIFIERS = {Role.grid_leader: (ANY,), Role.grid_instructor: (ANY,),
-             Role.village_admin: (ANY,), Role.admin: (ANY,)}
+             Role.village_admin: (ANY,), Role.admin: (ANY,), Role.district_admin: (ANY,)}
 EVERYONE = {**{r: (ANY,) for r in (Role.grid_member, Role.grid_leader, Role.grid_instructor,
-                                   Role.village_admin, Role.department_staff, Role.admin)},
+                                   Role.village_admin, Role.department_staff, Role.admin,
+                                   Role.district_admin)},
             "reporter": (ANY,)}
 
 RULES: dict[str, Rule] = {
@@ -54,22 +57,27 @@ RULES: dict[str, Rule] = {
     IssueAction.reject: Rule((IssueStatus.reported, IssueStatus.accepted), IssueStatus.rejected,
                              {Role.grid_leader: (Tier.grid,),
                               Role.village_admin: (Tier.grid, Tier.village),
-                              Role.admin: (ANY,)}),
+                              Role.admin: (ANY,), Role.district_admin: (ANY,)}),
     IssueAction.escalate: Rule((IssueStatus.reported, IssueStatus.accepted,
                                 IssueStatus.in_progress), IssueStatus.reported,
                                {Role.grid_member: (Tier.grid,), Role.grid_leader: (Tier.grid,),
                                 Role.village_admin: (Tier.grid, Tier.village),
-                                Role.admin: (Tier.grid, Tier.village)}),
+                                Role.department_staff: (Tier.department,),
+                                Role.admin: (Tier.grid, Tier.village, Tier.department),
+                                Role.district_admin: (Tier.grid, Tier.village,
+                                                      Tier.department)}),
     IssueAction.return_: Rule((IssueStatus.reported, IssueStatus.accepted,
                                IssueStatus.in_progress), IssueStatus.reported,
-                              {Role.department_staff: (Tier.department,),
-                               Role.admin: (Tier.department,)}),
+                              {Role.department_staff: DEPARTMENT_TIERS,
+                               Role.admin: (Tier.department,),
+                               Role.district_admin: DEPARTMENT_TIERS}),
     IssueAction.reopen: Rule((IssueStatus.closed,), IssueStatus.reported, {"reporter": (ANY,)}),
     IssueAction.rate: Rule((IssueStatus.closed,), None, {"reporter": (ANY,)}),
     IssueAction.comment: Rule(STATUSES, None, EVERYONE),
 }
-NEXT_TIER = {Tier.grid: Tier.village, Tier.village: Tier.department}
-PREVIOUS_TIER = {Tier.department: Tier.village}
+NEXT_TIER = {Tier.grid: Tier.village, Tier.village: Tier.department,
+             Tier.department: Tier.district}
+PREVIOUS_TIER = {Tier.department: Tier.village, Tier.district: Tier.department}
 
 
 class WorkflowError(DomainError):
@@ -81,7 +89,7 @@ class WorkflowError(DomainError):
         "not_allowed": _l("Your role does not allow this action on this issue."),
         "own_work": _l("Verification must be done by someone other than the person who "
                        "resolved it."),
-        "top_tier": _l("This issue is already with a town department."),
+        "top_tier": _l("This issue is already with a department of the district."),
         "bottom_tier": _l("This issue is not with a department."),
         "reopen_expired": _l("An issue can be reopened only within 14 days of its closure."),
         "already_rated": _l("You have already rated this result."),
@@ -95,14 +103,16 @@ def roles_for(user: User | None, issue) -> set[str]:
         return set()
     roles: set[str] = set()
     for a in user.roles:
-        if a.role == Role.admin:
+        if a.role == Role.district_admin:
+            roles.add(a.role)
+        elif a.role == Role.admin and covers_town(user, town_of(issue)):
             roles.add(a.role)
         elif a.role in (Role.grid_member, Role.grid_leader, Role.grid_instructor) \
                 and a.grid_id == issue.grid_id:
             roles.add(a.role)
         elif a.role == Role.village_admin and a.village_id == issue.village_id:
             roles.add(a.role)
-        elif a.role == Role.department_staff and issue.tier == Tier.department \
+        elif a.role == Role.department_staff and issue.tier in DEPARTMENT_TIERS \
                 and a.department_id == issue.department_id:
             roles.add(a.role)
     if issue.reporter_id is not None and issue.reporter_id == user.id:
@@ -139,10 +149,11 @@ def verifiers(issue) -> list[User]:
     anywhere) is named only when nobody nearer may, so a town's office does not hear of every
     street lamp."""
     ra = RoleAssignment  # first the people whose scope covers the issue (as ``roles_for``) …
-    in_scope = [ra.role == Role.admin.value,
+    in_scope = [ra.role == Role.district_admin.value,
+                sa.and_(ra.role == Role.admin.value, ra.town_id == town_of(issue)),
                 sa.and_(ra.role.in_([r.value for r in GRID_ROLES]), ra.grid_id == issue.grid_id),
                 sa.and_(ra.role == Role.village_admin.value, ra.village_id == issue.village_id)]
-    if issue.tier == Tier.department:
+    if issue.tier in DEPARTMENT_TIERS:
         in_scope.append(sa.and_(ra.role == Role.department_staff.value,
                                 ra.department_id == issue.department_id))
     people = db.session.scalars(
@@ -155,7 +166,7 @@ def verifiers(issue) -> list[User]:
             continue
         allowed = {r for r in roles_for(person, issue)
                    if role_allows(IssueAction.verify, r, issue.tier)}
-        if allowed - {Role.admin}:
+        if allowed - {Role.admin, Role.district_admin}:
             near.append(person)
         elif allowed:
             town.append(person)

@@ -10,13 +10,34 @@ from volunteer.common import utcnow
 from volunteer.extensions import db
 
 
-class Town(db.Model):
-    """A town (镇/街道); one per installation for now, but modelled so a district fits."""
+class District(db.Model):
+    """The district (区) over the installation's towns: the top of the organisation tree.
+
+    An installation has one; with one town in it, the town's office runs everything as before.
+    A city served as one installation is one such top level with all its towns beneath."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(20), unique=True)
     name: Mapped[str] = mapped_column(sa.String(100))
 
+    towns: Mapped[list[Town]] = relationship(back_populates="district", order_by="Town.code")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Town(db.Model):
+    """A town or sub-district (镇/街道) of the district."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("district.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    # Where the town is, for a resident choosing theirs on a map and the district's comparison.
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+
+    district: Mapped[District] = relationship(back_populates="towns")
     villages: Mapped[list[Village]] = relationship(back_populates="town", order_by="Village.code")
 
     def __str__(self) -> str:
@@ -81,14 +102,25 @@ class GridPoint(db.Model):
 
 
 class Department(db.Model):
-    """A town functional department (职能部门) that serves the grids."""
+    """A functional department (职能部门): a town's (``town_id``), serving its grids, or the
+    district's (``district_id``), to which a town department escalates (tier ``district``)."""
+
+    __table_args__ = (
+        sa.CheckConstraint("(town_id IS NULL) <> (district_id IS NULL)",
+                           name="one_owner"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    town_id: Mapped[int | None] = mapped_column(sa.ForeignKey("town.id"), index=True)
+    district_id: Mapped[int | None] = mapped_column(sa.ForeignKey("district.id"), index=True)
     code: Mapped[str] = mapped_column(sa.String(20), unique=True)
     name: Mapped[str] = mapped_column(sa.String(100))
     name_en: Mapped[str | None] = mapped_column(sa.String(100))
     description: Mapped[str | None] = mapped_column(sa.Text)
     phone: Mapped[str | None] = mapped_column(sa.String(30))
+
+    town: Mapped[Town | None] = relationship()
+    district: Mapped[District | None] = relationship()
 
     def __str__(self) -> str:
         return self.name
@@ -98,6 +130,8 @@ class ServiceItem(db.Model):
     """A service item (服务项目) on the residents' menu, provided by a department or a skill."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The town whose menu offers it; None: every town of the district.
+    town_id: Mapped[int | None] = mapped_column(sa.ForeignKey("town.id"), index=True)
     code: Mapped[str] = mapped_column(sa.String(20), unique=True)
     name: Mapped[str] = mapped_column(sa.String(100))
     name_en: Mapped[str | None] = mapped_column(sa.String(100))
@@ -113,6 +147,7 @@ class ServiceItem(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    town: Mapped[Town | None] = relationship()
     department: Mapped[Department | None] = relationship()
     skill: Mapped[Skill | None] = relationship()  # noqa: F821
     issue_category: Mapped[IssueCategory | None] = relationship()  # noqa: F821

@@ -35,9 +35,10 @@ def overview():
     """The grids and 村居 in the user's scope."""
     u = current_user
     q = db.select(Village).options(selectinload(Village.grids)).order_by(Village.code)
-    if not u.is_admin:
+    offices = policy.office_villages(u)
+    if offices is not None:
         grid_villages = db.select(Grid.village_id).where(Grid.id.in_(u.grid_ids() or {-1}))
-        q = q.where(sa.or_(Village.id.in_(u.village_ids() or {-1}), Village.id.in_(grid_villages)))
+        q = q.where(sa.or_(Village.id.in_(offices or {-1}), Village.id.in_(grid_villages)))
     villages = db.session.scalars(q).all()
     visible = {v.id: [g for g in v.grids if can_see(u, g)] for v in villages}
     return render_template("org/overview.html", villages=villages, visible=visible)

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from volunteer import policy
 from volunteer.auth.models import Role, User
 from volunteer.common import SHANGHAI, iso_utc, to_utc, utcnow
 from volunteer.errors import DomainError
@@ -74,10 +75,11 @@ def can_manage_point(user: User | None, point: GridPoint) -> bool:
 
 def managed_points_clause(user: User):
     """SQL: the grid points ``user`` may schedule sessions at."""
-    if user.is_admin:
+    offices = policy.office_villages(user)
+    if offices is None:
         return sa.true()
     return GridPoint.grid_id.in_(db.select(Grid.id).where(sa.or_(
-        Grid.village_id.in_(user.village_ids() or {-1}),
+        Grid.village_id.in_(offices or {-1}),
         Grid.id.in_(user.grid_ids(Role.grid_leader) or {-1}))))
 
 

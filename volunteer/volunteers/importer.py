@@ -231,8 +231,8 @@ def map_header(header: list[str]) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class CommandLine:
-    """The command line as the acting person (for ``policy.may_manage_person``): the town office,
-    or the admin of one 村居 when the import is scoped to it."""
+    """The command line as the acting person (for ``policy.may_manage_person``): the office of
+    everything (the district's), or the admin of one 村居 when the import is scoped to it."""
 
     village_id: int | None = None
     id = None
@@ -245,9 +245,19 @@ class CommandLine:
     @property
     def roles(self) -> list:
         if self.village_id is None:
-            return [SimpleNamespace(role=Role.admin.value, grid_id=None, village_id=None)]
-        return [SimpleNamespace(role=Role.village_admin.value, grid_id=None,
-                                village_id=self.village_id)]
+            return [SimpleNamespace(role=Role.district_admin.value, grid_id=None, village_id=None,
+                                    town_id=None, town=None)]
+        return [SimpleNamespace(role=Role.village_admin.value, grid_id=None, grid=None,
+                                village_id=self.village_id, town_id=None, town=None)]
+
+    def role_codes(self) -> set[str]:
+        return {a.role for a in self.roles}
+
+    def village_ids(self) -> set[int]:
+        return {self.village_id} if self.village_id is not None else set()
+
+    def grid_ids(self, *roles) -> set[int]:
+        return set()
 
 
 # --- validation -------------------------------------------------------------------------------
