@@ -571,6 +571,17 @@ def may_keep_reference_data(user: User | None) -> bool:
     return runs_everything(user)
 
 
+def may_compare_towns(user: User | None) -> bool:
+    """The district's office (or the only town's) reads every town's figures side by side."""
+    return runs_everything(user)
+
+
+def may_see_town_figures(user: User | None, town: Town) -> bool:
+    """Whether ``user`` may read the dashboards of ``town`` as a whole: its office, and the
+    office of everything."""
+    return holds(user, TOWN_OFFICES) and covers_town(user, town.id)
+
+
 #: The roles whose holders may act on the town office's matters (the candidates a query reads;
 #: ``may_tune_matcher`` and ``may_run_outbox`` decide).
 TOWN_OFFICE = TOWN_OFFICES
