@@ -15,7 +15,8 @@ SCREENS = ["/admin/", "/admin/a_village/", "/admin/a_grid/", "/admin/a_gridpoint
            "/admin/a_grid/new/", "/admin/a_gridpoint/new/", "/admin/a_department/new/",
            "/admin/a_user/new/", "/admin/a_role/new/", "/admin/a_serviceitem/new/",
            "/admin/a_skill/new/", "/admin/a_issuecategory/", "/admin/a_issuecategory/new/",
-           "/admin/a_urgency/", "/admin/a_workunit/", "/admin/a_contactview/"]
+           "/admin/a_urgency/", "/admin/a_workunit/", "/admin/a_contactview/",
+           "/admin/a_district/", "/admin/a_town/", "/admin/a_town/new/"]
 
 
 @pytest.mark.parametrize("path", SCREENS)

@@ -26,7 +26,8 @@ CANDIDATES = 300  # newest open issues in range that are scored
 MARGIN_KM = 0.1  # an issue's public place lies within this of its exact one
 #: The matcher's reasons the public view keeps (the grid is not a public fact).
 PUBLIC_REASONS = frozenset({"skill", "skill_unverified", "skill_related", "skill_similar",
-                            "distance", "same_village", "available", "busy", "load"})
+                            "distance", "same_village", "other_town", "available", "busy",
+                            "load"})
 
 
 @dataclass

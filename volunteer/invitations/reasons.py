@@ -56,6 +56,8 @@ def render_reasons(reasons: list[tuple], names: dict[str, str], distance=None) -
             out.append(_("same grid"))
         elif code == "same_village":
             out.append(_("same village"))
+        elif code == "other_town":
+            out.append(_("from the next town"))
         elif code == "available":
             out.append(_("free %(when)s", when="、".join(availability.labels(p["mask"]))))
         elif code == "busy":

@@ -37,6 +37,7 @@ class VolunteerRecord:
     monthly_limit: int = 4
     grid_id: int = 0
     village_id: int = 0
+    town_id: int = 0
     skills: dict[int, float] = field(default_factory=dict)  # skill column -> level
     free_text: str = ""
     load: int = 0  # open tasks and invitations of the last 30 days
@@ -70,7 +71,7 @@ class VolunteerIndex:
                     availability=col("availability", np.uint8),
                     monthly_limit=col("monthly_limit", np.int16),
                     grid_id=col("grid_id", np.int64), village_id=col("village_id", np.int64),
-                    load=col("load", np.int16), invited=col("invited", np.int32),
+                    town_id=col("town_id", np.int32), load=col("load", np.int16), invited=col("invited", np.int32),
                     accepted=col("accepted", np.int32), completed=col("completed", np.int32),
                     asked_lately=col("asked_lately", np.float32), week=col("week", np.int16))
 
@@ -82,7 +83,8 @@ class VolunteerIndex:
         n = len(columns["user_id"])
         defaults = {"travel_km": (5.0, np.float32), "availability": (0, np.uint8),
                     "monthly_limit": (4, np.int16), "grid_id": (0, np.int64),
-                    "village_id": (0, np.int64), "load": (0, np.int16),
+                    "village_id": (0, np.int64), "town_id": (0, np.int32),
+                    "load": (0, np.int16),
                     "invited": (0, np.int32), "accepted": (0, np.int32),
                     "completed": (0, np.int32), "asked_lately": (0.0, np.float32),
                     "week": (0, np.int16)}
@@ -160,7 +162,8 @@ class VolunteerIndex:
     def memory_bytes(self) -> int:
         """The columns' bytes (not the trees')."""
         arrays = [self.user_id, self.lat, self.lon, self.travel_km, self.availability,
-                  self.monthly_limit, self.grid_id, self.village_id, self.load, self.invited,
+                  self.monthly_limit, self.grid_id, self.village_id, self.town_id, self.load,
+                  self.invited,
                   self.accepted, self.completed, self.asked_lately, self.week, self.active,
                   self.skills.data, self.skills.indices, self.skills.indptr]
         return int(sum(a.nbytes for a in arrays))

@@ -87,6 +87,7 @@ class Query:
     window_mask: int = 0  # availability slots the issue needs (0: no time window)
     grid_id: int = 0
     village_id: int = 0
+    town_id: int = 0  # the town of the need: a volunteer of another town is "from next door"
     exclude: frozenset[int] = frozenset()  # user ids already invited
     urgent: bool = False  # needed within a day (urgency high or critical)
 
@@ -355,6 +356,9 @@ class Matcher:
             reasons.append(("same_grid", {}))
         elif part["local"][i] > 0:
             reasons.append(("same_village", {}))
+        town = int(part["ix"].town_id[part["rows"][i]])
+        if q.town_id and town and town != q.town_id:
+            reasons.append(("other_town", {}))
         if q.window_mask:
             if part["avail"][i] == 1.0:
                 reasons.append(("available",

@@ -44,6 +44,7 @@ def issue_query(issue, limit: int = 10, exclude=frozenset()) -> Query:
                  helpers_needed=issue.helpers_needed,
                  window_mask=window_mask(issue.needed_from, issue.needed_until),
                  grid_id=issue.grid_id, village_id=issue.village_id,
+                 town_id=issue.village.town_id if issue.village is not None else 0,
                  exclude=frozenset(exclude), urgent=is_urgent(issue))
 
 
@@ -56,4 +57,4 @@ def session_query(session, limit: int = 10, exclude=frozenset()) -> Query:
                  helpers_needed=max(session.staff_needed, 1),
                  window_mask=window_mask(session.starts_at, session.ends_at),
                  grid_id=point.grid_id, village_id=point.grid.village_id,
-                 exclude=frozenset(exclude))
+                 town_id=point.grid.village.town_id, exclude=frozenset(exclude))

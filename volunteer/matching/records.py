@@ -14,7 +14,7 @@ from volunteer.extensions import db
 from volunteer.invitations.models import Invitation, InvitationStatus, recent_tasks_clause
 from volunteer.matching.index import UNVERIFIED, VERIFIED, VolunteerRecord
 from volunteer.matching.inference import TaxonomySkill
-from volunteer.org.models import Grid
+from volunteer.org.models import Grid, Village
 from volunteer.skills.models import Skill
 from volunteer.volunteers.models import SkillStatus, VolunteerProfile, VolunteerSkill
 
@@ -46,9 +46,10 @@ def read(skill_ids: list[int], needs_cert: list[bool], since: datetime | None = 
     changed since ``invited_since`` (their load, history and recent asks)."""
     P = VolunteerProfile
     q = (sa.select(P.id, P.user_id, P.lat, P.lon, P.travel_km, P.availability, P.monthly_limit,
-                   P.home_grid_id, Grid.village_id, P.bio, P.paused, User.deleted_at,
-                   User.consent_at, User.active)
-         .join(User, P.user_id == User.id).outerjoin(Grid, P.home_grid_id == Grid.id))
+                   P.home_grid_id, Grid.village_id, Village.town_id, P.bio, P.paused,
+                   User.deleted_at, User.consent_at, User.active)
+         .join(User, P.user_id == User.id).outerjoin(Grid, P.home_grid_id == Grid.id)
+         .outerjoin(Village, Grid.village_id == Village.id))
     if since is not None:
         changed_people = sa.select(Invitation.volunteer_id).where(
             Invitation.updated_at >= (invited_since or since))
@@ -79,7 +80,7 @@ def read(skill_ids: list[int], needs_cert: list[bool], since: datetime | None = 
     records = [VolunteerRecord(
         user_id=r.user_id, lat=r.lat, lon=r.lon, travel_km=r.travel_km or 5.0,
         availability=r.availability or 0, monthly_limit=r.monthly_limit or 4,
-        grid_id=r.home_grid_id or 0, village_id=r.village_id or 0,
+        grid_id=r.home_grid_id or 0, village_id=r.village_id or 0, town_id=r.town_id or 0,
         skills=skills.get(r.id, {}), free_text=" ".join(free.get(r.id, [])),
         load=int(load.get(r.user_id, 0)), **history.get(r.user_id, {})) for r in eligible]
     return records, changed
