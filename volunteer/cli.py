@@ -47,6 +47,7 @@ def register_cli(app: Flask) -> None:
     """Attach the commands to ``app``."""
     app.cli.add_command(setup_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(seed_city_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)
     app.cli.add_command(translate)
@@ -92,6 +93,36 @@ def seed_demo_command(if_empty: bool):
         click.echo(f"demo logins (password {DEMO_PASSWORD}):")
         for role, phone, name, scope in logins:
             click.echo(f"  {role:17} {phone}  {name}  {scope}")
+
+
+@click.command("seed-city")
+@click.option("--towns", type=click.IntRange(1, 500), default=11, show_default=True)
+@click.option("--volunteers", type=click.IntRange(0, 5_000_000), default=100_000,
+              show_default=True)
+@click.option("--grids", type=click.IntRange(0, 500_000), default=0,
+              help="Grids (default: one per 20 volunteers).")
+@click.option("--issues", type=click.IntRange(0, 5_000_000), default=0,
+              help="Issues of the last half year (default: four per grid).")
+@click.option("--seed", type=int, default=1, show_default=True)
+def seed_city_command(towns: int, volunteers: int, grids: int, issues: int, seed: int):
+    """Build a synthetic district or city for load tests (after `setup`, instead of the demo)."""
+    from volunteer.demo.city import CityPlan, analyse, city_logins, seed_city
+
+    started = time.perf_counter()
+    try:
+        plan = CityPlan(towns=towns, volunteers=volunteers, grids=grids, issues=issues,
+                        seed=seed)
+        counts = seed_city(plan, progress=lambda line: click.echo(f"  {line}"))
+    except DemoError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    analyse()
+    click.echo(f"city built in {time.perf_counter() - started:.1f} s: "
+               + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    click.echo(f"logins (password {DEMO_PASSWORD}):")
+    for role, phone in city_logins():
+        click.echo(f"  {role:17} {phone}")
 
 
 def _rule(rule, normalise=None):
