@@ -318,6 +318,20 @@ def matching_train():
                f" {artefact.model_path()}")
 
 
+@matching.command("snapshot")
+def matching_snapshot():
+    """Build the matcher's index from the database and write the snapshot that web workers
+    map at their first match (run after a deploy or a bulk import, before starting them)."""
+    from volunteer.matching import store
+
+    started = time.perf_counter()
+    try:
+        n = store.write_snapshot()
+    except store.MatcherUnavailable as e:
+        raise click.ClickException(e.message) from None
+    click.echo(f"snapshot of {n} volunteers written in {time.perf_counter() - started:.1f} s")
+
+
 @matching.command("learn")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the bootstrap resampling (the same log gives the same intervals).")

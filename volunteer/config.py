@@ -85,6 +85,7 @@ class Config:
     MATCH_TRAIN_ON_TICK = True  # tick trains the skill model again when it is stale
     MATCH_EXPLORE = 0.1  # share of lists whose top five get one adjacent swap (same grade)
     MATCH_WEEKLY_CAP = 5  # invitations a volunteer gets in 7 days at most (0: no cap)
+    MATCH_SNAPSHOT = True  # workers share the index through a snapshot in the instance folder
     MATCH_FAIR_DAYS = 28  # invitations this recent lower a volunteer's score …
     MATCH_FAIR_HALF_LIFE_DAYS = 7.0  # … each by half as much every this many days
     MATCH_LEARN_MIN_OUTCOMES = 300  # answered invitations from lists before learning offers weights
@@ -118,6 +119,7 @@ class TestConfig(Config):
     MATCH_TRAIN_ON_TICK = False  # the suite trains once per process (conftest)
     MATCH_EXPLORE = 0.0  # lists in the order ranked (tests of exploration set it)
     MATCH_WEEKLY_CAP = 0  # fixtures invite the same people often (tests of the cap set it)
+    MATCH_SNAPSHOT = False  # each test's database is new (tests of the snapshot set it)
     SERVER_NAME = None
 
 
@@ -132,7 +134,7 @@ _ENV_KEYS = [
     "DISTRICT_CODE", "DISTRICT_NAME", "TOWN_CODE", "TOWN_NAME",
 ]
 _ENV_JSON = ["MATCH_WEIGHTS", "SMS_HTTP_HEADERS", "WECHAT_HTTP_HEADERS"]
-_ENV_BOOLS = ["SESSION_COOKIE_SECURE", "MAIL_USE_TLS"]
+_ENV_BOOLS = ["SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MATCH_SNAPSHOT"]
 _ENV_FLOATS = {"MATCH_EXPLORE": (0.0, 0.5), "MATCH_FAIR_HALF_LIFE_DAYS": (0.1, 365.0)}
 _ENV_INTS = ["MAIL_PORT", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "VERIFY_DAYS",
              "OUTBOX_MAX_ATTEMPTS", "OUTBOX_RETRY_SECONDS", "OUTBOX_LEASE_SECONDS",

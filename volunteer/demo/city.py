@@ -266,13 +266,15 @@ def seed_city(plan: CityPlan, progress: Callable[[str], None] = lambda s: None) 
     travel = rng.choice([2.0, 3.0, 5.0, 5.0, 5.0, 8.0, 10.0], n)
     avail = rng.integers(1, 64, n)
     party = rng.random(n) < 0.3
+    joined = rng.uniform(1, 730, n)  # days since they registered (and last changed)
     prof0 = w.next_id("volunteer_profile")
     w.write("volunteer_profile", ["id", "user_id", "home_grid_id", "lat", "lon",
                                   "location_source", "travel_km", "availability", "monthly_limit",
                                   "paused", "is_party_member", "created_at", "updated_at"],
             ((prof0 + i, vol_uid0 + i, gid0 + int(vgrid[i]), round(float(vlat_[i]), 6),
               round(float(vlon_[i]), 6), "pin", float(travel[i]), int(avail[i]), 4, False,
-              bool(party[i]), now, now) for i in range(n)))
+              bool(party[i]), now - timedelta(days=float(joined[i])),
+              now - timedelta(days=float(joined[i]))) for i in range(n)))
     skills = db.session.execute(db.select(Skill.id, Skill.needs_certificate)
                                 .where(Skill.active).order_by(Skill.id)).all()
     weights = 1.0 / np.arange(1, len(skills) + 1) ** 0.8
@@ -414,8 +416,45 @@ def seed_city(plan: CityPlan, progress: Callable[[str], None] = lambda s: None) 
             ((sh0 + k, r[1], r[0], r[2], "issue", "协助处置网格事项", r[3], 2.0, "confirmed",
               r[1], r[5], r[4], r[5] + timedelta(days=1)) for k, r in enumerate(hours_rows)))
     step("invitations and hours")
+    _open_tasks(w, plan, rng, now, first_ids, vol_uid0, vgrid, glat, glon, gid0, vid0,
+                gvillage, cats)
+    step("open invitations")
     w.finish()
     return dict(plan.counts)
+
+
+OPEN_TASKS = 2000  # volunteers 0 … 1,999 each have an invitation waiting for an answer
+
+
+def _open_tasks(w: _Writer, plan: CityPlan, rng, now, first_ids, vol_uid0, vgrid, glat, glon,
+                gid0, vid0, gvillage, cats) -> None:
+    """The first volunteers each get a task near home waiting for their answer (an accepted
+    issue of their grid, asked yesterday), so that load tests have invitations to answer."""
+    k = min(plan.volunteers, OPEN_TASKS)
+    if not k:
+        return
+    iid0 = w.next_id("issue")
+    inv0 = w.next_id("invitation")
+    asked = now - timedelta(days=1)
+    rows, invs = [], []
+    for i in range(k):
+        g = int(vgrid[i])
+        cat_id, name = cats[i % len(cats)]
+        rows.append((iid0 + i, f"{name}：需要志愿者", "需要一名志愿者到场协助。", cat_id, "patrol",
+                     round(float(glat[g]) - 0.0005, 6), round(float(glon[g]) - 0.0005, 6),
+                     gid0 + g, vid0 + int(gvillage[g]), first_ids["grid_leader"] + g, "normal",
+                     1, "grid", None, "accepted", None, now + timedelta(days=3), asked, asked,
+                     None, None, None, 0, 0, 1))
+        invs.append((inv0 + i, "issue", iid0 + i, vol_uid0 + i, first_ids["grid_leader"] + g,
+                     "invite", "invited", 1, now + timedelta(days=2), None, asked, asked))
+    w.write("issue", ["id", "title", "description", "category_id", "source", "lat", "lon",
+                      "grid_id", "village_id", "reporter_id", "urgency", "helpers_needed",
+                      "tier", "department_id", "status", "handler_id", "deadline_at",
+                      "created_at", "updated_at", "resolved_at", "closed_at", "resolution",
+                      "rework_count", "reopen_count", "version"], iter(rows))
+    w.write("invitation", ["id", "kind", "issue_id", "volunteer_id", "invited_by_id", "origin",
+                           "status", "wave", "expires_at", "responded_at", "created_at",
+                           "updated_at"], iter(invs))
 
 
 def _urgency_shares(k: int) -> list[float]:

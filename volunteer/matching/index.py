@@ -48,6 +48,33 @@ class VolunteerRecord:
     week: int = 0  # invitations of the last 7 days (the weekly cap)
 
 
+class RowOf:
+    """The row of a user id (a read-only mapping over a sorted copy of the ids: a fraction of a
+    dict's memory at a million rows, and built in milliseconds)."""
+
+    def __init__(self, user_ids: np.ndarray):
+        self._order = np.argsort(user_ids, kind="stable")
+        self._sorted = np.asarray(user_ids)[self._order]
+
+    def get(self, user_id: int, default=None):
+        i = int(np.searchsorted(self._sorted, user_id))
+        if i < len(self._sorted) and self._sorted[i] == user_id:
+            return int(self._order[i])
+        return default
+
+    def __getitem__(self, user_id: int) -> int:
+        row = self.get(user_id)
+        if row is None:
+            raise KeyError(user_id)
+        return row
+
+    def __contains__(self, user_id: int) -> bool:
+        return self.get(user_id) is not None
+
+    def __len__(self) -> int:
+        return len(self._sorted)
+
+
 class VolunteerIndex:
     """Columns of per-volunteer features, row-aligned, plus the trees."""
 
@@ -102,7 +129,7 @@ class VolunteerIndex:
         np.minimum(skills.data, VERIFIED, out=skills.data)  # a skill counts once, at most 1.0
         self.skills = skills
         self.active = np.ones(self.n, dtype=bool)
-        self.row_of = {int(u): i for i, u in enumerate(self.user_id)}
+        self.row_of = RowOf(self.user_id)
         self.tree = None
         self.skill_rows: list[np.ndarray] = []
         self.skill_trees: list[cKDTree | None] = []

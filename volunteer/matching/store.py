@@ -29,7 +29,7 @@ from flask_babel import lazy_gettext as _l
 from volunteer.common import utcnow
 from volunteer.errors import DomainError
 from volunteer.extensions import db
-from volunteer.matching import artefact, records, tuning
+from volunteer.matching import artefact, records, snapshot, tuning
 from volunteer.matching.index import VolunteerIndex
 from volunteer.matching.matcher import Matcher
 from volunteer.matching.models import WeightSet
@@ -83,6 +83,20 @@ def get_matcher() -> Matcher:
         return state.matcher
 
 
+def write_snapshot() -> int:
+    """Build from the database now and write the snapshot the web workers map (the command
+    line's ``matching snapshot``); the volunteers in it."""
+    skill_ids, skills, needs_cert = records.taxonomy()
+    model = artefact.load(skills)
+    if model is None:
+        raise MatcherUnavailable("no_model")
+    key = _db_key()
+    with snapshot.build_lock(key):
+        state = _write_snapshot(key, _from_database(model, skill_ids, skills, needs_cert,
+                                                    artefact.key(skills)))
+    return state.matcher.base.n
+
+
 def forget() -> None:
     """Drop this app's matchers (tests, or after a bulk change that should show at once)."""
     current_app.extensions.pop("matching", None)
@@ -94,25 +108,107 @@ def _options() -> dict:
             "half_life_days": float(cfg.get("MATCH_FAIR_HALF_LIFE_DAYS", 7.0))}
 
 
-def _build() -> _State:
-    started = time.perf_counter()
-    built_at = utcnow()
-    mark, count, invited = records.watermark()
+def _db_key() -> str:
+    return db.engine.url.render_as_string(hide_password=True)
+
+
+def _build(stale: _State | None = None) -> _State:
+    """A new index: from the installation's snapshot when there is a usable one (newer than
+    ``stale``, the state being replaced), else from the database, which then writes the
+    snapshot for the other processes (one at a time: the others wait, then map it)."""
     skill_ids, skills, needs_cert = records.taxonomy()
     model = artefact.load(skills)
     if model is None:
         raise MatcherUnavailable("no_model")
+    taxonomy_key = artefact.key(skills)
+    if not current_app.config.get("MATCH_SNAPSHOT", True):
+        return _from_database(model, skill_ids, skills, needs_cert, taxonomy_key)
+    key = _db_key()
+    state = _from_snapshot(model, skills, needs_cert, taxonomy_key, stale)
+    if state is not None:
+        return _caught_up(state)
+    with snapshot.build_lock(key):
+        state = _from_snapshot(model, skills, needs_cert, taxonomy_key, stale)
+        if state is None:
+            state = _write_snapshot(key, _from_database(model, skill_ids, skills, needs_cert,
+                                                        taxonomy_key))
+            return state
+    return _caught_up(state)  # another process built it while this one waited
+
+
+def _write_snapshot(key: str, state: _State) -> _State:
+    try:
+        snapshot.write(key, state.matcher.base, {
+            "taxonomy_key": state.taxonomy_key, "base_count": state.base_count,
+            "base_mark": _iso(state.base_mark), "built_at": _iso(state.built_at),
+            "seen_invited": _iso(state.seen_invited)}, state.base_users)
+    except OSError as exc:  # a read-only or full disk: serve anyway, unshared
+        log.warning("matcher snapshot not written: %s", exc)
+    return state
+
+
+def _caught_up(state: _State) -> _State:
+    """A state mapped from a snapshot, brought up to date with the database: the profiles
+    and invitations changed since (or a rebuild, when too much changed), and the columns that
+    change with time alone."""
+    state = _refresh(state)
+    if state.faded == 0.0:
+        _fade(state)
+    return state
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _matcher(model, skills, needs_cert, base: VolunteerIndex):
+    in_use = tuning.active()  # read once: the weights and the id watched agree
+    matcher = Matcher(model, skills, needs_cert, base, None, tuning.weights_of(in_use),
+                      weekly_cap=int(current_app.config.get("MATCH_WEEKLY_CAP", 0)))
+    return matcher, (in_use.id if in_use else None)
+
+
+def _from_database(model, skill_ids, skills, needs_cert, taxonomy_key: str) -> _State:
+    started = time.perf_counter()
+    built_at = utcnow()
+    mark, count, invited = records.watermark()
     found, users = records.read(skill_ids, needs_cert, **_options())
     records.soft_skills(found, skills)
     base = VolunteerIndex(found, len(skills))
     log.info("matcher built: %d volunteers in %.1f s", base.n, time.perf_counter() - started)
-    in_use = tuning.active()  # read once: the weights and the id watched agree
-    matcher = Matcher(model, skills, needs_cert, base, None, tuning.weights_of(in_use),
-                      weekly_cap=int(current_app.config.get("MATCH_WEEKLY_CAP", 0)))
-    return _State(matcher, artefact.key(skills), mark, len(users),
+    matcher, weights_id = _matcher(model, skills, needs_cert, base)
+    return _State(matcher, taxonomy_key, mark, len(users),
                   np.sort(np.fromiter(users, dtype=np.int64, count=len(users))),
-                  time.monotonic(), mark, count, built_at, invited,
-                  in_use.id if in_use else None, time.monotonic())
+                  time.monotonic(), mark, count, built_at, invited, weights_id,
+                  time.monotonic())
+
+
+def _from_snapshot(model, skills, needs_cert, taxonomy_key: str,
+                   stale: _State | None) -> _State | None:
+    """The snapshot's index as a state to catch up (``_caught_up``); None when there is none
+    for this taxonomy, or it is no newer than ``stale``."""
+    started = time.perf_counter()
+    found = snapshot.read(_db_key(), taxonomy_key)
+    if found is None:
+        return None
+    base, meta, base_users = found
+    built_at = _from_iso(meta["built_at"])
+    if stale is not None and (built_at is None or stale.built_at is None
+                              or built_at <= stale.built_at):
+        return None
+    matcher, weights_id = _matcher(model, skills, needs_cert, base)
+    mark = _from_iso(meta["base_mark"])
+    state = _State(matcher, taxonomy_key, mark, int(meta["base_count"]), base_users,
+                   0.0, mark, int(meta["base_count"]), built_at,
+                   _from_iso(meta["seen_invited"]), weights_id, 0.0)
+    state.seen_count = -1  # look at the database at once
+    log.info("matcher mapped from its snapshot: %d volunteers in %.1f s", base.n,
+             time.perf_counter() - started)
+    return state
 
 
 def _refresh(state: _State) -> _State:
@@ -126,13 +222,15 @@ def _refresh(state: _State) -> _State:
         state.weights_id = weights_id
     skill_ids, skills, needs_cert = records.taxonomy()
     if artefact.key(skills) != state.taxonomy_key or state.base_mark is None:
-        return _build()
+        return _build(state)
     if mark == state.seen_mark and count == state.seen_count and invited == state.seen_invited:
         return state
+    if records.changed_count(state.base_mark, state.built_at) > OVERLAY_MAX:
+        return _build(state)
     found, changed = records.read(skill_ids, needs_cert, since=state.base_mark,
                                   invited_since=state.built_at, **_options())
     if len(changed) > OVERLAY_MAX:
-        return _build()
+        return _build(state)
     # Profiles that existed at build time and are gone now (deleted accounts): rebuild.
     unchanged = db.session.scalar(sa.select(sa.func.count(VolunteerProfile.id))
                                   .where(VolunteerProfile.updated_at < state.base_mark))
@@ -140,7 +238,7 @@ def _refresh(state: _State) -> _State:
                                .where(VolunteerProfile.updated_at >= state.base_mark)).all()
     changed_old = int(np.isin(np.asarray(moved, dtype=np.int64), state.base_users).sum())
     if unchanged + changed_old < state.base_count:
-        return _build()
+        return _build(state)
     base = state.matcher.base
     base.active[:] = True
     for uid in changed:
