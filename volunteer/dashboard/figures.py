@@ -31,7 +31,7 @@ from volunteer.volunteers.models import PartyStatus, SkillStatus, VolunteerProfi
 
 @dataclass
 class Scope:
-    """Whose figures: the whole town (both None), some 村居, or some grids."""
+    """Whose figures: everything (both None), some 村居 (a town's, or one), or some grids."""
 
     label: str
     village_ids: frozenset[int] | None = None
@@ -115,17 +115,32 @@ def _month(column):
 
 
 def _median_days(where) -> float | None:
-    """The median days from report to closure of the issues ``where`` selects: computed by
-    PostgreSQL (``percentile_cont``, no rows sent over), by Python on SQLite."""
+    """The median days from report to closure of the issues ``where`` selects."""
+    return median_days_by(where).get(None)
+
+
+def median_days_by(where, by=None, join=None) -> dict:
+    """The median days from report to closure of the issues ``where`` selects, per value of
+    ``by`` (one value, None, without it; ``join``: the (table, on clause) that brings ``by``'s
+    table to Issue): computed by PostgreSQL (``percentile_cont``, no rows sent over), by Python
+    on SQLite."""
+    keys = [by] if by is not None else []
+
+    def select(*columns):
+        q = db.select(*keys, *columns).select_from(Issue)
+        return (q.join(*join) if join is not None else q).where(where)
+
     if db.session.get_bind().dialect.name == "postgresql":
         days = sa.extract("epoch", Issue.closed_at - Issue.created_at) / 86400.0
-        value = db.session.scalar(db.select(sa.func.percentile_cont(0.5).within_group(days))
-                                  .where(where))
-        return float(value) if value is not None else None
-    durations = db.session.execute(db.select(Issue.created_at, Issue.closed_at).where(where)).all()
-    if not durations:
-        return None
-    return median((c - r).total_seconds() / 86400 for r, c in durations)
+        q = select(sa.func.percentile_cont(0.5).within_group(days))
+        rows = db.session.execute(q.group_by(by) if by is not None else q).all()
+        return {(r[0] if by is not None else None): float(r[-1])
+                for r in rows if r[-1] is not None}
+    durations: dict = {}
+    for r in db.session.execute(select(Issue.created_at, Issue.closed_at)):
+        key = r[0] if by is not None else None
+        durations.setdefault(key, []).append((r[-1] - r[-2]).total_seconds() / 86400)
+    return {k: median(v) for k, v in durations.items()}
 
 
 def issue_figures(scope: Scope, period: Period, now: datetime | None = None) -> Figures:

@@ -1,7 +1,9 @@
 """Dashboard pages: the figures with charts and tables, XLSX exports, the printable monthly
-report, coverage gaps, and the work-unit report (双报到 feedback)."""
+report, coverage gaps, the work-unit report (双报到 feedback), and the district's towns side by
+side."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import abort, make_response, render_template, request
@@ -17,6 +19,7 @@ from volunteer.dashboard import bp
 from volunteer.dashboard.figures import Period, Scope, today_local
 from volunteer.dashboard.gaps import coverage
 from volunteer.dashboard.tables import Table, build, workbook
+from volunteer.dashboard.towns import to_csv, town_rows, town_table
 from volunteer.dashboard.workunits import unit_report
 from volunteer.errors import DomainError
 from volunteer.extensions import db
@@ -39,9 +42,10 @@ class DashboardError(DomainError):
         "too_long": _l("A period can be at most five years long."),
         "future": _l("The period cannot start in the future."),
         "too_early": _l("The period cannot start before 2000."),
-        "outside": _l("That village or grid is outside your scope; you see only your own."),
-        "unknown": _l("There is no village or grid with that code."),
+        "outside": _l("That %(place)s is outside your scope; you see only your own."),
+        "unknown": _l("There is no %(place)s with that code."),
     }
+    defaults = {"place": _l("village or grid")}
     statuses = {"bad_date": 422, "reversed": 422, "too_long": 422, "future": 422,
                 "too_early": 422, "outside": 403, "unknown": 404}
 
@@ -51,8 +55,23 @@ def allowed(user) -> bool:
     return holds(user, DASHBOARD_READERS)
 
 
-def resolve_scope(user, village_code: str | None, grid_code: str | None) -> Scope:
-    """The scope asked for, within the user's own (the town, their 村居, their grids)."""
+def resolve_town(user, code: str | None) -> Town | None:
+    """The town asked for by its code (None: none asked), if ``user`` may read its figures."""
+    if not code:
+        return None
+    town = db.session.scalar(db.select(Town).where(Town.code == code[:20]))
+    if town is None:
+        raise DashboardError("unknown", params={"place": _("town")})
+    if not policy.may_see_town_figures(user, town):
+        raise DashboardError("outside", params={"place": _("town")})
+    return town
+
+
+def resolve_scope(user, village_code: str | None, grid_code: str | None,
+                  town: Town | None = None) -> Scope:
+    """The scope asked for, within the user's own (the town, their 村居, their grids); with
+    ``town`` (``resolve_town``), that town, or a 村居 or grid of it (one of another town is
+    left out: the form changed the town)."""
     offices = policy.office_villages(user)
     own_villages = set(offices or ())
     own_grids = set(user.grid_ids(Role.grid_leader))
@@ -62,14 +81,19 @@ def resolve_scope(user, village_code: str | None, grid_code: str | None) -> Scop
             raise DashboardError("unknown")
         if not may_manage(user, grid):
             raise DashboardError("outside")
-        return Scope(f"{grid.village.name} · {grid.name}", grid_ids=frozenset({grid.id}))
+        if town is None or policy.town_of(grid) == town.id:
+            return Scope(f"{grid.village.name} · {grid.name}", grid_ids=frozenset({grid.id}))
     if village_code:
         village = db.session.scalar(db.select(Village).where(Village.code == village_code[:20]))
         if village is None:
             raise DashboardError("unknown")
         if not may_manage(user, village):
             raise DashboardError("outside")
-        return Scope(village.name, village_ids=frozenset({village.id}))
+        if town is None or policy.town_of(village) == town.id:
+            return Scope(village.name, village_ids=frozenset({village.id}))
+    if town is not None:
+        return Scope(town.name, village_ids=frozenset(db.session.scalars(
+            db.select(Village.id).where(Village.town_id == town.id))))
     if offices is None:
         return Scope(_("The whole district") if Role.district_admin in user.role_codes()
                      else _("The whole town"))
@@ -106,27 +130,77 @@ def resolve_period(start: str | None, end: str | None, today: date | None = None
     return Period(s, e)
 
 
-def _context():
+@dataclass
+class Choices:
+    """What the filter form offers: towns (only to an office of several), their label as a
+    whole, and 村居 (of the chosen town, when one is)."""
+
+    towns: list[Town]
+    everywhere: str
+    villages: list[Village]
+
+
+@dataclass
+class Context:
+    """Scope and period from the query string, or the errors to show instead (``status``: 400,
+    or a town's own 403 / 404)."""
+
+    scope: Scope | None
+    period: Period | None
+    errors: list[str]
+    status: int
+    choices: Choices
+
+
+def comparable_towns(user) -> list[Town]:
+    """The towns whose figures ``user`` may read as a whole, by code."""
+    ids = policy.town_ids(user)
+    if ids is not None and not ids:
+        return []
+    q = db.select(Town).order_by(Town.code)
+    if ids is not None:
+        q = q.where(Town.id.in_(ids))
+    return [t for t in db.session.scalars(q) if policy.may_see_town_figures(user, t)]
+
+
+def _choices(user, town: Town | None) -> Choices:
+    towns = comparable_towns(user)
+    offices = policy.office_villages(user)
+    q = db.select(Village).order_by(Village.code)
+    if offices is not None:
+        q = q.where(Village.id.in_(offices or {-1}))
+    if town is not None:
+        q = q.where(Village.town_id == town.id)
+    everywhere = _("The whole district") if policy.runs_everything(user) else _("All my towns")
+    return Choices(towns if len(towns) > 1 else [], everywhere, db.session.scalars(q).all())
+
+
+def _resolve(args) -> tuple[Town | None, Scope | None, list[str], int]:
+    """The town and scope ``args`` ask for, or the error and its status: a town's own (403,
+    404), else 400."""
+    try:
+        town = resolve_town(current_user, args.get("town"))
+    except DashboardError as exc:
+        return None, None, [exc.message], exc.status
+    try:
+        return town, resolve_scope(current_user, args.get("village"), args.get("grid"), town), \
+            [], 400
+    except DashboardError as exc:
+        return town, None, [exc.message], 400
+
+
+def _context() -> Context:
     """Scope and period from the query string, or the errors to show instead."""
     if not allowed(current_user):
         abort(403)
     a = request.args
-    errors = []
-    scope = period = None
-    try:
-        scope = resolve_scope(current_user, a.get("village"), a.get("grid"))
-    except DashboardError as exc:
-        errors.append(exc.message)
+    town, scope, errors, status = _resolve(a)
+    period = None
     try:
         period = resolve_period(a.get("from"), a.get("to"))
     except DashboardError as exc:
         errors.append(exc.message)
-    offices = policy.office_villages(current_user)
-    q = db.select(Village).order_by(Village.code)
-    if offices is not None:
-        q = q.where(Village.id.in_(offices or {-1}))
-    villages = db.session.scalars(q).all()
-    return scope, period, errors, villages
+    return Context(scope, period, errors, status, _choices(current_user, town))
 
 
 def _args(scope_args: dict, period: Period | None) -> dict:
@@ -136,28 +210,33 @@ def _args(scope_args: dict, period: Period | None) -> dict:
     return out
 
 
+def _scope_args() -> dict:
+    return {k: request.args.get(k) for k in ("town", "village", "grid")}
+
+
 @bp.route("/")
 @login_required
 def index():
     """The dashboard of my scope for a period: key figures, charts, tables."""
-    scope, period, errors, villages = _context()
-    if errors:
-        return render_template("dashboard/index.html", errors=errors, d=None,
-                               villages=villages, args=request.args), 400
-    d = build(scope, period)
-    return render_template("dashboard/index.html", errors=[], d=d, villages=villages,
-                           args=_args({"village": request.args.get("village"),
-                                       "grid": request.args.get("grid")}, period))
+    c = _context()
+    if c.errors:
+        return render_template("dashboard/index.html", errors=c.errors, d=None,
+                               choices=c.choices, args=request.args), c.status
+    d = build(c.scope, c.period)
+    compare = policy.may_compare_towns(current_user) and bool(c.choices.towns)
+    return render_template("dashboard/index.html", errors=[], d=d, choices=c.choices,
+                           compare=compare, args=_args(_scope_args(), c.period))
 
 
 @bp.route("/export.xlsx")
 @login_required
 def export():
     """One table of the dashboard (``table``), or all of them, as an XLSX workbook."""
-    scope, period, errors, _villages = _context()
-    if errors:
-        return render_template("dashboard/index.html", errors=errors, d=None,
-                               villages=_villages, args=request.args), 400
+    c = _context()
+    if c.errors:
+        return render_template("dashboard/index.html", errors=c.errors, d=None,
+                               choices=c.choices, args=request.args), c.status
+    scope, period = c.scope, c.period
     name = request.args.get("table", "all")
     if name == "gaps":
         g = coverage(scope, period)
@@ -186,12 +265,9 @@ def report():
     """The printable monthly report (``month`` = YYYY-MM; the last full month by default)."""
     if not allowed(current_user):
         abort(403)
-    try:
-        scope = resolve_scope(current_user, request.args.get("village"),
-                              request.args.get("grid"))
-    except DashboardError as exc:
-        return render_template("dashboard/report.html", errors=[exc.message],
-                               d=None), 400
+    _town, scope, errors, status = _resolve(request.args)
+    if errors:
+        return render_template("dashboard/report.html", errors=errors, d=None), status
     today = today_local()
     default = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     try:
@@ -242,10 +318,11 @@ def heat_level(demand: int, supply: int) -> int:
 @login_required
 def gaps():
     """Coverage gaps: demand against available volunteers per skill and 村居."""
-    scope, period, errors, villages = _context()
-    if errors:
-        return render_template("dashboard/gaps.html", errors=errors, g=None, villages=villages,
-                               args=request.args), 400
+    c = _context()
+    if c.errors:
+        return render_template("dashboard/gaps.html", errors=c.errors, g=None,
+                               choices=c.choices, args=request.args), c.status
+    scope, period = c.scope, c.period
     g = coverage(scope, period)
     en = str(get_locale()).startswith("en")
     heat = []
@@ -268,10 +345,9 @@ def gaps():
             level = heat_level(dm, sp)
         points.append({"lat": place[0], "lon": place[1], "level": level, "name": name,
                        "label": label})
-    return render_template("dashboard/gaps.html", errors=[], g=g, heat=heat, villages=villages,
-                           scope=scope, period=period, points=points,
-                           args=_args({"village": request.args.get("village"),
-                                       "grid": request.args.get("grid")}, period))
+    return render_template("dashboard/gaps.html", errors=[], g=g, heat=heat,
+                           choices=c.choices, scope=scope, period=period, points=points,
+                           args=_args(_scope_args(), period))
 
 
 PARTY_LABELS = {"confirmed": _l("confirmed"), "pending": _l("awaiting confirmation"),
@@ -285,7 +361,8 @@ def work_units():
     printable, and as XLSX (``format=xlsx``)."""
     if not holds(current_user, OFFICES):
         abort(403)
-    scope, period, errors, villages = _context()
+    c = _context()
+    scope, period, errors = c.scope, c.period, c.errors
     units = db.session.scalars(db.select(WorkUnit).where(WorkUnit.approved)
                                .order_by(WorkUnit.name)).all()
     asked = (request.args.get("unit") or "").strip()
@@ -319,8 +396,50 @@ def work_units():
         title = f"{unit.name} {period.start.isoformat()} – {period.end.isoformat()}"
         return _xlsx(workbook(tables, title), f"work-unit-{unit.id}-{period.start}.xlsx")
     return render_template("dashboard/work_units.html", errors=errors, units=units, unit=unit,
-                           members=members, scope=scope, period=period, villages=villages,
+                           members=members, scope=scope, period=period, choices=c.choices,
                            PARTY_LABELS=PARTY_LABELS,
-                           args=_args({"village": request.args.get("village"),
+                           args=_args({"town": request.args.get("town"),
+                                       "village": request.args.get("village"),
                                        "unit": unit.id if unit else None}, period)
-                           ), 400 if errors else 200
+                           ), c.status if errors else 200
+
+
+TOWN_HEADERS = (_l("Town"), _l("Issues found"), _l("Closed"), _l("Share closed"),
+                _l("Median days to close"), _l("Share overdue now"),
+                _l("Helpers found (of issues needing them)"), _l("Active volunteers"),
+                _l("Confirmed service hours"))
+
+
+@bp.route("/towns")
+@login_required
+def towns():
+    """The district's towns side by side for a period, with the district's total; the table
+    as CSV (``format=csv``) or XLSX (``format=xlsx``)."""
+    if not policy.may_compare_towns(current_user):
+        abort(403)
+    listed = comparable_towns(current_user)
+    try:
+        period = resolve_period(request.args.get("from"), request.args.get("to"))
+    except DashboardError as exc:
+        return render_template("dashboard/towns.html", errors=[exc.message], t=None,
+                               towns=listed, args=request.args), exc.status
+    args = _args({}, period)
+    if len(listed) < 2:
+        return render_template("dashboard/towns.html", errors=[], t=None, towns=listed,
+                               args=args)
+    rows, total = town_rows(listed, period)
+    title = _("Towns side by side, %(start)s – %(end)s", start=period.start.isoformat(),
+              end=period.end.isoformat())
+    table = town_table(rows, total, [str(h) for h in TOWN_HEADERS], title,
+                       _("District total"))
+    name = f"towns-{period.start}-{period.end}"
+    if request.args.get("format") == "csv":
+        resp = make_response(to_csv(table))
+        resp.headers["Content-Type"] = "text/csv; charset=utf-8"
+        resp.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        resp.headers["Cache-Control"] = "private, no-store"
+        return resp
+    if request.args.get("format") == "xlsx":
+        return _xlsx(workbook([table], title), f"{name}.xlsx")
+    return render_template("dashboard/towns.html", errors=[], t=table, towns=listed,
+                           period=period, args=args)
