@@ -65,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     import volunteer.issues.routes
     import volunteer.main.routes
     import volunteer.org.routes
+    import volunteer.org.towns
     import volunteer.services.routes
     import volunteer.services.staff_routes
     import volunteer.volunteers.routes
@@ -74,6 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
                     volunteer.issues, volunteer.board, volunteer.inbox, volunteer.invitations,
                     volunteer.hours, volunteer.services, volunteer.dashboard, volunteer.api):
         app.register_blueprint(feature.bp)
+    app.register_blueprint(volunteer.org.towns.bp)
     ext.csrf.exempt(volunteer.api.bp)
 
     from volunteer.admin import init_admin

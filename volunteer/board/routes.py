@@ -22,26 +22,41 @@ from volunteer.issues.models import (
     IssueStatus,
 )
 from volunteer.issues.photos import web_path
-from volunteer.org.models import Village
+from volunteer.org.models import Town, Village
+from volunteer.org.towns import chosen_town
 
 PER_PAGE = 30
 MAP_LIMIT = 5000
 
 
-def average_days_to_close(last: int = 100) -> float | None:
-    """Mean days from report to closure over the last ``last`` closed issues."""
+def in_town(town: Town | None) -> list:
+    """SQL conditions: issues of ``town``'s 村居 (none for all towns)."""
+    if town is None:
+        return []
+    return [Issue.village_id.in_(db.select(Village.id).where(Village.town_id == town.id))]
+
+
+def average_days_to_close(last: int = 100, town: Town | None = None) -> float | None:
+    """Mean days from report to closure over the last ``last`` closed issues (of ``town``)."""
     rows = db.session.execute(db.select(Issue.created_at, Issue.closed_at)
                               .where(Issue.status == IssueStatus.closed,
-                                     Issue.closed_at.is_not(None))
+                                     Issue.closed_at.is_not(None), *in_town(town))
                               .order_by(Issue.closed_at.desc()).limit(last)).all()
     if not rows:
         return None
     return sum((c - r).total_seconds() for r, c in rows) / len(rows) / 86400
 
 
+def _villages(town: Town | None):
+    """SQL: the 村居 of ``town`` (of every town for None)."""
+    q = db.select(Village).order_by(Village.code)
+    return q.where(Village.town_id == town.id) if town is not None else q
+
+
 def _selection():
-    """The 村居 and status asked for, and the matching query (newest first)."""
-    villages = db.session.scalars(db.select(Village).order_by(Village.code)).all()
+    """The town, 村居 and status asked for, and the matching query's conditions."""
+    town = chosen_town()
+    villages = db.session.scalars(_villages(town)).all()
     code = request.args.get("village") or ""
     chosen = next((v for v in villages if v.code == code), None)
     status = request.args.get("status") if request.args.get("status") in (*STATUSES, "open") \
@@ -49,11 +64,13 @@ def _selection():
     conds = []
     if chosen:
         conds.append(Issue.village_id == chosen.id)
+    else:
+        conds.extend(in_town(town))
     if status == "open":
         conds.append(Issue.status.in_(OPEN_STATUSES))
     elif status:
         conds.append(Issue.status == status)
-    return villages, chosen, status, conds
+    return town, villages, chosen, status, conds
 
 
 def _place(lat: float, lon: float) -> dict:
@@ -64,7 +81,7 @@ def _place(lat: float, lon: float) -> dict:
 @bp.route("/")
 def index():
     """The board: public facts of recent issues, filterable by 村居 and status."""
-    villages, chosen, status, conds = _selection()
+    town, villages, chosen, status, conds = _selection()
     q = (db.select(Issue).where(*conds)
          .options(selectinload(Issue.category), selectinload(Issue.village))
          .order_by(Issue.created_at.desc(), Issue.id.desc()))
@@ -87,19 +104,21 @@ def index():
                   sa.func.count(Issue.id).filter(Issue.status == IssueStatus.closed),
                   sa.func.count(Issue.id))
         .select_from(Village).outerjoin(Issue, Issue.village_id == Village.id)
+        .where(*([Village.town_id == town.id] if town is not None else []))
         .group_by(Village.id, Village.code, Village.name).order_by(Village.code)).all()
-    points_url = url_for("board.map_points", village=chosen.code if chosen else None,
-                         status=status or None)
+    points_url = url_for("board.map_points", town=town.code if town else None,
+                         village=chosen.code if chosen else None, status=status or None)
     return render_template("board/index.html", page=page, items=items, villages=villages,
                            chosen=chosen, status=status, counts=counts,
-                           avg_days=average_days_to_close(), STATUS_LABELS=STATUS_LABELS,
-                           TIER_LABELS=TIER_LABELS, points_url=points_url)
+                           avg_days=average_days_to_close(town=town), town=town,
+                           STATUS_LABELS=STATUS_LABELS, TIER_LABELS=TIER_LABELS,
+                           points_url=points_url)
 
 
 @bp.route("/map.json")
 def map_points():
     """The board's selection as rounded points with category and status, for its map."""
-    _villages, _chosen, _status, conds = _selection()
+    *_rest, conds = _selection()
     en = str(get_locale()).startswith("en")
     name = IssueCategory.name_en if en else IssueCategory.name_zh
     rows = db.session.execute(

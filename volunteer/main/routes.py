@@ -9,6 +9,7 @@ from volunteer.extensions import db
 from volunteer.i18n import LANG_COOKIE, LARGE_TEXT_COOKIE, large_text_on
 from volunteer.main import bp
 from volunteer.org.models import Grid, GridPoint, Village
+from volunteer.org.towns import chosen_town
 from volunteer.skills.models import Skill
 
 ONE_YEAR = 365 * 24 * 3600
@@ -16,14 +17,23 @@ ONE_YEAR = 365 * 24 * 3600
 
 @bp.route("/")
 def index():
-    """The home page: what the site is for residents, volunteers and grid staff."""
+    """The home page: what the site is for residents, volunteers and grid staff (with the
+    figures of the chosen town)."""
+    town = chosen_town()
+    villages = db.select(db.func.count(Village.id))
+    grids = db.select(db.func.count(Grid.id))
+    points = db.select(db.func.count(GridPoint.id))
+    if town is not None:
+        villages = villages.where(Village.town_id == town.id)
+        grids = grids.join(Village).where(Village.town_id == town.id)
+        points = points.join(Grid).join(Village).where(Village.town_id == town.id)
     counts = {
-        "villages": db.session.scalar(db.select(db.func.count(Village.id))),
-        "grids": db.session.scalar(db.select(db.func.count(Grid.id))),
-        "points": db.session.scalar(db.select(db.func.count(GridPoint.id))),
+        "villages": db.session.scalar(villages),
+        "grids": db.session.scalar(grids),
+        "points": db.session.scalar(points),
         "skills": db.session.scalar(db.select(db.func.count(Skill.id))),
     }
-    return render_template("main/index.html", counts=counts)
+    return render_template("main/index.html", counts=counts, town=town)
 
 
 @bp.route("/terms")

@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from sqlalchemy import or_
 from sqlalchemy.orm import selectinload
 
 from volunteer.actions import attempt, perform
@@ -20,7 +21,8 @@ from volunteer.extensions import db, limiter, per_account
 from volunteer.geo import parse_point
 from volunteer.issues.forms import STATUS_LABELS
 from volunteer.issues.models import Issue
-from volunteer.org.models import Grid, GridPoint, ServiceItem, Village
+from volunteer.org.models import Grid, GridPoint, ServiceItem, Town, Village
+from volunteer.org.towns import chosen_town
 from volunteer.services import bp
 from volunteer.services.forms import OrderForm
 from volunteer.services.ics import point_feed
@@ -55,6 +57,14 @@ def _point_or_404(point_id: int) -> GridPoint:
     return point
 
 
+def _villages(town: Town | None) -> list[Village]:
+    """The 村居 of ``town`` (of every town for None) by code."""
+    q = db.select(Village).order_by(Village.code)
+    if town is not None:
+        q = q.where(Village.town_id == town.id)
+    return list(db.session.scalars(q))
+
+
 def _session_or_404(session_id: int) -> ServiceSession:
     s = db.session.get(ServiceSession, session_id)
     if s is None:
@@ -66,12 +76,16 @@ def _session_or_404(session_id: int) -> ServiceSession:
 
 @bp.route("/")
 def menu():
-    """The service menu by category, with where and when each is next offered near me."""
-    items = db.session.scalars(db.select(ServiceItem).where(ServiceItem.active)
-                               .options(selectinload(ServiceItem.department),
-                                        selectinload(ServiceItem.skill))
+    """The service menu by category (the chosen town's and every town's items), with where and
+    when each is next offered near me."""
+    town = chosen_town()
+    q = db.select(ServiceItem).where(ServiceItem.active)
+    if town is not None:
+        q = q.where(or_(ServiceItem.town_id == town.id, ServiceItem.town_id.is_(None)))
+    items = db.session.scalars(q.options(selectinload(ServiceItem.department),
+                                         selectinload(ServiceItem.skill))
                                .order_by(ServiceItem.category, ServiceItem.code)).all()
-    villages = db.session.scalars(db.select(Village).order_by(Village.code)).all()
+    villages = _villages(town)
     chosen = next((v for v in villages if v.code == request.args.get("village")), None)
     point = parse_point(request.args.get("lat"), request.args.get("lon"))
     if point is not None:
@@ -85,7 +99,7 @@ def menu():
     for item in items:
         groups.setdefault(item.display_category(loc) or _("Other"), []).append(item)
     return render_template("services/menu.html", groups=groups, nexts=nexts, villages=villages,
-                           chosen=chosen, near=point, loc=_loc())
+                           chosen=chosen, near=point, town=town, loc=_loc())
 
 
 @bp.route("/items/<code>")
@@ -106,24 +120,30 @@ def item(code: str):
 
 @bp.route("/points/")
 def points():
-    """The directory of grid points, with a map; filter by 村居 and by kind."""
-    villages = db.session.scalars(db.select(Village).order_by(Village.code)).all()
+    """The directory of grid points, with a map; filter by town, 村居 and kind."""
+    town = chosen_town()
+    villages = _villages(town)
     chosen = next((v for v in villages if v.code == request.args.get("village")), None)
     kind = request.args.get("kind") if request.args.get("kind") in ("party", "deputy") else ""
     q = (db.select(GridPoint).join(Grid)
          .options(selectinload(GridPoint.grid).selectinload(Grid.village))
          .order_by(Grid.code, GridPoint.id))
-    q = _point_filters(q, chosen, kind)
+    q = _point_filters(q, town, chosen, kind)
     page = paginate(q, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
     return render_template("services/points.html", page=page, villages=villages, chosen=chosen,
-                           kind=kind, points_url=url_for("services.points_map",
-                                                         village=chosen.code if chosen else None,
-                                                         kind=kind or None))
+                           kind=kind, town=town,
+                           points_url=url_for("services.points_map",
+                                              town=town.code if town else None,
+                                              village=chosen.code if chosen else None,
+                                              kind=kind or None))
 
 
-def _point_filters(q, village, kind):
+def _point_filters(q, town, village, kind):
+    """``q`` (grid points joined to their grid) narrowed to the town, 村居 and kind."""
     if village is not None:
         q = q.where(Grid.village_id == village.id)
+    elif town is not None:
+        q = q.where(Grid.village_id.in_(db.select(Village.id).where(Village.town_id == town.id)))
     if kind == "party":
         q = q.where(GridPoint.party_service_point)
     elif kind == "deputy":
@@ -134,10 +154,11 @@ def _point_filters(q, village, kind):
 @bp.route("/points/map.json")
 def points_map():
     """Grid points for the map: [id, lat, lon, name, kind, false]."""
-    villages = {v.code: v for v in db.session.scalars(db.select(Village))}
+    town = chosen_town()
+    villages = {v.code: v for v in _villages(town)}
     kind = request.args.get("kind") if request.args.get("kind") in ("party", "deputy") else ""
-    q = _point_filters(db.select(GridPoint).join(Grid), villages.get(request.args.get("village")),
-                       kind)
+    q = _point_filters(db.select(GridPoint).join(Grid), town,
+                       villages.get(request.args.get("village")), kind)
     rows = db.session.scalars(q.order_by(GridPoint.id).limit(5000)).all()
     points = [[p.id, p.lat, p.lon, p.name, "deputy" if p.deputy_reception_point
                else "party" if p.party_service_point else "point", False] for p in rows]
