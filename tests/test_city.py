@@ -41,7 +41,8 @@ def test_seed_city_builds_a_working_district(runner, client):
     assert db.session.scalar(db.select(db.func.count(Town.id))) == 3
     assert db.session.scalar(db.select(db.func.count(VolunteerProfile.id))) == 600
     grids = db.session.scalar(db.select(db.func.count(Grid.id)))
-    assert grids == 30 and db.session.scalar(db.select(db.func.count(Issue.id))) == 4 * grids
+    # four per grid, and a task waiting for an answer for each of the first volunteers
+    assert grids == 30 and db.session.scalar(db.select(db.func.count(Issue.id))) == 4 * grids + 600
     # Every grid has a square boundary; every town holds 村居.
     assert db.session.scalar(db.select(db.func.count(Grid.id)).where(Grid.boundary.is_(None))) == 0
     for town in db.session.scalars(db.select(Town)):

@@ -27,7 +27,8 @@ from werkzeug.security import generate_password_hash
 from volunteer.common import utcnow
 from volunteer.demo.seed import DATA_DIR, DEMO_PASSWORD, DemoError
 from volunteer.extensions import db
-from volunteer.issues.models import IssueCategory, UrgencyLevel
+from volunteer.invitations.models import InvitationStatus
+from volunteer.issues.models import IssueCategory, IssueStatus, Tier, UrgencyLevel
 from volunteer.org.models import District, Town, Village
 from volunteer.skills.models import Skill
 
@@ -327,25 +328,25 @@ def seed_city(plan: CityPlan, progress: Callable[[str], None] = lambda s: None) 
             created = now - timedelta(seconds=float(age[k]))
             code, hours = urgencies[int(iurg[k])]
             v = int(gvillage[g])
-            tier = "grid" if tier_draw[k] < 0.35 else "village" if tier_draw[k] < 0.98 \
-                else "department"
-            dept = dept_of_town[int(vtown[v])] if tier == "department" else None
+            tier = Tier.grid if tier_draw[k] < 0.35 else Tier.village if tier_draw[k] < 0.98 \
+                else Tier.department
+            dept = dept_of_town[int(vtown[v])] if tier == Tier.department else None
             done = created + timedelta(days=float(days_to_close[k]))
-            status, resolved_at, closed_at = "reported", None, None
+            status, resolved_at, closed_at = IssueStatus.reported, None, None
             if fate[k] < 0.78 and done < now:
-                status, resolved_at = "resolved", done
+                status, resolved_at = IssueStatus.resolved, done
                 if fate[k] < 0.7:
-                    status, closed_at = "closed", done + timedelta(hours=6)
+                    status, closed_at = IssueStatus.closed, done + timedelta(hours=6)
             elif fate[k] < 0.82:
-                status, closed_at = "rejected", created + timedelta(hours=12)
+                status, closed_at = IssueStatus.rejected, created + timedelta(hours=12)
             elif fate[k] < 0.9:
-                status = "accepted"
+                status = IssueStatus.accepted
             name = cats[int(icat[k])][1]
             yield (iid0 + k, f"{name}：第{g + 1}网格", f"巡查发现{name}问题，请处理。",
                    cats[int(icat[k])][0], "patrol" if k % 3 else "resident_report",
                    round(float(glat[g]) + 0.0005, 6), round(float(glon[g]) + 0.0005, 6),
                    gid0 + g, vid0 + v, first_ids["resident"] + int(reporters[k]), code,
-                   2 if helpers[k] else 1, tier, dept, status,
+                   2 if helpers[k] else 1, tier.value, dept, status.value,
                    first_ids["grid_leader"] + g if resolved_at else None,
                    created + timedelta(hours=hours), created, closed_at or resolved_at or created,
                    resolved_at, closed_at, "已处置" if resolved_at else None, 0, 0, 1)
@@ -396,12 +397,15 @@ def seed_city(plan: CityPlan, progress: Callable[[str], None] = lambda s: None) 
             for j, row in enumerate(pool[:2]):
                 a = answers[k, j]
                 closed = fate[k] < 0.7
-                status = ("done" if closed else "accepted") if a < 0.6 else \
-                    "declined" if a < 0.85 else "expired"
-                responded = created + timedelta(hours=3) if status != "expired" else None
-                yield (i, "issue", int(iid0 + k), vol_uid0 + int(row), leader, "invite", status,
-                       1, created + timedelta(hours=48), responded, created, responded or created)
-                if status == "done":
+                status = (InvitationStatus.done if closed else InvitationStatus.accepted) \
+                    if a < 0.6 else InvitationStatus.declined if a < 0.85 \
+                    else InvitationStatus.invited  # never answered: expired (computed)
+                responded = created + timedelta(hours=3) \
+                    if status != InvitationStatus.invited else None
+                yield (i, "issue", int(iid0 + k), vol_uid0 + int(row), leader, "invite",
+                       status.value, 1, created + timedelta(hours=48), responded, created,
+                       responded or created)
+                if status == InvitationStatus.done:
                     hours_rows.append((i, vol_uid0 + int(row), int(iid0 + k),
                                        (created + timedelta(days=1)).date(), leader, created))
                 i += 1
