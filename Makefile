@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test install install-dev translations bench lint clean
+.PHONY: run test install install-dev translations bench lint clean loadtest
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -37,7 +37,17 @@ lint: install-dev
 	$(BIN)/ruff check volunteer tests
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) .venv-load instance .pytest_cache
+
+# Locust in a venv of its own (its Flask and gevent stay out of the app's).
+.venv-load/.installed: requirements-load.txt
+	$(PY) -m venv .venv-load
+	.venv-load/bin/pip install --quiet -r requirements-load.txt
+	touch $@
+
+# A city on PostgreSQL under load (see README, "Production"): LOADTEST_ARGS="--minutes 1" …
+loadtest: install translations .venv-load/.installed
+	$(BIN)/python loadtest/run.py $(LOADTEST_ARGS)
 
 bench: install-dev
 	$(BIN)/python -m tests.benchmarks.bench_import

@@ -17,6 +17,7 @@ CENTER = (30.757, 121.353)
 @pytest.fixture(autouse=True)
 def fresh_matcher(app, monkeypatch):
     monkeypatch.setattr(store, "REFRESH_SECONDS", 0.0)  # follow every change at once in tests
+    monkeypatch.setattr(store, "AUDIT_SECONDS", 0.0)  # and notice a row removed at once
     store.forget()
     yield
     store.forget()

@@ -57,6 +57,21 @@ def test_a_second_process_maps_the_snapshot_and_catches_up(shared, factory, tmp_
     assert electricians(store.get_matcher()) == {first.id}
 
 
+def test_a_deleted_account_leaves_at_once_without_an_audit(app, factory, monkeypatch):
+    from volunteer.auth.services import delete_account
+
+    monkeypatch.setattr(store, "REFRESH_SECONDS", 0.0)
+    monkeypatch.setattr(store, "AUDIT_SECONDS", 3600.0)
+    store.forget()
+    first = factory.volunteer(name="老王", skills=("electrician",))
+    second = factory.volunteer(name="小李", skills=("electrician",))
+    assert electricians(store.get_matcher()) == {first.id, second.id}
+    delete_account(second)
+    db.session.commit()
+    assert electricians(store.get_matcher()) == {first.id}
+    store.forget()
+
+
 def test_a_snapshot_of_another_taxonomy_is_not_used(shared, factory, tmp_path):
     factory.volunteer(name="老王", skills=("electrician",))
     store.get_matcher()

@@ -84,7 +84,8 @@ class User(UserMixin, db.Model):
         sa.ForeignKey("user.id", ondelete="SET NULL"))
     # People imported on an admin's attestation confirm the terms themselves at first login.
     consent_confirmed_at: Mapped[datetime | None]
-    deleted_at: Mapped[datetime | None]  # account deleted; the row stays as an anonymous stand-in
+    # Account deleted; the row stays as an anonymous stand-in (indexed: the matcher watches it).
+    deleted_at: Mapped[datetime | None] = mapped_column(index=True)
     # Part of every session and remember cookie; logout and a new password raise it, which ends
     # every session of the account, also copies of its cookies.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -1,6 +1,7 @@
 """Issue pages: file an issue, the queues, an issue with its timeline and actions."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
@@ -136,8 +137,13 @@ def new():
     form.urgency.choices = [(u.code, u.display_name(loc)) for u in db.session.scalars(
         db.select(UrgencyLevel).order_by(UrgencyLevel.hours.desc()))]
     staff = policy.may_set_issue_source(current_user)
-    grids = db.session.execute(db.select(Grid.code, Grid.name, Village.name).join(Village)
-                               .order_by(Grid.code)).all()
+    q = db.select(Grid.code, Grid.name, Village.name).join(Village).order_by(Grid.code)
+    if db.session.scalar(db.select(db.func.count(Grid.id))) > GRID_CHOICES_MAX:
+        # A district of thousands of grids: one's own, and the map pin for anywhere else.
+        offices = policy.office_villages(current_user) or set()
+        q = q.where(sa.or_(Grid.id.in_(current_user.grid_ids(*GRID_ROLES) or {-1}),
+                           Grid.village_id.in_(offices or {-1}))).limit(GRID_CHOICES_MAX)
+    grids = db.session.execute(q).all()
     form.grid.choices = [("", _("Find it from the map pin"))] + [
         (code, f"{vname} · {name}") for code, name, vname in grids]
     if request.method == "GET":
@@ -216,6 +222,9 @@ def _helpers(issue: Issue) -> dict | None:
         return None
     return helpers_panel(issue, url_for("invitations.invite_view", issue_id=issue.id))
 
+
+#: Grids offered by name on the issue form; beyond, only one's own (the pin finds the rest).
+GRID_CHOICES_MAX = 500
 
 #: The next step of the work, shown open at the top of the issue page (the first one allowed);
 #: every other action is folded under its name.

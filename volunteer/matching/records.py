@@ -30,12 +30,31 @@ def taxonomy() -> tuple[list[int], list[TaxonomySkill], list[bool]]:
 
 
 def watermark():
-    """The newest profile change, the number of profiles and the newest invitation change:
-    what a refresh compares."""
-    return db.session.execute(sa.select(
+    """The newest profile change, the newest invitation change and the newest account
+    deletion: what a refresh compares (three index look-ups, whatever the size)."""
+    return tuple(db.session.execute(sa.select(
         sa.select(sa.func.max(VolunteerProfile.updated_at)).scalar_subquery(),
-        sa.select(sa.func.count(VolunteerProfile.id)).scalar_subquery(),
-        sa.select(sa.func.max(Invitation.updated_at)).scalar_subquery())).one()
+        sa.select(sa.func.max(Invitation.updated_at)).scalar_subquery(),
+        sa.select(sa.func.max(User.deleted_at)).scalar_subquery())).one())
+
+
+def profile_count() -> int:
+    """The number of profiles (a scan of an index: a refresh audits with it now and then)."""
+    return db.session.scalar(sa.select(sa.func.count(VolunteerProfile.id)))
+
+
+def deleted_since(since: datetime) -> list[int]:
+    """Accounts deleted since ``since`` (their profiles are gone: nothing else says so)."""
+    return list(db.session.scalars(sa.select(User.id).where(User.deleted_at >= since)))
+
+
+def _changed_ids(since: datetime, invited_since: datetime | None):
+    """SQL: ids of the profiles changed since ``since``, and of the volunteers whose
+    invitations changed since ``invited_since`` (a union, so each part runs on its index)."""
+    P = VolunteerProfile
+    by_invitation = sa.select(P.id).where(P.user_id.in_(sa.select(Invitation.volunteer_id).where(
+        Invitation.updated_at >= (invited_since or since))))
+    return sa.union(sa.select(P.id).where(P.updated_at >= since), by_invitation)
 
 
 CHUNK = 10_000  # ids per IN list
@@ -44,11 +63,8 @@ CHUNK = 10_000  # ids per IN list
 def changed_count(since: datetime, invited_since: datetime | None = None) -> int:
     """How many profiles ``read(since=…)`` would read: a cheap count first, so that a large
     change is rebuilt from scratch instead of read twice."""
-    P = VolunteerProfile
-    changed_people = sa.select(Invitation.volunteer_id).where(
-        Invitation.updated_at >= (invited_since or since))
-    return db.session.scalar(sa.select(sa.func.count(P.id)).where(
-        sa.or_(P.updated_at >= since, P.user_id.in_(changed_people))))
+    changed = _changed_ids(since, invited_since).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(changed))
 
 
 def read(skill_ids: list[int], needs_cert: list[bool], since: datetime | None = None,
@@ -64,9 +80,7 @@ def read(skill_ids: list[int], needs_cert: list[bool], since: datetime | None = 
          .join(User, P.user_id == User.id).outerjoin(Grid, P.home_grid_id == Grid.id)
          .outerjoin(Village, Grid.village_id == Village.id))
     if since is not None:
-        changed_people = sa.select(Invitation.volunteer_id).where(
-            Invitation.updated_at >= (invited_since or since))
-        q = q.where(sa.or_(P.updated_at >= since, P.user_id.in_(changed_people)))
+        q = q.where(P.id.in_(_changed_ids(since, invited_since)))
     rows = db.session.execute(q).all()
     changed = {r.user_id for r in rows}
     eligible = [r for r in rows if not r.paused and r.deleted_at is None

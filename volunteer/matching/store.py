@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 REFRESH_SECONDS = 2.0
 FADE_SECONDS = 600.0
 OVERLAY_MAX = 5000
+AUDIT_SECONDS = 60.0
 _lock = threading.Lock()
 
 
@@ -58,12 +59,13 @@ class _State:
     base_count: int  # profiles that existed then (eligible or not)
     base_users: np.ndarray  # their user ids, sorted
     checked: float
-    seen_mark: datetime | None = None
-    seen_count: int = 0
     built_at: datetime | None = None  # the wall-clock time of the build (UTC)
-    seen_invited: datetime | None = None  # newest invitation change looked at
+    # The watermark last looked at (newest profile change, invitation change, deletion);
+    # None: look at the database at the next refresh.
+    seen: tuple | None = None
     weights_id: int | None = None  # the live weight set (None: the configured weights)
     faded: float = 0.0  # monotonic time the fading columns were last read
+    audited: float = 0.0  # monotonic time no profile was found gone unseen
 
 
 def get_matcher() -> Matcher:
@@ -140,8 +142,8 @@ def _write_snapshot(key: str, state: _State) -> _State:
     try:
         snapshot.write(key, state.matcher.base, {
             "taxonomy_key": state.taxonomy_key, "base_count": state.base_count,
-            "base_mark": _iso(state.base_mark), "built_at": _iso(state.built_at),
-            "seen_invited": _iso(state.seen_invited)}, state.base_users)
+            "base_mark": _iso(state.base_mark), "built_at": _iso(state.built_at)},
+            state.base_users)
     except OSError as exc:  # a read-only or full disk: serve anyway, unshared
         log.warning("matcher snapshot not written: %s", exc)
     return state
@@ -175,16 +177,16 @@ def _matcher(model, skills, needs_cert, base: VolunteerIndex):
 def _from_database(model, skill_ids, skills, needs_cert, taxonomy_key: str) -> _State:
     started = time.perf_counter()
     built_at = utcnow()
-    mark, count, invited = records.watermark()
+    seen = records.watermark()
     found, users = records.read(skill_ids, needs_cert, **_options())
     records.soft_skills(found, skills)
     base = VolunteerIndex(found, len(skills))
     log.info("matcher built: %d volunteers in %.1f s", base.n, time.perf_counter() - started)
     matcher, weights_id = _matcher(model, skills, needs_cert, base)
-    return _State(matcher, taxonomy_key, mark, len(users),
-                  np.sort(np.fromiter(users, dtype=np.int64, count=len(users))),
-                  time.monotonic(), mark, count, built_at, invited, weights_id,
-                  time.monotonic())
+    now = time.monotonic()
+    return _State(matcher, taxonomy_key, seen[0], len(users),
+                  np.sort(np.fromiter(users, dtype=np.int64, count=len(users))), now,
+                  built_at, seen, weights_id, faded=now, audited=now)
 
 
 def _from_snapshot(model, skills, needs_cert, taxonomy_key: str,
@@ -202,19 +204,20 @@ def _from_snapshot(model, skills, needs_cert, taxonomy_key: str,
         return None
     matcher, weights_id = _matcher(model, skills, needs_cert, base)
     mark = _from_iso(meta["base_mark"])
-    state = _State(matcher, taxonomy_key, mark, int(meta["base_count"]), base_users,
-                   0.0, mark, int(meta["base_count"]), built_at,
-                   _from_iso(meta["seen_invited"]), weights_id, 0.0)
-    state.seen_count = -1  # look at the database at once
+    state = _State(matcher, taxonomy_key, mark, int(meta["base_count"]), base_users, 0.0,
+                   built_at, None, weights_id)  # audited long ago: audit at once
     log.info("matcher mapped from its snapshot: %d volunteers in %.1f s", base.n,
              time.perf_counter() - started)
     return state
 
 
 def _refresh(state: _State) -> _State:
-    """Bring the index up to date with profiles changed since it was built."""
-    state.checked = time.monotonic()
-    mark, count, invited = records.watermark()
+    """Bring the index up to date with profiles changed since it was built. Every look costs
+    three index look-ups; only a change reads more (through indexes too), and an audit that
+    no profile vanished unseen counts them every ``AUDIT_SECONDS``."""
+    now = time.monotonic()
+    state.checked = now
+    mark, invited, deleted = records.watermark()
     weights_id = tuning.active_id()
     if weights_id != state.weights_id:  # the admin switched a set on: load that very set
         in_use = db.session.get(WeightSet, weights_id) if weights_id else None
@@ -223,21 +226,22 @@ def _refresh(state: _State) -> _State:
     skill_ids, skills, needs_cert = records.taxonomy()
     if artefact.key(skills) != state.taxonomy_key or state.base_mark is None:
         return _build(state)
-    if mark == state.seen_mark and count == state.seen_count and invited == state.seen_invited:
+    audit = now - state.audited >= AUDIT_SECONDS
+    if (mark, invited, deleted) == state.seen and not audit:
+        return state
+    if audit:
+        state.audited = now
+        if _vanished(state):
+            return _build(state)
+    if (mark, invited, deleted) == state.seen:
         return state
     if records.changed_count(state.base_mark, state.built_at) > OVERLAY_MAX:
         return _build(state)
     found, changed = records.read(skill_ids, needs_cert, since=state.base_mark,
                                   invited_since=state.built_at, **_options())
+    if state.built_at is not None:  # deleted accounts: their profiles are gone
+        changed |= set(records.deleted_since(state.built_at))
     if len(changed) > OVERLAY_MAX:
-        return _build(state)
-    # Profiles that existed at build time and are gone now (deleted accounts): rebuild.
-    unchanged = db.session.scalar(sa.select(sa.func.count(VolunteerProfile.id))
-                                  .where(VolunteerProfile.updated_at < state.base_mark))
-    moved = db.session.scalars(sa.select(VolunteerProfile.user_id)
-                               .where(VolunteerProfile.updated_at >= state.base_mark)).all()
-    changed_old = int(np.isin(np.asarray(moved, dtype=np.int64), state.base_users).sum())
-    if unchanged + changed_old < state.base_count:
         return _build(state)
     base = state.matcher.base
     base.active[:] = True
@@ -247,8 +251,22 @@ def _refresh(state: _State) -> _State:
             base.active[row] = False
     records.soft_skills(found, skills)
     state.matcher.overlay = VolunteerIndex(found, len(skills), trees=False)
-    state.seen_mark, state.seen_count, state.seen_invited = mark, count, invited
+    state.seen = (mark, invited, deleted)
     return state
+
+
+def _vanished(state: _State) -> bool:
+    """Whether a profile of the index is gone without a trace the watermark sees (removed
+    from the database directly): fewer profiles unchanged since the build, plus those of the
+    build changed since, than the build held."""
+    if state.base_mark is None:
+        return records.profile_count() > 0
+    unchanged = db.session.scalar(sa.select(sa.func.count(VolunteerProfile.id))
+                                  .where(VolunteerProfile.updated_at < state.base_mark))
+    moved = db.session.scalars(sa.select(VolunteerProfile.user_id)
+                               .where(VolunteerProfile.updated_at >= state.base_mark)).all()
+    changed_old = int(np.isin(np.asarray(moved, dtype=np.int64), state.base_users).sum())
+    return unchanged + changed_old < state.base_count
 
 
 def _fade(state: _State) -> None:
@@ -268,4 +286,4 @@ def _fade(state: _State) -> None:
         row = base.row_of.get(uid)
         if row is not None:
             base.asked_lately[row], base.week[row] = lately, week
-    state.seen_invited = None  # the overlay's volunteers are read again at the next refresh
+    state.seen = None  # the overlay's volunteers are read again at the next refresh

@@ -1,5 +1,7 @@
 """district over towns: town and district offices, departments of a town or of the district
 
+Also indexes account deletions (the matcher watches the newest one).
+
 An existing installation moves into one default district: its town joins it, its town admins
 hold that town, its departments and service items belong to that town. Nothing is lost.
 
@@ -97,6 +99,9 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_service_item_town_id'), ['town_id'], unique=False)
     conn.execute(sa.text(f"UPDATE service_item SET town_id = {first_town}"))
 
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_user_deleted_at'), ['deleted_at'], unique=False)
+
     with op.batch_alter_table('issue', schema=None) as batch_op:
         batch_op.add_column(sa.Column('town_department_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_issue_town_department_id_department'),
@@ -104,6 +109,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_user_deleted_at'))
     op.execute("UPDATE issue SET tier = 'department', department_id = town_department_id "
                "WHERE tier = 'district'")
     with op.batch_alter_table('issue', schema=None) as batch_op:
