@@ -24,6 +24,7 @@ OPEN_TASKS = int(os.environ.get("LOADTEST_OPEN_TASKS", "2000"))
 WORK = os.environ.get("LOADTEST_WORK", "/tmp/loadtest")
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 ISSUE_LINK = re.compile(r'href="/issues/(\d+)"')
+GRID_SELECT = re.compile(r'name="grid"[^>]*>(.*?)</select>', re.S)
 OWN_GRID = re.compile(r'<option selected value="([^"]+)"|<option value="([^"]+)" selected')
 TASK_LINK = re.compile(r'href="/tasks/(\d+)"')
 ACCEPT = re.compile(r'action="/tasks/(\d+)/accept"')
@@ -158,7 +159,8 @@ class Leader(Base):
     @task(1)
     def file_issue(self):
         resp = self.get("/issues/new", "page: /issues/new")
-        own = OWN_GRID.search(resp.text or "")
+        select = GRID_SELECT.search(resp.text or "")
+        own = OWN_GRID.search(select.group(1)) if select else None
         if resp.status_code != 200 or not own:
             return
         files = [("photos", ("lamp.jpg", PHOTO, "image/jpeg"))] if PHOTO else None
@@ -238,7 +240,7 @@ class ApiClient(HttpUser):
     wait_time = between(0.5, 2)
 
     def on_start(self):
-        leaders = TOKENS.get("leaders") or [{}]
+        leaders = [t for t in TOKENS.get("leaders", []) if t.get("issues")] or [{}]
         self.me = random.choice(leaders)
         self.headers = {"Authorization": f"Bearer {self.me.get('token', '')}"}
 
@@ -252,7 +254,9 @@ class ApiClient(HttpUser):
 
     @task(2)
     def suggestions(self):
-        issue = random.choice(self.me.get("issues") or [0])
+        if not self.me.get("issues"):
+            return
+        issue = random.choice(self.me["issues"])
         with self.client.get(f"/api/v1/issues/{issue}/suggestions", headers=self.headers,
                              name="match: GET /api/v1/issues/[id]/suggestions",
                              catch_response=True) as resp:

@@ -167,9 +167,10 @@ def report(work: Path, memory: list[dict], firsts: list[float], args) -> int:
         ok = target is None or p95 <= target
         if not ok:
             missed.append(f"{r['Name']} p95 {p95:.0f} ms > {target} ms")
+        verdict = f"≤ {target} ms {'✓' if ok else '✗'}" if target else ""
         lines.append(f"| {r['Type']} {r['Name']} | {r['Request Count']} | {r['Failure Count']} "
                      f"| {float(r['Requests/s']):.1f} | {r['50%']} | {r['95%']} | {r['99%']} "
-                     f"| {'≤ %d ms %s' % (target, '✓' if ok else '✗') if target else ''} |")
+                     f"| {verdict} |")
     errors = int(total["Failure Count"]) if total else 0
     if errors:
         missed.append(f"{errors} errors")

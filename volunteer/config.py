@@ -86,6 +86,7 @@ class Config:
     MATCH_EXPLORE = 0.1  # share of lists whose top five get one adjacent swap (same grade)
     MATCH_WEEKLY_CAP = 5  # invitations a volunteer gets in 7 days at most (0: no cap)
     MATCH_SNAPSHOT = True  # workers share the index through a snapshot in the instance folder
+    DASHBOARD_CACHE_SECONDS = 300  # the volunteer registry's aggregates are kept this long
     MATCH_FAIR_DAYS = 28  # invitations this recent lower a volunteer's score …
     MATCH_FAIR_HALF_LIFE_DAYS = 7.0  # … each by half as much every this many days
     MATCH_LEARN_MIN_OUTCOMES = 300  # answered invitations from lists before learning offers weights
@@ -120,6 +121,7 @@ class TestConfig(Config):
     MATCH_EXPLORE = 0.0  # lists in the order ranked (tests of exploration set it)
     MATCH_WEEKLY_CAP = 0  # fixtures invite the same people often (tests of the cap set it)
     MATCH_SNAPSHOT = False  # each test's database is new (tests of the snapshot set it)
+    DASHBOARD_CACHE_SECONDS = 0  # tests change volunteers between two looks
     SERVER_NAME = None
 
 
@@ -136,7 +138,7 @@ _ENV_KEYS = [
 _ENV_JSON = ["MATCH_WEIGHTS", "SMS_HTTP_HEADERS", "WECHAT_HTTP_HEADERS"]
 _ENV_BOOLS = ["SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MATCH_SNAPSHOT"]
 _ENV_FLOATS = {"MATCH_EXPLORE": (0.0, 0.5), "MATCH_FAIR_HALF_LIFE_DAYS": (0.1, 365.0)}
-_ENV_INTS = ["MAIL_PORT", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "VERIFY_DAYS",
+_ENV_INTS = ["DASHBOARD_CACHE_SECONDS", "MAIL_PORT", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "VERIFY_DAYS",
              "OUTBOX_MAX_ATTEMPTS", "OUTBOX_RETRY_SECONDS", "OUTBOX_LEASE_SECONDS",
              "OUTBOX_POLL_SECONDS", "OUTBOX_KEEP_DAYS", "MATCH_SLATE_DAYS", "MATCH_WEEKLY_CAP",
              "MATCH_FAIR_DAYS", "MATCH_LEARN_MIN_OUTCOMES"]

@@ -3,12 +3,15 @@ one aggregate query (or a few), so the time does not grow with the rows shown; n
 knows about requests or templates."""
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from statistics import median
 
 import sqlalchemy as sa
+from flask import current_app
 
 from volunteer.common import SHANGHAI, to_utc, utcnow
 from volunteer.extensions import db
@@ -222,22 +225,59 @@ def months(period: Period) -> list[str]:
     return out
 
 
+_cache: dict[tuple, tuple[float, object]] = {}
+_cache_lock = threading.Lock()
+
+
+def cached(name: str, key: tuple, compute):
+    """``compute()``, kept per process for ``DASHBOARD_CACHE_SECONDS`` under (name, key, the
+    database): the volunteer registry's aggregates read every profile of the scope (a million
+    in a city), and change slowly. 0 keeps nothing (tests)."""
+    ttl = float(current_app.config.get("DASHBOARD_CACHE_SECONDS", 0))
+    if ttl <= 0:
+        return compute()
+    full = (name, key, str(db.engine.url))
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(full)
+        if hit is not None and now - hit[0] < ttl:
+            return hit[1]
+    value = compute()
+    with _cache_lock:
+        if len(_cache) > 1000:
+            _cache.clear()
+        _cache[full] = (now, value)
+    return value
+
+
+def _scope_key(scope: Scope) -> tuple:
+    return (tuple(sorted(scope.village_ids)) if scope.village_ids is not None else None,
+            tuple(sorted(scope.grid_ids)) if scope.grid_ids is not None else None)
+
+
 def volunteers_by_skill(scope: Scope, period: Period, as_of: datetime | None = None
                         ) -> list[tuple]:
     """Per skill: (code, zh, en, registered, verified, available, helped in the period); with
     ``as_of``, only volunteers registered before it and skills verified before it."""
+    return cached("by_skill", (_scope_key(scope), period.start, period.end, as_of),
+                  lambda: _volunteers_by_skill(scope, period, as_of))
+
+
+def _volunteers_by_skill(scope: Scope, period: Period, as_of: datetime | None) -> list[tuple]:
     P, VS = VolunteerProfile, VolunteerSkill
     then = P.created_at < as_of if as_of is not None else sa.true()
     verified = sa.and_(VS.status == SkillStatus.verified, VS.verified_at < as_of) \
         if as_of is not None else VS.status == SkillStatus.verified
     helped = db.select(Invitation.volunteer_id).where(
-        Invitation.status == InvitationStatus.done, period.contains(Invitation.updated_at))
+        Invitation.status == InvitationStatus.done, period.contains(Invitation.updated_at)
+    ).group_by(Invitation.volunteer_id).subquery()
     rows = db.session.execute(
         db.select(Skill.code, Skill.name_zh, Skill.name_en, sa.func.count(VS.id),
                   sa.func.count(VS.id).filter(verified),
                   sa.func.count(VS.id).filter(P.paused.is_(False)),
-                  sa.func.count(VS.id).filter(P.user_id.in_(helped)))
+                  sa.func.count(VS.id).filter(helped.c.volunteer_id.is_not(None)))
         .join(VS, VS.skill_id == Skill.id).join(P, VS.profile_id == P.id)
+        .outerjoin(helped, helped.c.volunteer_id == P.user_id)
         .where(scope.grids(P.home_grid_id), VS.status != SkillStatus.rejected, then)
         .group_by(Skill.id, Skill.code, Skill.name_zh, Skill.name_en)
         .order_by(sa.func.count(VS.id).desc())).all()
@@ -248,14 +288,28 @@ def volunteer_totals(scope: Scope, as_of: datetime | None = None) -> tuple[int, 
     """(registered, with a verified skill, available) volunteers living in the scope — now, or
     registered (and verified) before ``as_of`` (a past month's end; pauses have no history, so
     "available" there is those registered then and not paused now)."""
+    return cached("totals", (_scope_key(scope), as_of), lambda: _volunteer_totals(scope, as_of))
+
+
+def _volunteer_totals(scope: Scope, as_of: datetime | None) -> tuple[int, int, int]:
     P, VS = VolunteerProfile, VolunteerSkill
-    verified = db.select(VS.profile_id).where(VS.status == SkillStatus.verified)
+    if scope.village_ids is None and scope.grid_ids is None and as_of is None:
+        # Everyone (a district of a million): two plain counts, no probe per profile.
+        total, available = db.session.execute(db.select(
+            sa.func.count(P.id), sa.func.count(P.id).filter(P.paused.is_(False)))).one()
+        verified = db.session.scalar(db.select(sa.func.count(sa.distinct(VS.profile_id)))
+                                     .where(VS.status == SkillStatus.verified))
+        return total, verified, available
+    # Correlated (one index probe per profile of the scope), never "IN (every verified skill)":
+    # that is rescanned per row once it outgrows the database's memory for a hash.
+    verified = sa.exists().where(VS.profile_id == P.id, VS.status == SkillStatus.verified)
     then = sa.true()
     if as_of is not None:
-        verified = verified.where(VS.verified_at < as_of)
+        verified = sa.exists().where(VS.profile_id == P.id, VS.status == SkillStatus.verified,
+                                     VS.verified_at < as_of)
         then = P.created_at < as_of
     return tuple(db.session.execute(
-        db.select(sa.func.count(P.id), sa.func.count(P.id).filter(P.id.in_(verified)),
+        db.select(sa.func.count(P.id), sa.func.count(P.id).filter(verified),
                   sa.func.count(P.id).filter(P.paused.is_(False)))
         .where(scope.grids(P.home_grid_id), then)).one())
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 
 from volunteer.auth.models import User
 from volunteer.common import utcnow
-from volunteer.dashboard.figures import Period, median_days_by
+from volunteer.dashboard.figures import Period, cached, median_days_by
 from volunteer.dashboard.tables import Table
 from volunteer.extensions import db
 from volunteer.hours.models import HoursStatus, ServiceHours
@@ -88,13 +88,7 @@ def town_rows(towns: list[Town], period: Period, now: datetime | None = None
     for town_id, days in median_days_by(closed, Village.town_id, by_village).items():
         if town_id in rows:
             rows[town_id].median_days = days
-    P = VolunteerProfile
-    for town_id, n in db.session.execute(
-            db.select(Village.town_id, sa.func.count(P.id))
-            .join(Grid, P.home_grid_id == Grid.id).join(Village, Grid.village_id == Village.id)
-            .join(User, P.user_id == User.id)
-            .where(P.paused.is_(False), User.active.is_(True), User.deleted_at.is_(None))
-            .group_by(Village.town_id)):
+    for town_id, n in cached("town_volunteers", (), _volunteers_by_town):
         if town_id in rows:
             rows[town_id].volunteers = n
     for town_id, hours in db.session.execute(_hours_by_town(period)):
@@ -107,6 +101,17 @@ def town_rows(towns: list[Town], period: Period, now: datetime | None = None
                      "hours"):
             setattr(total, name, getattr(total, name) + getattr(r, name))
     return out, total
+
+
+def _volunteers_by_town() -> list[tuple[int, int]]:
+    """Active volunteers per town (every profile of the district: kept a while, ``cached``)."""
+    P = VolunteerProfile
+    return [tuple(r) for r in db.session.execute(
+        db.select(Village.town_id, sa.func.count(P.id))
+        .join(Grid, P.home_grid_id == Grid.id).join(Village, Grid.village_id == Village.id)
+        .join(User, P.user_id == User.id)
+        .where(P.paused.is_(False), User.active.is_(True), User.deleted_at.is_(None))
+        .group_by(Village.town_id))]
 
 
 def _hours_by_town(period: Period):

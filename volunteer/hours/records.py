@@ -102,11 +102,13 @@ def records(viewer: User, villages: set[int] | None, period: Period,
         inv = e.invitation
         if e.session is not None:
             s = e.session
-            organisation = f"{town}{s.point.grid.village.name}"
+            village = s.point.grid.village
+            organisation = f"{village.town.name if village.town else town}{village.name}"
             place = f"{s.point.name}（{s.point.address or ''}）" if s.point.address else s.point.name
             start, end = _when(s.starts_at), _when(s.ends_at)
         elif e.issue is not None:
-            organisation = f"{town}{e.issue.village.name}"
+            village = e.issue.village
+            organisation = f"{village.town.name if village.town else town}{village.name}"
             place = f"{e.issue.village.name}{e.issue.grid.name}"
             start = _when(inv.starts_at) if inv and inv.starts_at else e.served_on.isoformat()
             end = _when(inv.ends_at) if inv and inv.ends_at else ""

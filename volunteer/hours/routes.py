@@ -183,9 +183,19 @@ def new_certificate():
 
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    return perform(lambda: issue_certificate(current_user, current_app.config["TOWN_CODE"]),
+    town = _home_town(current_user)
+    code = town.code if town is not None else current_app.config["TOWN_CODE"]
+    return perform(lambda: issue_certificate(current_user, code),
                    None, lambda cert: url_for("hours.certificate", serial=cert.serial),
                    failure_redirect=url_for("hours.index"))
+
+
+def _home_town(user):
+    """The town of a volunteer's home grid (None: no home grid)."""
+    profile = getattr(user, "profile", None)
+    if profile is None or profile.home_grid is None:
+        return None
+    return profile.home_grid.village.town
 
 
 @bp.route("/certificate/<serial>")
@@ -203,8 +213,10 @@ def certificate(serial: str):
     config = current_app.config
     verify_url = url_for("hours.verify", serial=cert.serial, _external=True)
     profile = cert.volunteer.profile
+    town = _home_town(cert.volunteer)
     return render_template(
-        "hours/certificate.html", cert=cert, town=config["TOWN_NAME"], verify_url=verify_url,
+        "hours/certificate.html", cert=cert,
+        town=town.name if town is not None else config["TOWN_NAME"], verify_url=verify_url,
         qr=qr_svg(verify_url), national_no=profile.national_no if profile else None,
         issuer={k: config[f"CERT_{k.upper()}"] for k in ("issuer", "issuer_head", "handler",
                                                         "contact")})
