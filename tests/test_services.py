@@ -29,13 +29,14 @@ pytestmark = pytest.mark.usefixtures("following_matcher", "english")
 @pytest.fixture
 def town(factory):
     village = factory.village(code="XJ", name="新江村")
+    town_id = village.town_id
     grid = factory.grid(village, code="XJ-01", lat=30.757, lon=121.353)
     other = factory.grid(factory.village(code="VB"), code="VB-01", lat=30.70, lon=121.30)
     point = GridPoint(grid=grid, name="新江村第1网格网格点", address="山阳镇新江村90号",
                       lat=30.7572, lon=121.3531, opening_hours="周一至周五 9:00–17:00",
                       party_service_point=True)
     far_point = GridPoint(grid=other, name="远处网格点", address="别处", lat=30.70, lon=121.30)
-    dept = Department(town=village.town, code="D01", name="社区卫生服务中心")
+    dept = Department(town_id=town_id, code="D01", name="社区卫生服务中心")
     db.session.add_all([point, far_point, dept])
     doctor = db.session.scalar(db.select(Skill).where(Skill.code == "doctor"))
     clinic = ServiceItem(code="S03", name="免费义诊", name_en="Free clinic", category="健康服务",

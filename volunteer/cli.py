@@ -24,13 +24,14 @@ from volunteer.auth.services import (
     set_password,
 )
 from volunteer.common import normalize_phone
+from volunteer.demo.city import CityPlan, analyse, city_logins, seed_city
 from volunteer.demo.seed import DEMO_PASSWORD, DemoError, demo_logins, seed_demo
 from volunteer.extensions import db
 from volunteer.invitations.services import tick as invitations_tick
 from volunteer.issues.models import Issue
 from volunteer.issues.services import tick as issues_tick
 from volunteer.issues.services import tick_verification
-from volunteer.matching import artefact, records, slates, tuning
+from volunteer.matching import artefact, records, slates, store, tuning
 from volunteer.org.models import Village
 from volunteer.outbox import services as outbox
 from volunteer.services.sessions import attendance_due
@@ -106,8 +107,6 @@ def seed_demo_command(if_empty: bool):
 @click.option("--seed", type=int, default=1, show_default=True)
 def seed_city_command(towns: int, volunteers: int, grids: int, issues: int, seed: int):
     """Build a synthetic district or city for load tests (after `setup`, instead of the demo)."""
-    from volunteer.demo.city import CityPlan, analyse, city_logins, seed_city
-
     started = time.perf_counter()
     try:
         plan = CityPlan(towns=towns, volunteers=volunteers, grids=grids, issues=issues,
@@ -322,8 +321,6 @@ def matching_train():
 def matching_snapshot():
     """Build the matcher's index from the database and write the snapshot that web workers
     map at their first match (run after a deploy or a bulk import, before starting them)."""
-    from volunteer.matching import store
-
     started = time.perf_counter()
     try:
         n = store.write_snapshot()

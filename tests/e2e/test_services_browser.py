@@ -22,13 +22,14 @@ def test_resident_finds_a_free_clinic_on_the_map_and_signs_up(live_server, page,
     from datetime import datetime
 
     village = factory.village(code="XJ", name="新江村")
+    town_id = village.town_id
     grid = factory.grid(village, code="XJ-01", lat=30.757, lon=121.353)
     far = factory.grid(factory.village(code="VB", name="远村"), code="VB-01", lat=30.70,
                        lon=121.30)
     near_point = GridPoint(grid=grid, name="新江村第1网格网格点", address="新江村90号",
                            lat=30.7572, lon=121.3531, party_service_point=True)
     far_point = GridPoint(grid=far, name="远村网格点", address="远村1号", lat=30.70, lon=121.30)
-    dept = Department(town=village.town, code="D01", name="社区卫生服务中心")
+    dept = Department(town_id=town_id, code="D01", name="社区卫生服务中心")
     db.session.add_all([near_point, far_point, dept])
     clinic = ServiceItem(code="S03", name="免费义诊", category="健康服务", description="量血压",
                          department=dept,
