@@ -3,10 +3,12 @@ and page numbers from a request."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from flask import flash, request
+from flask import current_app, flash, request
 from flask_babel import gettext as _
 
 from volunteer.extensions import db
@@ -121,3 +123,30 @@ def paginate(select, **kwargs):
         kwargs["page"] = page_arg()
     kwargs.setdefault("error_out", False)
     return db.paginate(select, **kwargs)
+
+
+_cache: dict[tuple, tuple[float, object]] = {}
+_cache_lock = threading.Lock()
+
+
+def cached(name: str, key: tuple, compute, seconds: float | None = None):
+    """``compute()``, kept per process for ``DASHBOARD_CACHE_SECONDS`` (at most ``seconds``)
+    under (name, key, the database): aggregates that read a whole town or district and change
+    slowly (the volunteer registry's, the board's counts). 0 keeps nothing (tests)."""
+    ttl = float(current_app.config.get("DASHBOARD_CACHE_SECONDS", 0))
+    if seconds is not None:
+        ttl = min(ttl, seconds)
+    if ttl <= 0:
+        return compute()
+    full = (name, key, str(db.engine.url))
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(full)
+        if hit is not None and now - hit[0] < ttl:
+            return hit[1]
+    value = compute()
+    with _cache_lock:
+        if len(_cache) > 1000:
+            _cache.clear()
+        _cache[full] = (now, value)
+    return value

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from volunteer import policy
 from volunteer.board import bp
-from volunteer.common import paginate
+from volunteer.common import cached, paginate
 from volunteer.extensions import db
 from volunteer.issues.forms import STATUS_LABELS, TIER_LABELS
 from volunteer.issues.models import (
@@ -73,6 +73,22 @@ def _selection():
     return town, villages, chosen, status, conds
 
 
+#: Seconds the board's per-村居 counts and average days are kept per process (at most).
+BOARD_CACHE_SECONDS = 60
+
+
+def _village_counts(town: Town | None) -> list[tuple]:
+    """Per 村居 of ``town``: (code, name, open, closed, all) issues."""
+    return [tuple(r) for r in db.session.execute(
+        db.select(Village.code, Village.name,
+                  sa.func.count(Issue.id).filter(Issue.status.in_(OPEN_STATUSES)),
+                  sa.func.count(Issue.id).filter(Issue.status == IssueStatus.closed),
+                  sa.func.count(Issue.id))
+        .select_from(Village).outerjoin(Issue, Issue.village_id == Village.id)
+        .where(*([Village.town_id == town.id] if town is not None else []))
+        .group_by(Village.id, Village.code, Village.name).order_by(Village.code))]
+
+
 def _place(lat: float, lon: float) -> dict:
     shown = policy.public_place(lat, lon)
     return {"lat": shown[0], "lon": shown[1]}
@@ -98,19 +114,15 @@ def index():
               "closed_at": r.closed_at, **_place(r.lat, r.lon),
               "category": r.category.display_name("en" if en else "zh"),
               "village": r.village.name, "photos": photos.get(r.id, [])} for r in page.items]
-    counts = db.session.execute(
-        db.select(Village.code, Village.name,
-                  sa.func.count(Issue.id).filter(Issue.status.in_(OPEN_STATUSES)),
-                  sa.func.count(Issue.id).filter(Issue.status == IssueStatus.closed),
-                  sa.func.count(Issue.id))
-        .select_from(Village).outerjoin(Issue, Issue.village_id == Village.id)
-        .where(*([Village.town_id == town.id] if town is not None else []))
-        .group_by(Village.id, Village.code, Village.name).order_by(Village.code)).all()
+    counts = cached("board_counts", (town.id if town else None,),
+                    lambda: _village_counts(town), seconds=BOARD_CACHE_SECONDS)
     points_url = url_for("board.map_points", town=town.code if town else None,
                          village=chosen.code if chosen else None, status=status or None)
+    avg_days = cached("board_days", (town.id if town else None,),
+                      lambda: average_days_to_close(town=town), seconds=BOARD_CACHE_SECONDS)
     return render_template("board/index.html", page=page, items=items, villages=villages,
                            chosen=chosen, status=status, counts=counts,
-                           avg_days=average_days_to_close(town=town), town=town,
+                           avg_days=avg_days, town=town,
                            STATUS_LABELS=STATUS_LABELS, TIER_LABELS=TIER_LABELS,
                            points_url=points_url)
 

@@ -3,17 +3,14 @@ one aggregate query (or a few), so the time does not grow with the rows shown; n
 knows about requests or templates."""
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from statistics import median
 
 import sqlalchemy as sa
-from flask import current_app
 
-from volunteer.common import SHANGHAI, to_utc, utcnow
+from volunteer.common import SHANGHAI, cached, to_utc, utcnow
 from volunteer.extensions import db
 from volunteer.hours.models import HoursStatus, ServiceHours
 from volunteer.invitations.models import Invitation, InvitationStatus
@@ -223,31 +220,6 @@ def months(period: Period) -> list[str]:
         out.append(f"{y:04d}-{m:02d}")
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return out
-
-
-_cache: dict[tuple, tuple[float, object]] = {}
-_cache_lock = threading.Lock()
-
-
-def cached(name: str, key: tuple, compute):
-    """``compute()``, kept per process for ``DASHBOARD_CACHE_SECONDS`` under (name, key, the
-    database): the volunteer registry's aggregates read every profile of the scope (a million
-    in a city), and change slowly. 0 keeps nothing (tests)."""
-    ttl = float(current_app.config.get("DASHBOARD_CACHE_SECONDS", 0))
-    if ttl <= 0:
-        return compute()
-    full = (name, key, str(db.engine.url))
-    now = time.monotonic()
-    with _cache_lock:
-        hit = _cache.get(full)
-        if hit is not None and now - hit[0] < ttl:
-            return hit[1]
-    value = compute()
-    with _cache_lock:
-        if len(_cache) > 1000:
-            _cache.clear()
-        _cache[full] = (now, value)
-    return value
 
 
 def _scope_key(scope: Scope) -> tuple:

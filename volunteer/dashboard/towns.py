@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from volunteer.auth.models import User
-from volunteer.common import utcnow
-from volunteer.dashboard.figures import Period, cached, median_days_by
+from volunteer.common import cached, utcnow
+from volunteer.dashboard.figures import Period, median_days_by
 from volunteer.dashboard.tables import Table
 from volunteer.extensions import db
 from volunteer.hours.models import HoursStatus, ServiceHours

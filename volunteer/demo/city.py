@@ -469,10 +469,12 @@ def _urgency_shares(k: int) -> list[float]:
 
 
 def analyse() -> None:
-    """Fresh planner statistics after a bulk load (run outside a transaction block on
-    PostgreSQL: the caller commits first)."""
-    db.session.execute(sa.text("ANALYZE"))
+    """Fresh planner statistics after a bulk load, and on PostgreSQL the visibility map too
+    (VACUUM: index-only scans stay index-only), outside a transaction (the caller commits)."""
     db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM ANALYZE" if conn.dialect.name == "postgresql"
+                             else "ANALYZE"))
 
 
 def city_logins() -> list[tuple[str, str]]:
