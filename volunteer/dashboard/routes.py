@@ -133,11 +133,13 @@ def resolve_period(start: str | None, end: str | None, today: date | None = None
 @dataclass
 class Choices:
     """What the filter form offers: towns (only to an office of several), their label as a
-    whole, and 村居 (of the chosen town, when one is)."""
+    whole, 村居 (of the chosen town, when one is), and the label of "all of them" (None: no
+    such choice)."""
 
     towns: list[Town]
     everywhere: str
     villages: list[Village]
+    whole: str | None = None
 
 
 @dataclass
@@ -172,7 +174,13 @@ def _choices(user, town: Town | None) -> Choices:
     if town is not None:
         q = q.where(Village.town_id == town.id)
     everywhere = _("The whole district") if policy.runs_everything(user) else _("All my towns")
-    return Choices(towns if len(towns) > 1 else [], everywhere, db.session.scalars(q).all())
+    towns = towns if len(towns) > 1 else []
+    villages = db.session.scalars(q).all()
+    if policy.holds(user, policy.TOWN_OFFICES):
+        whole = _("All villages") if towns and town is None else _("The whole town")
+    else:
+        whole = _("All my villages") if len(villages) > 1 else None
+    return Choices(towns, everywhere, villages, whole)
 
 
 def _resolve(args) -> tuple[Town | None, Scope | None, list[str], int]:

@@ -420,7 +420,7 @@ def seed_city(plan: CityPlan, progress: Callable[[str], None] = lambda s: None) 
             ((sh0 + k, r[1], r[0], r[2], "issue", "协助处置网格事项", r[3], 2.0, "confirmed",
               r[1], r[5], r[4], r[5] + timedelta(days=1)) for k, r in enumerate(hours_rows)))
     step("invitations and hours")
-    _open_tasks(w, plan, rng, now, first_ids, vol_uid0, vgrid, glat, glon, gid0, vid0,
+    _open_tasks(w, plan, now, first_ids, vol_uid0, vgrid, glat, glon, gid0, vid0,
                 gvillage, cats)
     step("open invitations")
     w.finish()
@@ -430,7 +430,7 @@ def seed_city(plan: CityPlan, progress: Callable[[str], None] = lambda s: None) 
 OPEN_TASKS = 2000  # volunteers 0 … 1,999 each have an invitation waiting for an answer
 
 
-def _open_tasks(w: _Writer, plan: CityPlan, rng, now, first_ids, vol_uid0, vgrid, glat, glon,
+def _open_tasks(w: _Writer, plan: CityPlan, now, first_ids, vol_uid0, vgrid, glat, glon,
                 gid0, vid0, gvillage, cats) -> None:
     """The first volunteers each get a task near home waiting for their answer (an accepted
     issue of their grid, asked yesterday), so that load tests have invitations to answer."""

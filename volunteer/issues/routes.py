@@ -76,6 +76,8 @@ from volunteer.org.models import Grid, Village
 from volunteer.skills.models import Skill
 
 PER_PAGE = 25
+#: Grids offered by name on the issue form; beyond, only one's own (the pin finds the rest).
+GRID_CHOICES_MAX = 500
 
 MAP_LIMIT = 5000
 SIMILAR_LIMIT = "30 per minute"  # the duplicate hint, per user: no probing of places
@@ -222,9 +224,6 @@ def _helpers(issue: Issue) -> dict | None:
         return None
     return helpers_panel(issue, url_for("invitations.invite_view", issue_id=issue.id))
 
-
-#: Grids offered by name on the issue form; beyond, only one's own (the pin finds the rest).
-GRID_CHOICES_MAX = 500
 
 #: The next step of the work, shown open at the top of the issue page (the first one allowed);
 #: every other action is folded under its name.
