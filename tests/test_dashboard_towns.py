@@ -5,11 +5,12 @@ import io
 from datetime import timedelta
 
 import pytest
+from redis.exceptions import RedisError
 
 from tests.conftest import count_queries
 from volunteer.common import utcnow
 from volunteer.dashboard.figures import today_local
-from volunteer.extensions import db
+from volunteer.extensions import cache, db
 from volunteer.invitations.models import Invitation
 from volunteer.issues.services import Details, IssueInput, file_issue, transition
 from volunteer.org.models import District, Town, Village
@@ -219,3 +220,48 @@ def test_one_town_looks_as_before(client, auth, factory):
         assert 'data-testid="found">0<' in client.get("/dashboard/?town=SY").get_data(
             as_text=True)
         auth.logout()
+
+
+def test_figures_are_kept_and_computed_again_by_tick(app, client, auth, figures, monkeypatch):
+    """With a cache, a dashboard shows its figures as of when they were read; ``tick`` reads
+    every town's and the district's default view again (the kept page shows what it read)."""
+    monkeypatch.setitem(app.config, "DASHBOARD_CACHE_SECONDS", 300)
+    auth.login(user=figures["district"])
+    page = client.get("/dashboard/").get_data(as_text=True)
+    assert 'data-testid="found">5<' in page and "Figures as of" in page
+    assert "every 5 minutes" in page
+    assert 'data-testid="found">3<' in client.get("/dashboard/?town=SY").get_data(as_text=True)
+    assert csv_rows(client.get("/dashboard/towns?format=csv"))["山阳镇"][0] == "3"
+    issue(figures["a"])
+    assert 'data-testid="found">5<' in client.get("/dashboard/").get_data(as_text=True)
+    assert 'data-testid="found">3<' in client.get("/dashboard/?town=SY").get_data(as_text=True)
+    result = app.test_cli_runner().invoke(args=["tick"])
+    assert result.exit_code == 0, result.output
+    # those read: the district's, SY's and the towns side by side (not T2's)
+    assert "3 dashboard view(s) computed ahead of their readers" in result.output
+    assert 'data-testid="found">6<' in client.get("/dashboard/").get_data(as_text=True)
+    assert 'data-testid="found">4<' in client.get("/dashboard/?town=SY").get_data(as_text=True)
+    assert csv_rows(client.get("/dashboard/towns?format=csv"))["山阳镇"][0] == "4"
+    auth.logout()
+    auth.login(user=figures["admin_a"])  # the town office's own view is the town's, computed
+    assert 'data-testid="found">4<' in client.get("/dashboard/").get_data(as_text=True)
+
+
+def test_figures_without_a_reachable_cache_are_read_live(app, client, auth, figures,
+                                                          monkeypatch):
+    monkeypatch.setitem(app.config, "DASHBOARD_CACHE_SECONDS", 300)
+
+    def down(*args, **kwargs):
+        raise RedisError("Connection refused")
+
+    monkeypatch.setattr(cache, "get", down)
+    monkeypatch.setattr(cache, "set", down)
+    auth.login(user=figures["district"])
+    assert 'data-testid="found">5<' in client.get("/dashboard/").get_data(as_text=True)
+    issue(figures["b"])
+    assert 'data-testid="found">6<' in client.get("/dashboard/").get_data(as_text=True)
+
+
+def test_tick_computes_no_dashboard_without_a_cache(app):
+    result = app.test_cli_runner().invoke(args=["tick"])
+    assert result.exit_code == 0 and "0 dashboard view(s)" in result.output

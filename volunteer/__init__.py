@@ -43,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     ext.babel.init_app(app, locale_selector=get_locale, timezone_selector=get_timezone,
                        default_translation_directories=str(PACKAGE_DIR / "translations"))
     ext.limiter.init_app(app)
+    ext.cache.init_app(app)
     _init_login(app)
 
     # A feature package defines only its ``bp``; these modules put their views (and the API's

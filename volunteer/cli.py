@@ -24,6 +24,7 @@ from volunteer.auth.services import (
     set_password,
 )
 from volunteer.common import normalize_phone
+from volunteer.dashboard.warm import warm as warm_dashboards
 from volunteer.demo.city import CityPlan, analyse, city_logins, seed_city
 from volunteer.demo.seed import DEMO_PASSWORD, DemoError, demo_logins, seed_demo
 from volunteer.extensions import db
@@ -272,6 +273,7 @@ def tick_command():
         artefact.train(skills)
         click.echo("tick: the matcher's skill model trained again (the taxonomy, the corpus "
                    "or scikit-learn changed)")
+    click.echo(f"tick: {warm_dashboards()} dashboard view(s) computed ahead of their readers")
 
 
 @click.command("deliver")

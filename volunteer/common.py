@@ -2,16 +2,17 @@
 and page numbers from a request."""
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
-import threading
-import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, request
 from flask_babel import gettext as _
+from redis.exceptions import RedisError
 
-from volunteer.extensions import db
+from volunteer.extensions import cache, db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -21,6 +22,7 @@ _INT_RE = re.compile(r"[+-]?[0-9]{1,12}")  # ASCII digits only: "²" and "١" pa
 INT_MAX = 2**31 - 1
 #: The highest page number a list accepts; a larger one is no page of ours.
 MAX_PAGE = 100_000
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -125,28 +127,53 @@ def paginate(select, **kwargs):
     return db.paginate(select, **kwargs)
 
 
-_cache: dict[tuple, tuple[float, object]] = {}
-_cache_lock = threading.Lock()
+#: How long a value read through ``cached(..., track=True)`` counts as wanted (``was_read``).
+READ_MEMORY_SECONDS = 86400
 
 
-def cached(name: str, key: tuple, compute, seconds: float | None = None):
-    """``compute()``, kept per process for ``DASHBOARD_CACHE_SECONDS`` (at most ``seconds``)
-    under (name, key, the database): aggregates that read a whole town or district and change
-    slowly (the volunteer registry's, the board's counts). 0 keeps nothing (tests)."""
+def _cache_key(name: str, key: tuple) -> str:
+    return name + ":" + hashlib.sha1(repr((key, db.engine.url.render_as_string(
+        hide_password=True))).encode()).hexdigest()
+
+
+def was_read(name: str, key: tuple) -> bool:
+    """Whether someone read (name, key) through ``cached(..., track=True)`` within a day:
+    what is worth computing ahead of its readers."""
+    try:
+        return cache.get("read:" + _cache_key(name, key)) is not None
+    except (OSError, RedisError) as exc:
+        log.warning("cache unreachable: %s", exc)
+        return False
+
+
+def cached(name: str, key: tuple, compute, seconds: float | None = None, fresh: bool = False,
+           track: bool = False):
+    """``compute()``, kept for ``DASHBOARD_CACHE_SECONDS`` (at most ``seconds``) under (name,
+    key, the database) in the app's cache (each worker's own, or Redis shared by all):
+    aggregates that read a whole town or district and change slowly. ``fresh`` computes anew and
+    keeps that for twice as long (``tick`` does, every few minutes, so that readers find it even
+    when a tick is late). 0 keeps nothing (tests). When the cache is out of reach the value is
+    computed, never an error. ``track``: remember the reading for ``was_read``."""
     ttl = float(current_app.config.get("DASHBOARD_CACHE_SECONDS", 0))
     if seconds is not None:
         ttl = min(ttl, seconds)
     if ttl <= 0:
         return compute()
-    full = (name, key, str(db.engine.url))
-    now = time.monotonic()
-    with _cache_lock:
-        hit = _cache.get(full)
-        if hit is not None and now - hit[0] < ttl:
-            return hit[1]
+    full = _cache_key(name, key)
+    if not fresh:
+        try:
+            if track:
+                cache.set("read:" + full, 1, timeout=READ_MEMORY_SECONDS)
+            hit = cache.get(full)
+        except (OSError, RedisError) as exc:
+            log.warning("cache unreachable: %s", exc)
+            return compute()
+        if hit is not None:
+            return hit[0]
     value = compute()
-    with _cache_lock:
-        if len(_cache) > 1000:
-            _cache.clear()
-        _cache[full] = (now, value)
+    try:
+        # A tuple: None is a value too.
+        cache.set(full, (value,), timeout=max(1, round(ttl * (2 if fresh else 1))))
+    except (OSError, RedisError) as exc:
+        log.warning("cache unreachable: %s", exc)
     return value

@@ -86,7 +86,14 @@ class Config:
     MATCH_EXPLORE = 0.1  # share of lists whose top five get one adjacent swap (same grade)
     MATCH_WEEKLY_CAP = 5  # invitations a volunteer gets in 7 days at most (0: no cap)
     MATCH_SNAPSHOT = True  # workers share the index through a snapshot in the instance folder
-    DASHBOARD_CACHE_SECONDS = 300  # the volunteer registry's aggregates are kept this long
+    # Aggregates that read a whole town or district (dashboards, the board's counts) are kept
+    # this long; ``tick`` computes the dashboards' default views again before they expire.
+    DASHBOARD_CACHE_SECONDS = 300
+    # Where they are kept (Flask-Caching): each worker for itself by default; shared by every
+    # worker and by ``tick`` with CACHE_TYPE=RedisCache and CACHE_REDIS_URL=redis://…/1.
+    CACHE_TYPE = "SimpleCache"
+    CACHE_REDIS_URL = ""
+    CACHE_KEY_PREFIX = "gv:"
     MATCH_FAIR_DAYS = 28  # invitations this recent lower a volunteer's score …
     MATCH_FAIR_HALF_LIFE_DAYS = 7.0  # … each by half as much every this many days
     MATCH_LEARN_MIN_OUTCOMES = 300  # answered invitations from lists before learning offers weights
@@ -134,6 +141,7 @@ _ENV_KEYS = [
     "OUTBOX_DELIVERY", "SMS_PROVIDER", "SMS_HTTP_URL", "SMS_HTTP_BODY",
     "WECHAT_PROVIDER", "WECHAT_HTTP_URL", "WECHAT_HTTP_BODY",
     "DISTRICT_CODE", "DISTRICT_NAME", "TOWN_CODE", "TOWN_NAME",
+    "CACHE_TYPE", "CACHE_REDIS_URL", "CACHE_KEY_PREFIX",
 ]
 _ENV_JSON = ["MATCH_WEIGHTS", "SMS_HTTP_HEADERS", "WECHAT_HTTP_HEADERS"]
 _ENV_BOOLS = ["SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MATCH_SNAPSHOT"]

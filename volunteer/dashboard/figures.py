@@ -23,7 +23,7 @@ from volunteer.issues.models import (
     IssueStatus,
     overdue_clause,
 )
-from volunteer.org.models import Grid, GridPoint, Village
+from volunteer.org.models import Grid, GridPoint, Town, Village
 from volunteer.services.models import ServiceSession
 from volunteer.skills.models import Skill
 from volunteer.volunteers.models import PartyStatus, SkillStatus, VolunteerProfile, VolunteerSkill
@@ -231,11 +231,6 @@ def volunteers_by_skill(scope: Scope, period: Period, as_of: datetime | None = N
                         ) -> list[tuple]:
     """Per skill: (code, zh, en, registered, verified, available, helped in the period); with
     ``as_of``, only volunteers registered before it and skills verified before it."""
-    return cached("by_skill", (_scope_key(scope), period.start, period.end, as_of),
-                  lambda: _volunteers_by_skill(scope, period, as_of))
-
-
-def _volunteers_by_skill(scope: Scope, period: Period, as_of: datetime | None) -> list[tuple]:
     P, VS = VolunteerProfile, VolunteerSkill
     then = P.created_at < as_of if as_of is not None else sa.true()
     verified = sa.and_(VS.status == SkillStatus.verified, VS.verified_at < as_of) \
@@ -260,10 +255,6 @@ def volunteer_totals(scope: Scope, as_of: datetime | None = None) -> tuple[int, 
     """(registered, with a verified skill, available) volunteers living in the scope — now, or
     registered (and verified) before ``as_of`` (a past month's end; pauses have no history, so
     "available" there is those registered then and not paused now)."""
-    return cached("totals", (_scope_key(scope), as_of), lambda: _volunteer_totals(scope, as_of))
-
-
-def _volunteer_totals(scope: Scope, as_of: datetime | None) -> tuple[int, int, int]:
     P, VS = VolunteerProfile, VolunteerSkill
     if scope.village_ids is None and scope.grid_ids is None and as_of is None:
         # Everyone (a district of a million): two plain counts, no probe per profile.
@@ -300,6 +291,20 @@ def party_by_village(scope: Scope, as_of: datetime | None = None
         .join(P, sa.and_(P.home_grid_id == Grid.id, P.is_party_member))
         .where(scope.villages(Village.id), then)
         .group_by(Village.id, Village.code, Village.name).order_by(Village.code))]
+
+
+def party_by_town(as_of: datetime | None = None) -> list[tuple[str, str, int, int]]:
+    """``party_by_village`` for the whole district, a row per town (a city has thousands of
+    村居; a town's dashboard lists its own)."""
+    P = VolunteerProfile
+    then = P.created_at < as_of if as_of is not None else sa.true()
+    return [tuple(r) for r in db.session.execute(
+        db.select(Town.code, Town.name,
+                  sa.func.count(P.id).filter(P.party_status == PartyStatus.confirmed),
+                  sa.func.count(P.id).filter(P.party_status == PartyStatus.pending))
+        .join(Village, Village.town_id == Town.id).join(Grid, Grid.village_id == Village.id)
+        .join(P, sa.and_(P.home_grid_id == Grid.id, P.is_party_member))
+        .where(then).group_by(Town.id, Town.code, Town.name).order_by(Town.code))]
 
 
 def _hours_in_scope(scope: Scope):
@@ -346,6 +351,46 @@ def invitation_answers(scope: Scope, period: Period, now: datetime | None = None
         .where(in_scope, period.contains(inv.created_at))).one()
     return {"accepted": accepted, "declined": declined, "expired": expired,
             "waiting": waiting, "offers": offers}
+
+
+@dataclass
+class Gathered:
+    """Everything the dashboard reads from the database for a scope and period, and when."""
+
+    figures: Figures
+    totals: tuple[int, int, int]
+    hours: list[tuple[str, Decimal, int]]
+    answers: dict[str, int]
+    skills: list[tuple]
+    party: list[tuple[str, str, int, int]]
+    computed_at: datetime
+    party_by_town: bool = False  # the rows of ``party`` are towns (the whole of several)
+
+
+def gather(scope: Scope, period: Period, as_of: datetime | None = None,
+           fresh: bool = False) -> Gathered:
+    """The dashboard's figures for ``scope`` and ``period`` (as of ``as_of``), kept for
+    ``DASHBOARD_CACHE_SECONDS`` in the app's cache: a district's read a million profiles and
+    200,000 issues, so the page shows them as of when they were computed. ``fresh``: compute
+    them now (``tick`` does for every town's and the district's default view read lately)."""
+    key = view_key(scope, period, as_of)
+
+    def compute() -> Gathered:
+        by_town = scope.village_ids is None and scope.grid_ids is None and \
+            (db.session.scalar(db.select(sa.func.count(Town.id))) or 0) > 1
+        return Gathered(
+            issue_figures(scope, period, now=as_of), volunteer_totals(scope, as_of),
+            hours_per_month(scope, period), invitation_answers(scope, period),
+            volunteers_by_skill(scope, period, as_of),
+            party_by_town(as_of) if by_town else party_by_village(scope, as_of), utcnow(),
+            party_by_town=by_town)
+
+    return cached("dashboard", key, compute, fresh=fresh, track=True)
+
+
+def view_key(scope: Scope, period: Period, as_of: datetime | None = None) -> tuple:
+    """What tells one dashboard view's figures from another's (``gather``'s cache key)."""
+    return (_scope_key(scope), period.start, period.end, as_of)
 
 
 def today_local() -> date:

@@ -19,7 +19,7 @@ from volunteer.dashboard import bp
 from volunteer.dashboard.figures import Period, Scope, today_local
 from volunteer.dashboard.gaps import coverage
 from volunteer.dashboard.tables import Table, build, workbook
-from volunteer.dashboard.towns import to_csv, town_rows, town_table
+from volunteer.dashboard.towns import compare, to_csv, town_table
 from volunteer.dashboard.workunits import unit_report
 from volunteer.errors import DomainError
 from volunteer.extensions import db
@@ -175,9 +175,11 @@ def _choices(user, town: Town | None) -> Choices:
         q = q.where(Village.town_id == town.id)
     everywhere = _("The whole district") if policy.runs_everything(user) else _("All my towns")
     towns = towns if len(towns) > 1 else []
+    if towns and town is None:  # several towns: their 村居 once one is chosen (a city has 1000s)
+        return Choices(towns, everywhere, [], None)
     villages = db.session.scalars(q).all()
     if policy.holds(user, policy.TOWN_OFFICES):
-        whole = _("All villages") if towns and town is None else _("The whole town")
+        whole = _("The whole town")
     else:
         whole = _("All my villages") if len(villages) > 1 else None
     return Choices(towns, everywhere, villages, whole)
@@ -435,7 +437,7 @@ def towns():
     if len(listed) < 2:
         return render_template("dashboard/towns.html", errors=[], t=None, towns=listed,
                                args=args)
-    rows, total = town_rows(listed, period)
+    rows, total = compare(listed, period)
     title = _("Towns side by side, %(start)s – %(end)s", start=period.start.isoformat(),
               end=period.end.isoformat())
     table = town_table(rows, total, [str(h) for h in TOWN_HEADERS], title,

@@ -12,17 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from volunteer import xlsx
-from volunteer.dashboard.figures import (
-    Figures,
-    Period,
-    Scope,
-    hours_per_month,
-    invitation_answers,
-    issue_figures,
-    party_by_village,
-    volunteer_totals,
-    volunteers_by_skill,
-)
+from volunteer.dashboard.figures import Figures, Period, Scope, gather
 from volunteer.issues.forms import SOURCE_LABELS, TIER_LABELS
 from volunteer.issues.models import Tier
 
@@ -45,6 +35,7 @@ class Dashboard:
     totals: tuple[int, int, int]
     tables: list[Table] = field(default_factory=list)
     as_of: datetime | None = None  # None: the moment figures are now's
+    computed_at: datetime | None = None  # when the figures were read (UTC)
 
     def table(self, name: str) -> Table | None:
         return next((t for t in self.tables if t.name == name), None)
@@ -59,8 +50,9 @@ def build(scope: Scope, period: Period, as_of: datetime | None = None) -> Dashbo
     describe a moment (overdue issues, volunteers) as of ``as_of`` when given (a past month's
     report), else now."""
     en = str(get_locale()).startswith("en")
-    f = issue_figures(scope, period, now=as_of)
-    d = Dashboard(scope, period, f, volunteer_totals(scope, as_of), as_of=as_of)
+    g = gather(scope, period, as_of)
+    f = g.figures
+    d = Dashboard(scope, period, f, g.totals, as_of=as_of, computed_at=g.computed_at)
     tiers = list(Tier)
     d.tables.append(Table(
         "tiers", str(_l("Issues by tier")), [str(_l("Tier")), str(_l("Issues")), str(_l("Share"))],
@@ -95,14 +87,14 @@ def build(scope: Scope, period: Period, as_of: datetime | None = None) -> Dashbo
         chart={"type": "bar", "labels": [str(SOURCE_LABELS.get(s, s)) for s in sources],
                "datasets": [{"label": str(_l("Issues")),
                              "data": [f.by_source[s] for s in sources]}]}))
-    hours = hours_per_month(scope, period)
+    hours = g.hours
     d.tables.append(Table(
         "hours", str(_l("Confirmed service hours by month")),
         [str(_l("Month")), str(_l("Hours")), str(_l("Volunteers"))],
         [[m, float(h), n] for m, h, n in hours],
         chart={"type": "bar", "labels": [m for m, _h, _n in hours],
                "datasets": [{"label": str(_l("Hours")), "data": [float(h) for _m, h, _n in hours]}]}))
-    answers = invitation_answers(scope, period)
+    answers = g.answers
     labels = {"accepted": _l("Accepted"), "declined": _l("Declined"),
               "expired": _l("Expired unanswered"), "waiting": _l("Waiting for an answer"),
               "offers": _l("Of them, offers from volunteers")}
@@ -113,7 +105,7 @@ def build(scope: Scope, period: Period, as_of: datetime | None = None) -> Dashbo
         [[str(labels[k]), answers[k]] for k in [*keys, "offers"]],
         chart={"type": "doughnut", "labels": [str(labels[k]) for k in keys],
                "datasets": [{"data": [answers[k] for k in keys]}]}))
-    skills = volunteers_by_skill(scope, period, as_of)
+    skills = g.skills
     d.tables.append(Table(
         "skills", str(_l("Volunteers by skill")),
         [str(_l("Skill")), str(_l("Volunteers registered")), str(_l("Verified")),
@@ -125,10 +117,12 @@ def build(scope: Scope, period: Period, as_of: datetime | None = None) -> Dashbo
                "datasets": [{"label": str(_l("Volunteers registered")),
                              "data": [r[3] for r in skills[:15]]},
                             {"label": str(_l("Verified")), "data": [r[4] for r in skills[:15]]}]}))
-    party = party_by_village(scope, as_of)
+    party = g.party
     d.tables.append(Table(
-        "party", str(_l("In-service party members registered (报到) by village")),
-        [str(_l("Village")), str(_l("Confirmed")), str(_l("Awaiting confirmation"))],
+        "party", str(_l("In-service party members registered (报到) by town") if g.party_by_town
+                     else _l("In-service party members registered (报到) by village")),
+        [str(_l("Town") if g.party_by_town else _l("Village")), str(_l("Confirmed")),
+         str(_l("Awaiting confirmation"))],
         [[name, c, p] for _code, name, c, p in party],
         chart={"type": "bar", "labels": [name for _c, name, _a, _b in party],
                "datasets": [{"label": str(_l("Confirmed")), "data": [c for *_x, c, _p in party]}]}))

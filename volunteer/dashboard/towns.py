@@ -58,6 +58,17 @@ class TownRow:
         return self.helped / self.asked if self.asked else None
 
 
+def compare(towns: list[Town], period: Period, fresh: bool = False
+            ) -> tuple[list[TownRow], TownRow]:
+    """``town_rows`` kept in the app's cache like the dashboards' figures (``fresh``: anew)."""
+    return cached("towns", compare_key(towns, period), lambda: town_rows(towns, period),
+                  fresh=fresh, track=True)
+
+
+def compare_key(towns: list[Town], period: Period) -> tuple:
+    return (tuple(t.id for t in towns), period.start, period.end)
+
+
 def town_rows(towns: list[Town], period: Period, now: datetime | None = None
               ) -> tuple[list[TownRow], TownRow]:
     """A row per town of ``towns`` and the total of them, for the issues found in ``period``."""
