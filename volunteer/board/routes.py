@@ -73,8 +73,10 @@ def _selection():
     return town, villages, chosen, status, conds
 
 
-#: Seconds the board's per-村居 counts and average days are kept per process (at most).
+#: Seconds the board's per-村居 counts and average days are kept (at most).
 BOARD_CACHE_SECONDS = 60
+#: Seconds the board's map points are kept (at most): a new issue shows within them.
+MAP_CACHE_SECONDS = 30
 
 
 def _village_counts(town: Town | None) -> list[tuple]:
@@ -130,15 +132,21 @@ def index():
 @bp.route("/map.json")
 def map_points():
     """The board's selection as rounded points with category and status, for its map."""
-    *_rest, conds = _selection()
+    town, _villages, chosen, status, conds = _selection()
     en = str(get_locale()).startswith("en")
     name = IssueCategory.name_en if en else IssueCategory.name_zh
-    rows = db.session.execute(
-        db.select(Issue.id, Issue.lat, Issue.lon, name, Issue.status)
-        .join(IssueCategory, Issue.category_id == IssueCategory.id).where(*conds)
-        .order_by(Issue.created_at.desc(), Issue.id.desc()).limit(MAP_LIMIT)).all()
-    points = [[r[0], *policy.public_place(r[1], r[2]), f"#{r[0]} {r[3]}", r[4], False]
-              for r in rows]
+
+    def compute() -> list[list]:
+        rows = db.session.execute(
+            db.select(Issue.id, Issue.lat, Issue.lon, name, Issue.status)
+            .join(IssueCategory, Issue.category_id == IssueCategory.id).where(*conds)
+            .order_by(Issue.created_at.desc(), Issue.id.desc()).limit(MAP_LIMIT)).all()
+        return [[r[0], *policy.public_place(r[1], r[2]), f"#{r[0]} {r[3]}", r[4], False]
+                for r in rows]
+
+    # The same public points for everyone who looks at this selection: kept a few seconds.
+    points = cached("board_map", (town.id if town else None, chosen.id if chosen else None,
+                                  status, en), compute, seconds=MAP_CACHE_SECONDS)
     return jsonify({"points": points, "shown": len(points),
                     "statuses": {k: str(v) for k, v in STATUS_LABELS.items()}})
 

@@ -28,7 +28,9 @@ LITERAL_SHORT_P = 0.6
 LITERAL_SEEN = 5  # examples a term must appear in before the corpus may overrule its lift
 MAX_TEXT = 5000
 MODEL_VERSION = 4  # part of a saved model's key: a model saved by older code is fitted again
-CACHE_TEXTS = 64  # the last texts' probabilities (the issue page and the API ask again)
+# The last texts' probabilities (~0.7 KB each): the issue page and the API ask again, and
+# every volunteer's "needs near me" scores the few hundred open issues around them.
+CACHE_TEXTS = 10_000
 
 
 @dataclass(frozen=True)

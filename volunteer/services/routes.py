@@ -16,7 +16,16 @@ from sqlalchemy.orm import selectinload
 from volunteer.actions import attempt, perform
 from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.models import Role, RoleAssignment
-from volunteer.common import SHANGHAI, mask_name, paginate, parse_int, to_local, to_utc, utcnow
+from volunteer.common import (
+    SHANGHAI,
+    cached,
+    mask_name,
+    paginate,
+    parse_int,
+    to_local,
+    to_utc,
+    utcnow,
+)
 from volunteer.extensions import db, limiter, per_account
 from volunteer.geo import parse_point
 from volunteer.issues.forms import STATUS_LABELS
@@ -44,6 +53,7 @@ SESSION_LABELS = {"scheduled": _l("scheduled"), "held": _l("held"),
                   "cancelled": _l("cancelled")}
 PER_PAGE = 30
 MONTHS_SHOWN = 24  # the calendar goes this many months back and ahead
+POINTS_CACHE_SECONDS = 60  # the points' map, the same for everyone, is kept this long
 
 
 def _loc() -> str:
@@ -157,11 +167,18 @@ def points_map():
     town = chosen_town()
     villages = {v.code: v for v in _villages(town)}
     kind = request.args.get("kind") if request.args.get("kind") in ("party", "deputy") else ""
-    q = _point_filters(db.select(GridPoint).join(Grid), town,
-                       villages.get(request.args.get("village")), kind)
-    rows = db.session.scalars(q.order_by(GridPoint.id).limit(5000)).all()
-    points = [[p.id, p.lat, p.lon, p.name, "deputy" if p.deputy_reception_point
-               else "party" if p.party_service_point else "point", False] for p in rows]
+    village = villages.get(request.args.get("village"))
+    P = GridPoint
+
+    def compute() -> list[list]:
+        q = _point_filters(db.select(P.id, P.lat, P.lon, P.name, P.deputy_reception_point,
+                                     P.party_service_point).join(Grid), town, village, kind)
+        return [[i, lat, lon, name, "deputy" if deputy else "party" if party else "point",
+                 False] for i, lat, lon, name, deputy, party in
+                db.session.execute(q.order_by(P.id).limit(5000))]
+
+    points = cached("points_map", (town.id if town else None, village.id if village else None,
+                                   kind), compute, seconds=POINTS_CACHE_SECONDS)
     return jsonify({"points": points, "shown": len(points), "total": len(points),
                     "link": url_for("services.points"),
                     "statuses": {"point": _("Grid point"),
