@@ -6,7 +6,7 @@ from volunteer import policy
 from volunteer.auth.models import User
 from volunteer.demo.city import city_phone
 from volunteer.extensions import db
-from volunteer.issues.models import Issue
+from volunteer.issues.models import Issue, IssueEvent
 from volunteer.org.models import Grid, Town, Village
 from volunteer.volunteers.models import VolunteerProfile
 
@@ -62,6 +62,14 @@ def test_seed_city_builds_a_working_district(runner, client):
         Issue.status == "reported").limit(1))
     if issue is not None:
         assert client.get(f"/issues/{issue.id}").status_code == 200
+
+    # What tick would have done over the half year is done: its first run finds nothing due.
+    tick = runner.invoke(args=["tick"])
+    assert tick.exit_code == 0, tick.output
+    assert "tick: 0 issue(s) newly overdue (0 waiting for verification)" in tick.output
+    assert "0 expired invitation(s) reported" in tick.output
+    assert db.session.scalar(db.select(db.func.count(IssueEvent.id))
+                             .where(IssueEvent.action == "overdue")) > 0
 
     # The same seed builds the same city; a city needs an empty installation.
     again = runner.invoke(args=ARGS)

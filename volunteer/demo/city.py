@@ -17,7 +17,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
@@ -28,7 +28,14 @@ from volunteer.common import utcnow
 from volunteer.demo.seed import DATA_DIR, DEMO_PASSWORD, DemoError
 from volunteer.extensions import db
 from volunteer.invitations.models import InvitationStatus
-from volunteer.issues.models import IssueCategory, IssueStatus, Tier, UrgencyLevel
+from volunteer.issues.models import (
+    OPEN_STATUSES,
+    IssueCategory,
+    IssueStatus,
+    Tier,
+    UrgencyLevel,
+    verify_days,
+)
 from volunteer.org.models import District, Town, Village
 from volunteer.skills.models import Skill
 
@@ -322,6 +329,18 @@ def seed_city(plan: CityPlan, progress: Callable[[str], None] = lambda s: None) 
     iid0 = w.next_id("issue")
     dept_of_town = {t: depts[t * len(TOWN_DEPARTMENTS)][0] for t in range(plan.towns)}
 
+    def fate_of(k: int) -> tuple[IssueStatus, datetime | None, datetime | None]:
+        """Issue ``k``'s status now, and when it was resolved and closed."""
+        created = now - timedelta(seconds=float(age[k]))
+        done = created + timedelta(days=float(days_to_close[k]))
+        if fate[k] < 0.78 and done < now:
+            if fate[k] < 0.7:
+                return IssueStatus.closed, done, done + timedelta(hours=6)
+            return IssueStatus.resolved, done, None
+        if fate[k] < 0.82:
+            return IssueStatus.rejected, None, created + timedelta(hours=12)
+        return (IssueStatus.accepted if fate[k] < 0.9 else IssueStatus.reported), None, None
+
     def issue_rows() -> Iterator[tuple]:
         for k in range(m):
             g = int(igrid[k])
@@ -331,16 +350,7 @@ def seed_city(plan: CityPlan, progress: Callable[[str], None] = lambda s: None) 
             tier = Tier.grid if tier_draw[k] < 0.35 else Tier.village if tier_draw[k] < 0.98 \
                 else Tier.department
             dept = dept_of_town[int(vtown[v])] if tier == Tier.department else None
-            done = created + timedelta(days=float(days_to_close[k]))
-            status, resolved_at, closed_at = IssueStatus.reported, None, None
-            if fate[k] < 0.78 and done < now:
-                status, resolved_at = IssueStatus.resolved, done
-                if fate[k] < 0.7:
-                    status, closed_at = IssueStatus.closed, done + timedelta(hours=6)
-            elif fate[k] < 0.82:
-                status, closed_at = IssueStatus.rejected, created + timedelta(hours=12)
-            elif fate[k] < 0.9:
-                status = IssueStatus.accepted
+            status, resolved_at, closed_at = fate_of(k)
             name = cats[int(icat[k])][1]
             yield (iid0 + k, f"{name}：第{g + 1}网格", f"巡查发现{name}问题，请处理。",
                    cats[int(icat[k])][0], "patrol" if k % 3 else "resident_report",
@@ -359,18 +369,30 @@ def seed_city(plan: CityPlan, progress: Callable[[str], None] = lambda s: None) 
     w.write("issue", issue_cols, issue_rows())
     ev0 = w.next_id("issue_event")
 
+    verify_wait = timedelta(days=verify_days())
+
     def event_rows() -> Iterator[tuple]:
+        """Each issue's report, its verification, and the "overdue" marks ``tick`` would have
+        put on it by now (so that the first tick finds no half year of backlog)."""
         e = ev0
         for k in range(m):
             created = now - timedelta(seconds=float(age[k]))
             yield (e, iid0 + k, first_ids["resident"] + int(reporters[k]), "report", None,
                    "reported", None, "grid", created)
             e += 1
-            done = created + timedelta(days=float(days_to_close[k]))
-            if fate[k] < 0.7 and done < now:
+            status, resolved_at, closed_at = fate_of(k)
+            deadline = created + timedelta(hours=urgencies[int(iurg[k])][1])
+            if status in OPEN_STATUSES and deadline < now:
+                yield (e, iid0 + k, None, "overdue", None, None, None, None, deadline)
+                e += 1
+            if status == IssueStatus.resolved and resolved_at + verify_wait < now:
+                yield (e, iid0 + k, None, "overdue", "resolved", "resolved", None, None,
+                       resolved_at + verify_wait)
+                e += 1
+            if status == IssueStatus.closed:
                 leader = first_ids["grid_leader"] + int(igrid[k])
                 yield (e, iid0 + k, leader, "verify", "resolved", "closed", None, None,
-                       done + timedelta(hours=6))
+                       closed_at)
                 e += 1
 
     w.write("issue_event", ["id", "issue_id", "actor_id", "action", "from_status", "to_status",
@@ -402,9 +424,12 @@ def seed_city(plan: CityPlan, progress: Callable[[str], None] = lambda s: None) 
                     else InvitationStatus.invited  # never answered: expired (computed)
                 responded = created + timedelta(hours=3) \
                     if status != InvitationStatus.invited else None
+                expires = created + timedelta(hours=48)
+                # Unanswered and expired: reminded and reported as ``tick`` would have done.
+                late = status == InvitationStatus.invited and expires < now
                 yield (i, "issue", int(iid0 + k), vol_uid0 + int(row), leader, "invite",
-                       status.value, 1, created + timedelta(hours=48), responded, created,
-                       responded or created)
+                       status.value, 1, expires, responded, created, responded or created,
+                       expires - timedelta(hours=12) if late else None, expires if late else None)
                 if status == InvitationStatus.done:
                     hours_rows.append((i, vol_uid0 + int(row), int(iid0 + k),
                                        (created + timedelta(days=1)).date(), leader, created))
@@ -412,7 +437,7 @@ def seed_city(plan: CityPlan, progress: Callable[[str], None] = lambda s: None) 
 
     w.write("invitation", ["id", "kind", "issue_id", "volunteer_id", "invited_by_id", "origin",
                            "status", "wave", "expires_at", "responded_at", "created_at",
-                           "updated_at"], invitation_rows())
+                           "updated_at", "reminded_at", "expired_noticed_at"], invitation_rows())
     sh0 = w.next_id("service_hours")
     w.write("service_hours", ["id", "volunteer_id", "invitation_id", "issue_id", "kind",
                               "activity", "served_on", "hours", "status", "proposed_by_id",
