@@ -15,6 +15,7 @@ recent invitations only. The score's weights are the set the town admin switched
 """
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -221,7 +222,7 @@ def _refresh(state: _State) -> _State:
     weights_id = tuning.active_id()
     if weights_id != state.weights_id:  # the admin switched a set on: load that very set
         in_use = db.session.get(WeightSet, weights_id) if weights_id else None
-        state.matcher.weights = tuning.weights_of(in_use)
+        state.matcher = _swapped(state.matcher, weights=tuning.weights_of(in_use))
         state.weights_id = weights_id
     skill_ids, skills, needs_cert = records.taxonomy()
     if artefact.key(skills) != state.taxonomy_key or state.base_mark is None:
@@ -244,15 +245,35 @@ def _refresh(state: _State) -> _State:
     if len(changed) > OVERLAY_MAX:
         return _build(state)
     base = state.matcher.base
-    base.active[:] = True
+    active = np.ones(base.n, dtype=bool)
     for uid in changed:
         row = base.row_of.get(uid)
         if row is not None:
-            base.active[row] = False
+            active[row] = False
     records.soft_skills(found, skills)
-    state.matcher.overlay = VolunteerIndex(found, len(skills), trees=False)
+    state.matcher = _swapped(state.matcher, VolunteerIndex(found, len(skills), trees=False),
+                             active=active)
     state.seen = (mark, invited, deleted)
     return state
+
+
+_KEEP = object()
+
+
+def _swapped(matcher: Matcher, overlay=_KEEP, weights=None, **columns: np.ndarray) -> Matcher:
+    """A copy of ``matcher`` with a new overlay, weights or base columns; the big parts (the
+    trees, the skill matrix, the other columns) are shared. A request running in another
+    thread keeps the matcher it holds, whole: nothing it reads changes under it."""
+    new = copy.copy(matcher)
+    if columns:
+        new.base = copy.copy(matcher.base)
+        for name, value in columns.items():
+            setattr(new.base, name, value)
+    if overlay is not _KEEP:
+        new.overlay = overlay
+    if weights is not None:
+        new.weights = weights
+    return new
 
 
 def _vanished(state: _State) -> bool:
@@ -275,15 +296,15 @@ def _fade(state: _State) -> None:
     state.faded = time.monotonic()
     load, asks = records.fading(**_options())
     base = state.matcher.base
-    base.load[:] = 0
-    base.asked_lately[:] = 0
-    base.week[:] = 0
+    columns = {name: np.zeros(base.n, dtype=getattr(base, name).dtype)
+               for name in ("load", "asked_lately", "week")}
     for uid, n in load.items():
         row = base.row_of.get(uid)
         if row is not None:
-            base.load[row] = n
+            columns["load"][row] = n
     for uid, (lately, week) in asks.items():
         row = base.row_of.get(uid)
         if row is not None:
-            base.asked_lately[row], base.week[row] = lately, week
+            columns["asked_lately"][row], columns["week"][row] = lately, week
+    state.matcher = _swapped(state.matcher, **columns)
     state.seen = None  # the overlay's volunteers are read again at the next refresh
