@@ -49,6 +49,15 @@ OPEN = {
     "issues.me_too_view": "anyone who saw the same thing follows the issue (public facts only)",
     "invitations.offer_help": "volunteers near a need offer help (checked by skill in its test)",
     "hours.certificate": "a certificate by serial, only one's own (tested in test_invitations)",
+    # Open311 GeoReport v2 (tested in test_open311): public facts only, as on the board.
+    "open311.discovery": "Open311's public discovery document",
+    "open311.service_list": "Open311's public service list",
+    "open311.service_definition": "Open311's public service definitions",
+    "open311.request_list": "Open311: every request's public facts, as on the board",
+    "open311.request_detail": "Open311: a request's public facts, as on the board",
+    "open311.token_detail": "Open311: the request a signed token stands for",
+    "open311.updates": "Open311: public changes of status, as on the board",
+    "open311.unknown": "Open311's error list for any other path",
 }
 # What a follower may open of the issue they follow: its public facts.
 FOLLOWER_MAY = {"issues.detail", "api.get_issue"}
@@ -155,7 +164,9 @@ def _args(w, rule) -> dict:
               "vs_id": w["vs"].id, "token_id": w["token"].id, "session_id": w["session"].id,
               "signup_id": w["signup"].id, "point_id": w["point"].id,
               "user_id": w["sparky"].id, "decision": "accept", "action": "confirm",
-              "kind": "party", "serial": "X", "token": "x"}
+              "kind": "party", "serial": "X", "token": "x",
+              "fmt": "json", "service_code": "facilities", "request_id": str(w["issue"].id),
+              "rest": "x"}
     if rule.endpoint in ("issues.photo", "issues.photo_public", "issues.add_photos",
                          "issues.me_too_view", "api.get_issue"):
         values["issue_id"] = w["open_issue"].id

@@ -65,6 +65,8 @@ def create_app(config: dict | None = None) -> Flask:
     import volunteer.issues.photo_routes
     import volunteer.issues.routes
     import volunteer.main.routes
+    import volunteer.open311.errors
+    import volunteer.open311.routes
     import volunteer.org.routes
     import volunteer.org.towns
     import volunteer.services.routes
@@ -74,10 +76,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     for feature in (volunteer.main, volunteer.auth, volunteer.org, volunteer.volunteers,
                     volunteer.issues, volunteer.board, volunteer.inbox, volunteer.invitations,
-                    volunteer.hours, volunteer.services, volunteer.dashboard, volunteer.api):
+                    volunteer.hours, volunteer.services, volunteer.dashboard, volunteer.api,
+                    volunteer.open311):
         app.register_blueprint(feature.bp)
     app.register_blueprint(volunteer.org.towns.bp)
     ext.csrf.exempt(volunteer.api.bp)
+    ext.csrf.exempt(volunteer.open311.bp)  # a token API too: api_key, no cookies
 
     from volunteer.admin import init_admin
     from volunteer.cli import register_cli

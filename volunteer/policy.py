@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from volunteer.auth.models import Role
 from volunteer.invitations.models import InvitationStatus
-from volunteer.issues.models import Issue
+from volunteer.issues.models import Issue, Tier
 from volunteer.org.models import Department, Grid, GridPoint, Town, Village
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -494,6 +494,21 @@ def public_place(lat: float | None, lon: float | None) -> tuple[float | None, fl
     if lat is None or lon is None:
         return None, None
     return round(lat, PUBLIC_DECIMALS), round(lon, PUBLIC_DECIMALS)
+
+
+def photo_shown(roles: set[str], public: bool) -> bool:
+    """Whether a viewer holding ``roles`` for an issue (``issues.workflow.roles_for``) sees one
+    of its photos (the metadata-free copy): a public one everyone, as on the board; any other
+    its reporter and the staff of its scope, never a follower or anyone else."""
+    return public or issue_view(roles) != ISSUE_PUBLIC_VIEW
+
+
+def public_agency(issue: Issue) -> Department | Village:
+    """Who holds an issue, as the public is told (Open311's ``agency_responsible``): its
+    department while it is at a department's tier, else its 村居. An office, never a person."""
+    if issue.tier in (Tier.department, Tier.district) and issue.department is not None:
+        return issue.department
+    return issue.village
 
 
 def _step(value: float, step: int) -> int:

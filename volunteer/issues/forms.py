@@ -16,12 +16,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from volunteer.issues.models import SOURCES
 from volunteer.validators import NoMarkup, OneLine, finite, map_pin, strip
 
 SOURCE_LABELS = {
     "patrol": _l("Found on patrol"), "resident_report": _l("Reported by a resident"),
     "service_order": _l("Service order"), "hotline": _l("Hotline"),
-    "deputy_reception": _l("Deputies' reception"),
+    "deputy_reception": _l("Deputies' reception"), "open311": _l("Another system (Open311)"),
 }
 STATUS_LABELS = {
     "reported": _l("Reported"), "accepted": _l("Accepted"), "in_progress": _l("In progress"),
@@ -55,7 +56,9 @@ class IssueForm(FlaskForm):
         DataRequired(_l("Please describe the problem.")), Length(max=5000), NoMarkup()])
     category = SelectField(_l("Category"), validate_choice=False)
     urgency = SelectField(_l("Urgency"), validate_choice=False, default="normal")
-    source = SelectField(_l("Source"), choices=list(SOURCE_LABELS.items()), default="patrol")
+    # Staff choose among the sources people file by; "open311" is set by that interface only.
+    source = SelectField(_l("Source"), choices=[(s, SOURCE_LABELS[s]) for s in SOURCES],
+                         default="patrol")
     grid = SelectField(_l("Grid"), validate_choice=False)
     lat = HiddenField(validators=[map_pin])
     lon = HiddenField()

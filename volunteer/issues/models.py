@@ -54,7 +54,10 @@ class IssueAction(StrEnum):
 STATUSES = tuple(IssueStatus)
 OPEN_STATUSES = (IssueStatus.reported, IssueStatus.accepted, IssueStatus.in_progress)
 TIERS = tuple(Tier)
+#: Where an issue came from, as staff choose it when filing (the web form, the JSON API).
 SOURCES = ("patrol", "resident_report", "service_order", "hotline", "deputy_reception")
+#: Filed by another system over Open311 GeoReport v2 (``volunteer/open311``); set there only.
+OPEN311_SOURCE = "open311"
 
 
 class IssueCategory(db.Model):
