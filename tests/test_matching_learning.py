@@ -217,3 +217,24 @@ def test_learned_weights_beat_the_hand_weights_in_the_simulated_town():
     assert e.covered, (e.comparison.learned["snips"], e.replay["learned"])
     assert e.summary["position_source"] == "swaps"
     assert e.weights.reliability > Weights().reliability
+
+
+def test_one_volunteers_view_with_a_lowest_tier_is_the_full_view_or_none():
+    """``min_tier`` (needs near me: tier 2 and up) skips scoring those who hold no needed skill
+    and answers exactly what the full evaluation says for everyone else."""
+    town = _small_town()
+    m, ix = town.matcher, town.ix
+    q = Query(lat=float(ix.lat[0]), lon=float(ix.lon[0]), skills=[m.skills[0].code], limit=5)
+    seen = {0: 0, 2: 0}
+    for row in range(0, ix.n, 7):
+        uid = int(ix.user_id[row])
+        full = m.evaluate_one(q, uid)
+        quick = m.evaluate_one(q, uid, min_tier=2)
+        if full is None or full.tier < 2:
+            assert quick is None
+            seen[0] += 1
+        else:
+            assert quick is not None and quick.tier == full.tier
+            assert quick.score == full.score and quick.distance_m == full.distance_m
+            seen[2] += 1
+    assert seen[0] and seen[2]  # both kinds were met

@@ -80,8 +80,8 @@ def needs_near(user: User, limit: int = 30) -> list[Need]:
             q = replace(q, lat=lat, lon=lon)
         if float(haversine_km(profile.lat, profile.lon, q.lat, q.lon)) > profile.travel_km:
             continue
-        s = matcher.evaluate_one(q, user.id)
-        if s is not None and s.tier >= 2:
+        s = matcher.evaluate_one(q, user.id, min_tier=2)
+        if s is not None:
             out.append(Need(issue, s, left, public, policy.public_distance(s.distance_m)
                             if public else s.distance_m))
     out.sort(key=lambda n: (-n.suggestion.tier, -n.suggestion.score, n.distance_m, n.issue.id))

@@ -415,22 +415,28 @@ class Matcher:
                 return ix, row
         return None
 
-    def evaluate_one(self, q: Query, user_id: int) -> Suggestion | None:
+    def evaluate_one(self, q: Query, user_id: int, min_tier: int = 0) -> Suggestion | None:
         """How one volunteer ranks for a query, by the same rules as ``match``; None when the
-        constraints leave them out (paused, out of their range, at their limit, excluded). The
-        weekly cap limits being *asked* and does not apply here (a volunteer's own offer, their
-        needs near me; an invitation by hand checks it in the service, with its own message)."""
+        constraints leave them out (paused, out of their range, at their limit, excluded) or
+        they rank below ``min_tier``. The weekly cap limits being *asked* and does not apply
+        here (a volunteer's own offer, their needs near me; an invitation by hand checks it in
+        the service, with its own message)."""
         found = self._row(user_id)
         if found is None:
             return None
         ix, row = found
         needed = self.needed(q)
+        one = np.array([row], dtype=np.int64)
+        if min_tier >= 2:  # tier 2 and up hold a needed skill: without one, no scoring at all
+            held = [self.col_of[c] for c, _p in needed]
+            if not held or not (ix.levels(one, held) > 0).any():
+                return None
         cols, probs, primary = self._search_skills(q, needed)
-        part = self._evaluate(ix, np.array([row], dtype=np.int64), q, cols, probs, primary,
-                              capped=False)
+        part = self._evaluate(ix, one, q, cols, probs, primary, capped=False)
         if not len(part["rows"]):
             return None
-        return self._explain(part, 0, q, cols, primary)
+        s = self._explain(part, 0, q, cols, primary)
+        return s if s.tier >= min_tier else None
 
     # -- a baseline for the benchmark --------------------------------------------------------
 
