@@ -43,5 +43,6 @@ def authenticate():
         resp.headers["WWW-Authenticate"] = 'Bearer realm="api"'
         return resp
     g.api_user = user
-    db.session.commit()  # last_used_at, written at most every few minutes
+    if db.session.dirty:  # last_used_at, written at most every few minutes
+        db.session.commit()
     return None
