@@ -371,7 +371,9 @@ def test_post_by_grid_and_without_description(client, town):
 def test_duplicate_hint_names_open_requests_nearby(client, town):
     first = post(client, "json", filing(town))[0]["service_request_id"]
     notice = post(client, "json", filing(town))[0]["service_notice"]
-    assert f"{first} (" in notice
+    assert f"300 米内可能相同的未结诉求：{first}（" in notice
+    notice = post(client, "json", filing(town, locale="en"))[0]["service_notice"]
+    assert "Open requests within 300 m that may be the same: " in notice and f"; {first} (" in notice
 
 
 def test_order_of_a_service_item(client, town):
