@@ -91,7 +91,7 @@ class Base(HttpUser):
 
     def login(self, login: str) -> bool:
         self.get("/auth/login", "page: /auth/login")
-        resp = self.post("/auth/login", "action: login", {"login": login, "password": PASSWORD})
+        resp = self.post("/auth/login", "login: POST /auth/login", {"login": login, "password": PASSWORD})
         return resp.status_code == 302
 
 

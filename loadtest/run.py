@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -32,7 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv" / "bin"
 LOAD_VENV = ROOT / ".venv-load" / "bin"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/loadtest"
-#: Kind of request (the name's prefix) → its p95 target in milliseconds.
+#: Kind of request (the name's prefix) → its p95 target in milliseconds. Logging in has none:
+#: checking a password is slow on purpose (a key-derivation function), and every user logs in
+#: in the first seconds, all at once; it is reported all the same.
 TARGETS = {"page": 300, "action": 300, "match": 100, "dash-town": 1000, "dash-district": 3000}
 
 
@@ -146,7 +149,50 @@ def worker_memory(master: int) -> list[dict]:
     return out
 
 
-def report(work: Path, memory: list[dict], firsts: list[float], args) -> int:
+#: Process groups whose CPU time the report shows: (name, a part of their command line).
+GROUPS = [("Locust", ".venv-load/bin/locust"), ("gunicorn", "bin/gunicorn"),
+          ("PostgreSQL", "postgres")]
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the processes of each of ``GROUPS``, and by
+    the whole machine ("all"); the difference of two calls is what a stretch of time cost."""
+    hz = os.sysconf("SC_CLK_TCK")
+    out = {name: 0.0 for name, _needle in GROUPS}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        group = next((name for name, needle in GROUPS if needle in cmd), None)
+        if group:
+            out[group] += (int(fields[11]) + int(fields[12])) / hz
+    busy = open("/proc/stat").readline().split()[1:]
+    out["all"] = (sum(map(int, busy)) - int(busy[3]) - int(busy[4])) / hz  # not idle, iowait
+    return out
+
+
+def run_measured(cmd: list[str], env: dict) -> tuple[float, float]:
+    """Run ``cmd`` to its end: (seconds it took, CPU seconds it used)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    _pid, _status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0  # reaped here
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
+
+
+def cron(env: dict, stop: threading.Event, every: float, took: list[tuple[float, float]]
+         ) -> None:
+    """``tick`` every ``every`` seconds, as cron runs it in production, until ``stop``."""
+    while not stop.wait(every):
+        took.append(run_measured([str(VENV / "flask"), "--app", "wsgi", "tick"], env))
+
+
+def report(work: Path, memory: list[dict], firsts: list[float], args, cpu: dict[str, float],
+           ticks: list[tuple[float, float]]) -> int:
     rows = list(csv.DictReader(open(work / "stats_stats.csv", encoding="utf-8")))
     limited = json.loads((work / "rate_limited.json").read_text()).get("n", 0) \
         if (work / "rate_limited.json").exists() else 0
@@ -186,6 +232,15 @@ def report(work: Path, memory: list[dict], firsts: list[float], args) -> int:
     for m in memory:
         lines.append(f"Worker {m['pid']}: RSS {m.get('rss', 0)} MB, PSS {m.get('pss', 0)} MB "
                      f"(shared clean {m.get('shared_clean', 0)} MB)")
+    seconds = args.minutes * 60
+    cores = os.cpu_count() or 1
+    lines.append(f"CPU over the run ({cores} cores; PostgreSQL: the connections open at the "
+                 f"end): machine busy "
+                 f"{100 * cpu.get('all', 0) / seconds / cores:.0f}%; " + ", ".join(
+                     f"{name} {cpu.get(name, 0) / seconds:.2f} cores" for name, _n in GROUPS))
+    lines.append(f"tick (cron, every {args.tick_every:.0f} s) during the run: "
+                 + (", ".join(f"{t:.1f} s ({cpu_s:.1f} s of CPU)" for t, cpu_s in ticks)
+                    if ticks else "none"))
     lines += ["", "Targets met." if not missed else "Missed: " + "; ".join(missed)]
     text = "\n".join(lines)
     (work / "report.md").write_text(text + "\n", encoding="utf-8")
@@ -202,8 +257,14 @@ def main() -> int:
     p.add_argument("--users", type=int, default=50)
     p.add_argument("--minutes", type=float, default=5)
     p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--threads", type=int, default=1,
+                   help="Threads per worker (more than 1: gunicorn's gthread workers).")
     p.add_argument("--port", type=int, default=8077)
     p.add_argument("--redis", default="redis://127.0.0.1:6379/2")
+    p.add_argument("--cache-redis", default="redis://127.0.0.1:6379/3",
+                   help="The figures' cache shared by the workers and tick.")
+    p.add_argument("--tick-every", type=float, default=180,
+                   help="Seconds between two ticks during the run (cron's interval).")
     p.add_argument("--work", default="/tmp/loadtest")
     p.add_argument("--reseed", action="store_true", help="Drop the database and seed anew.")
     args = p.parse_args()
@@ -212,7 +273,8 @@ def main() -> int:
     for old in work.glob("stats*.csv"):
         old.unlink()
     env = {**os.environ, "DATABASE_URL": args.database_url,
-           "SECRET_KEY": secrets.token_hex(32), "RATELIMIT_STORAGE_URI": args.redis}
+           "SECRET_KEY": secrets.token_hex(32), "RATELIMIT_STORAGE_URI": args.redis,
+           "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": args.cache_redis}
 
     ensure_database(args.database_url, args.reseed)
     flask(env, "setup")
@@ -230,11 +292,18 @@ def main() -> int:
     subprocess.run([str(VENV / "python"), "-c", PREPARE, str(work)], cwd=ROOT, env=env,
                    check=True)
     tokens = json.loads((work / "tokens.json").read_text())["leaders"]
+    started = time.perf_counter()
+    flask(env, "tick")  # cron's: the dashboards' default views computed into the shared cache
+    print(f"tick before the start: {time.perf_counter() - started:.1f} s", flush=True)
 
     log = open(work / "gunicorn.log", "w")
     server = subprocess.Popen(
-        [str(VENV / "gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{args.port}",
-         "--preload", "--timeout", "120", "wsgi:app"], cwd=ROOT, env=env, stdout=log,
+        [str(VENV / "gunicorn"), "-w", str(args.workers), "--threads", str(args.threads),
+         # Locust talks to gunicorn directly: keep its connections open as nginx would (75 s),
+         # longer than a user's pause, so no request meets a connection being closed.
+         "--keep-alive", "75",
+         "-b", f"127.0.0.1:{args.port}", "--preload", "--timeout", "120", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=log,
         stderr=log)
     try:
         wait_for(args.port)
@@ -242,17 +311,25 @@ def main() -> int:
         print(f"first matches after start (s): {[round(f, 2) for f in firsts]}", flush=True)
         load_env = {**env, "LOADTEST_GRIDS": str(grids), "LOADTEST_TOWNS": str(towns),
                     "LOADTEST_WORK": str(work)}
-        subprocess.run([str(LOAD_VENV / "locust"), "-f", str(ROOT / "loadtest" / "locustfile.py"),
-                        "--headless", "-u", str(args.users), "-r", "5",
-                        "-t", f"{int(args.minutes * 60)}s", "--host",
-                        f"http://127.0.0.1:{args.port}", "--csv", str(work / "stats"),
-                        "--only-summary", "--loglevel", "WARNING"],
-                       cwd=ROOT, env=load_env, check=False)
+        stop, ticks = threading.Event(), []
+        ticker = threading.Thread(target=cron, args=(env, stop, args.tick_every, ticks))
+        ticker.start()
+        before = cpu_seconds()
+        _took, locust_cpu = run_measured(
+            [str(LOAD_VENV / "locust"), "-f", str(ROOT / "loadtest" / "locustfile.py"),
+             "--headless", "-u", str(args.users), "-r", "5", "-t", f"{int(args.minutes * 60)}s",
+             "--host", f"http://127.0.0.1:{args.port}", "--csv", str(work / "stats"),
+             "--only-summary", "--loglevel", "WARNING"], load_env)
+        after = cpu_seconds()
+        after["Locust"] = before["Locust"] + locust_cpu
         memory = worker_memory(server.pid)
+        stop.set()
+        ticker.join()
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    return report(work, memory, firsts, args)
+    cpu = {k: after[k] - before[k] for k in after}
+    return report(work, memory, firsts, args, cpu, ticks)
 
 
 if __name__ == "__main__":
