@@ -59,8 +59,8 @@ def needs_near(user: User, limit: int = 30) -> list[Need]:
         db.select(Issue).where(Issue.status.in_(OPEN_STATUSES), Issue.lat.between(south, north),
                                Issue.lon.between(west, east), Issue.id.not_in(mine),
                                Issue.reporter_id.is_distinct_from(user.id))
-        .options(selectinload(Issue.category), selectinload(Issue.grid),
-                 selectinload(Issue.village), selectinload(Issue.followers))
+        .options(selectinload(Issue.category), selectinload(Issue.village),
+                 selectinload(Issue.followers))
         .order_by(Issue.created_at.desc()).limit(CANDIDATES)).all()
     taken = dict(db.session.execute(
         db.select(Invitation.issue_id, sa.func.count(Invitation.id))
