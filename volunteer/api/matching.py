@@ -94,8 +94,9 @@ def match(body: MatchIn):
     exploration = slates.explore(result)
     slates.record(g.api_user, "api_match", result.suggestions, skills=result.skills,
                   exploration=exploration)
+    out = _out(result, (body.lat, body.lon))  # before the commit, which expires what was read
     db.session.commit()  # the list answered is on record
-    return _out(result, (body.lat, body.lon))
+    return out
 
 
 @operation(bp, "/issues/{issue_id}/suggestions", "GET", summary="Suggested volunteers for an "
@@ -111,5 +112,6 @@ def issue_suggestions(issue_id: int):
     exploration = slates.explore(result)
     slates.record(g.api_user, "api_issue", result.suggestions, skills=result.skills,
                   issue=issue, exploration=exploration, urgent=result.urgent)
+    out = _out(result, (issue.lat, issue.lon))  # before the commit, which expires what was read
     db.session.commit()  # the list answered is on record
-    return _out(result, (issue.lat, issue.lon))
+    return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from volunteer import policy
 from volunteer.auth.models import User
@@ -82,12 +82,12 @@ def describe(viewer: User, result: MatchResult,
     may reveal the phone), score, distance and reasons as the viewer may see them, and where a
     map shows the volunteer (never their home: ``policy.volunteer_pin``)."""
     ids = [s.user_id for s in result.suggestions]
+    profile = joinedload(User.profile)  # with its grid and 村居 in the same query
     users = {u.id: u for u in db.session.scalars(
         db.select(User).where(User.id.in_(ids or [-1]))
-        .options(selectinload(User.profile).selectinload(VolunteerProfile.skills)
-                 .selectinload(VolunteerSkill.skill),
-                 selectinload(User.profile).selectinload(VolunteerProfile.home_grid)
-                 .selectinload(Grid.village)))}
+        .options(profile.joinedload(VolunteerProfile.home_grid).joinedload(Grid.village),
+                 profile.selectinload(VolunteerProfile.skills)
+                 .selectinload(VolunteerSkill.skill))).unique()}
     codes = {c for c, _p in result.skills}
     for s in result.suggestions:
         codes.update(p.get("code") for code, p in s.reasons if "code" in p)
