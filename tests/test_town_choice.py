@@ -2,12 +2,15 @@
 service menu and the grid points, remembered in the session, a logged-in person's own town by
 default; bad codes, unsafe redirects and missing CSRF tokens change nothing."""
 import re
+from datetime import timedelta
 
 import pytest
 
+from volunteer.common import utcnow
 from volunteer.extensions import db
 from volunteer.issues.services import IssueInput, file_issue
 from volunteer.org.models import District, GridPoint, ServiceItem, Town, Village
+from volunteer.services.models import ServiceSession
 
 PAGES = ["/", "/board/", "/services/", "/services/points/"]
 
@@ -191,3 +194,28 @@ def test_a_volunteer_gets_the_town_of_their_home_grid(client, auth, factory, tow
 def test_staff_get_the_town_of_their_role(client, auth, towns):
     auth.login("grid_leader", scope=towns["gb"])
     assert _points(client.get("/services/points/").get_data(as_text=True)) == {towns["pb"].id}
+
+
+def test_next_sessions_of_an_item_offered_everywhere_are_the_chosen_towns(client, towns):
+    """The menu's "next" and the item's coming sessions: in the chosen town (near a place,
+    across town lines), everywhere with no town chosen."""
+    item = db.session.scalar(db.select(ServiceItem).where(ServiceItem.code == "SALL"))
+    soon = utcnow() + timedelta(days=1)
+    at_a = ServiceSession(item=item, point=towns["pa"], starts_at=soon,
+                          ends_at=soon + timedelta(hours=1))
+    at_b = ServiceSession(item=item, point=towns["pb"], starts_at=soon + timedelta(hours=2),
+                          ends_at=soon + timedelta(hours=3))
+    db.session.add_all([at_a, at_b])
+    db.session.commit()
+
+    def nexts(body: str) -> set[int]:
+        return {int(i) for i in re.findall(r"/services/sessions/(\d+)", body)}
+
+    assert nexts(client.get("/services/").get_data(as_text=True)) == {at_a.id}  # the soonest
+    assert at_b.id in nexts(client.get("/services/items/SALL").get_data(as_text=True))
+    menu = client.get("/services/?town=T2").get_data(as_text=True)
+    assert nexts(menu) == {at_b.id}
+    page = client.get("/services/items/SALL").get_data(as_text=True)  # T2 is remembered
+    assert nexts(page) == {at_b.id} and 'data-testid="session-town">第二镇<' in page
+    near_a = client.get("/services/?town=T2&lat=30.757&lon=121.353").get_data(as_text=True)
+    assert nexts(near_a) == {at_a.id}  # near a place: the nearest, whichever town

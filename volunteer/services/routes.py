@@ -103,7 +103,7 @@ def menu():
     elif chosen is not None:
         nexts = next_by_item(village_id=chosen.id)
     else:
-        nexts = next_by_item()
+        nexts = next_by_item(town_id=town.id if town is not None else None)
     groups: dict[str, list[ServiceItem]] = {}
     loc = _loc()
     for item in items:
@@ -119,11 +119,14 @@ def item(code: str):
                                                         ServiceItem.active))
     if it is None:
         abort(404)
-    page = paginate(upcoming().where(ServiceSession.item_id == it.id)
-                    .options(selectinload(ServiceSession.point))
+    q = upcoming().where(ServiceSession.item_id == it.id)
+    town = chosen_town()
+    if town is not None:  # the chosen town's sessions of an item offered in every town
+        q = q.join(GridPoint).join(Grid).join(Village).where(Village.town_id == town.id)
+    page = paginate(q.options(selectinload(ServiceSession.point))
                     .order_by(ServiceSession.starts_at), per_page=PER_PAGE,
                     max_per_page=PER_PAGE, error_out=False)
-    return render_template("services/item.html", item=it, page=page, loc=_loc())
+    return render_template("services/item.html", item=it, page=page, loc=_loc(), town=town)
 
 
 # --- grid points ------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from volunteer.inbox.models import Notification
 from volunteer.invitations.models import Invitation, InvitationStatus
 from volunteer.invitations.services import close_waiting
 from volunteer.invitations.targets import target
-from volunteer.org.models import Grid, GridPoint, ServiceItem
+from volunteer.org.models import Grid, GridPoint, ServiceItem, Village
 from volunteer.policy import may_run_point
 from volunteer.privacy import eraser, exporter
 from volunteer.services.models import (
@@ -301,13 +301,17 @@ def upcoming(now: datetime | None = None, days: int = 60):
 
 def next_by_item(lat: float | None = None, lon: float | None = None,
                  village_id: int | None = None, max_km: float = 5.0,
-                 now: datetime | None = None) -> dict[int, NextSession]:
-    """The next session of each service item near a place (within ``max_km``) or in a 村居."""
+                 now: datetime | None = None, town_id: int | None = None
+                 ) -> dict[int, NextSession]:
+    """The next session of each service item near a place (within ``max_km``, across town
+    lines), or in a 村居, or in a town."""
     from sqlalchemy.orm import selectinload
 
     q = upcoming(now).options(selectinload(ServiceSession.point).selectinload(GridPoint.grid))
     if village_id is not None:
         q = q.join(GridPoint).join(Grid).where(Grid.village_id == village_id)
+    elif town_id is not None:
+        q = q.join(GridPoint).join(Grid).join(Village).where(Village.town_id == town_id)
     out: dict[int, NextSession] = {}
     for s in db.session.scalars(q.order_by(ServiceSession.starts_at).limit(3000)):
         if s.item_id in out:
