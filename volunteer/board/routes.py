@@ -22,18 +22,12 @@ from volunteer.issues.models import (
     IssueStatus,
 )
 from volunteer.issues.photos import web_path
+from volunteer.issues.services import in_town
 from volunteer.org.models import Town, Village
 from volunteer.org.towns import chosen_town
 
 PER_PAGE = 30
 MAP_LIMIT = 5000
-
-
-def in_town(town: Town | None) -> list:
-    """SQL conditions: issues of ``town``'s 村居 (none for all towns)."""
-    if town is None:
-        return []
-    return [Issue.village_id.in_(db.select(Village.id).where(Village.town_id == town.id))]
 
 
 def average_days_to_close(last: int = 100, town: Town | None = None) -> float | None:

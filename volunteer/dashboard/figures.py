@@ -277,34 +277,24 @@ def volunteer_totals(scope: Scope, as_of: datetime | None = None) -> tuple[int, 
         .where(scope.grids(P.home_grid_id), then)).one())
 
 
-def party_by_village(scope: Scope, as_of: datetime | None = None
+def party_by_village(scope: Scope, as_of: datetime | None = None, by_town: bool = False
                      ) -> list[tuple[str, str, int, int]]:
-    """In-service party members who registered (报到) per 村居: (code, name, confirmed, pending);
+    """In-service party members who registered (报到) per 村居 — or per town (``by_town``: the
+    whole of a city has thousands of 村居) — of the scope: (code, name, confirmed, pending);
     with ``as_of``, those registered before it."""
     P = VolunteerProfile
+    unit = Town if by_town else Village
     then = P.created_at < as_of if as_of is not None else sa.true()
-    return [tuple(r) for r in db.session.execute(
-        db.select(Village.code, Village.name,
+    q = db.select(unit.code, unit.name,
                   sa.func.count(P.id).filter(P.party_status == PartyStatus.confirmed),
                   sa.func.count(P.id).filter(P.party_status == PartyStatus.pending))
-        .join(Grid, Grid.village_id == Village.id)
+    if by_town:
+        q = q.select_from(Town).join(Village, Village.town_id == Town.id)
+    return [tuple(r) for r in db.session.execute(
+        q.join(Grid, Grid.village_id == Village.id)
         .join(P, sa.and_(P.home_grid_id == Grid.id, P.is_party_member))
         .where(scope.villages(Village.id), then)
-        .group_by(Village.id, Village.code, Village.name).order_by(Village.code))]
-
-
-def party_by_town(as_of: datetime | None = None) -> list[tuple[str, str, int, int]]:
-    """``party_by_village`` for the whole district, a row per town (a city has thousands of
-    村居; a town's dashboard lists its own)."""
-    P = VolunteerProfile
-    then = P.created_at < as_of if as_of is not None else sa.true()
-    return [tuple(r) for r in db.session.execute(
-        db.select(Town.code, Town.name,
-                  sa.func.count(P.id).filter(P.party_status == PartyStatus.confirmed),
-                  sa.func.count(P.id).filter(P.party_status == PartyStatus.pending))
-        .join(Village, Village.town_id == Town.id).join(Grid, Grid.village_id == Village.id)
-        .join(P, sa.and_(P.home_grid_id == Grid.id, P.is_party_member))
-        .where(then).group_by(Town.id, Town.code, Town.name).order_by(Town.code))]
+        .group_by(unit.id, unit.code, unit.name).order_by(unit.code))]
 
 
 def _hours_in_scope(scope: Scope):
@@ -382,7 +372,7 @@ def gather(scope: Scope, period: Period, as_of: datetime | None = None,
             issue_figures(scope, period, now=as_of), volunteer_totals(scope, as_of),
             hours_per_month(scope, period), invitation_answers(scope, period),
             volunteers_by_skill(scope, period, as_of),
-            party_by_town(as_of) if by_town else party_by_village(scope, as_of), utcnow(),
+            party_by_village(scope, as_of, by_town=by_town), utcnow(),
             party_by_town=by_town)
 
     return cached("dashboard", key, compute, fresh=fresh, track=True)

@@ -41,7 +41,7 @@ from volunteer.issues.workflow import (
     check,
     roles_for,
 )
-from volunteer.org.models import Department, Grid
+from volunteer.org.models import Department, Grid, Town, Village
 from volunteer.privacy import eraser, exporter, files
 from volunteer.signals import issue_changed
 from volunteer.volunteers.services import GridLocator
@@ -73,6 +73,13 @@ class IssueError(DomainError):
     }
     statuses = {code: 422 for code in messages} | {"stale": 409, "me_too_closed": 409,
                                                    "me_too_already": 409}
+
+
+def in_town(town: Town | None) -> list:
+    """SQL conditions: issues of ``town``'s 村居 (none for all towns)."""
+    if town is None:
+        return []
+    return [Issue.village_id.in_(db.select(Village.id).where(Village.town_id == town.id))]
 
 
 def locate_grid(lat: float, lon: float) -> Grid | None:

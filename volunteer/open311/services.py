@@ -38,7 +38,13 @@ from volunteer.issues.models import (
 )
 from volunteer.issues.nearby import RADIUS_M, similar_open_issues
 from volunteer.issues.photos import PhotoBatch, check_photo, web_path
-from volunteer.issues.services import IssueError, IssueInput, file_issue, locate_grid
+from volunteer.issues.services import (
+    IssueError,
+    IssueInput,
+    file_issue,
+    in_town,
+    locate_grid,
+)
 from volunteer.issues.workflow import roles_for
 from volunteer.open311 import mapping
 from volunteer.open311.mapping import (
@@ -55,7 +61,7 @@ from volunteer.open311.mapping import (
     Open311Status,
     Service,
 )
-from volunteer.org.models import Grid, Town, Village
+from volunteer.org.models import Grid, Town
 from volunteer.services.orders import Order, place_order
 
 #: The longest span of ``start_date`` to ``end_date``, and the default window before now.
@@ -146,13 +152,6 @@ def jurisdiction(value: str | None) -> Town | None:
     if town is None:
         raise Open311Error("unknown_jurisdiction")
     return town
-
-
-def in_town(town: Town | None) -> list:
-    """SQL conditions: issues of ``town``'s 村居 (none for no town)."""
-    if town is None:
-        return []
-    return [Issue.village_id.in_(db.select(Village.id).where(Village.town_id == town.id))]
 
 
 def _of_town(issue: Issue, town: Town | None) -> bool:
