@@ -55,3 +55,5 @@ bench: install-dev
 	$(BIN)/python -m tests.benchmarks.bench_dashboard
 	$(BIN)/python -m tests.benchmarks.bench_outbox
 	$(BIN)/python -m tests.benchmarks.bench_learning
+	$(BIN)/python -m tests.benchmarks.bench_plan
+	$(BIN)/python -m tests.benchmarks.bench_callup

@@ -18,6 +18,8 @@ from PIL import Image
 
 from volunteer.auth.models import ApiToken
 from volunteer.auth.services import create_token
+from volunteer.callups.services import CallUpInput
+from volunteer.callups.services import start as start_callup
 from volunteer.common import utcnow
 from volunteer.extensions import db
 from volunteer.hours.services import propose, request_correction
@@ -26,6 +28,8 @@ from volunteer.invitations.services import Pick, invite, respond
 from volunteer.issues.models import Issue, IssuePhoto
 from volunteer.issues.services import Details, IssueInput, file_issue, me_too, transition
 from volunteer.org.models import GridPoint, ServiceItem
+from volunteer.planning.models import PlanItem
+from volunteer.planning.services import make_plan
 from volunteer.services.schedule import Recurrence
 from volunteer.services.sessions import schedule, sign_up
 from volunteer.volunteers.models import VolunteerSkill
@@ -140,6 +144,20 @@ def world(app, factory):
     db.session.commit()
     w["correction"] = request_correction(w["sparky"], entry, "3", "多干了一小时")
     db.session.commit()
+    # An emergency call-up of village A that called its volunteer.
+    w["callup"] = start_callup(w["village_admin"], CallUpInput(
+        reason="flood_typhoon", title="防台转移", muster="甲村村委会", needed=3,
+        starts_at=utcnow() + timedelta(minutes=10), grid_codes=[ga.code])).callup
+    db.session.commit()
+    w["callup_response"] = w["callup"].responses[0]
+    assert w["callup_response"].volunteer_id == w["sparky"].id
+    # A plan of helpers, made by the grid leader (a plan is its maker's alone).
+    plan = make_plan(w["leader"], utcnow(), utcnow() + timedelta(days=7))
+    need = plan.needs[0]
+    if not need.items:
+        need.items.append(PlanItem(volunteer_id=w["sparky"].id))
+    db.session.commit()
+    w.update(plan=plan, plan_need=need, plan_item=need.items[0])
     # Outsiders.
     dept = factory.department()
     w["outsiders"] = {
@@ -163,7 +181,11 @@ def _args(w, rule) -> dict:
               "notification_id": w["notification"].id, "photo_id": w["photo"].id,
               "vs_id": w["vs"].id, "token_id": w["token"].id, "session_id": w["session"].id,
               "signup_id": w["signup"].id, "point_id": w["point"].id,
-              "user_id": w["sparky"].id, "decision": "accept", "action": "confirm",
+              "callup_id": w["callup"].id, "response_id": w["callup_response"].id,
+              "choice": "coming", "what": "arrive",
+              "user_id": w["sparky"].id, "plan_id": w["plan"].id,
+              "need_id": w["plan_need"].id, "item_id": w["plan_item"].id,
+              "decision": "accept", "action": "confirm",
               "kind": "party", "serial": "X", "token": "x",
               "fmt": "json", "service_code": "facilities", "request_id": str(w["issue"].id),
               "rest": "x"}

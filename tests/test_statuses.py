@@ -11,6 +11,15 @@ from pathlib import Path
 import pytest
 
 from volunteer.auth.services import create_token
+from volunteer.callups.models import (
+    CallUp,
+    CallUpAnswer,
+    CallUpReason,
+    CallUpResponse,
+    CallUpStatus,
+    CheckVia,
+    NoticeOutcome,
+)
 from volunteer.extensions import db
 from volunteer.hours.models import CorrectionStatus, HoursCorrection, HoursStatus, ServiceHours
 from volunteer.invitations import models as invitations
@@ -19,6 +28,7 @@ from volunteer.issues import models as issues
 from volunteer.issues.models import Issue, IssueAction, IssueEvent, IssueStatus, Tier
 from volunteer.issues.workflow import RULES
 from volunteer.matching.models import WeightSet, WeightSetStatus
+from volunteer.planning.models import ItemStatus, Plan, PlanItem, PlanStatus
 from volunteer.services import models as services
 from volunteer.services.models import ServiceSession, SessionSignup, SessionStatus, SignupStatus
 from volunteer.volunteers.models import PartyStatus, SkillStatus, VolunteerProfile, VolunteerSkill
@@ -35,11 +45,17 @@ COLUMNS = {
     ServiceHours.status: HoursStatus, HoursCorrection.status: CorrectionStatus,
     VolunteerSkill.status: SkillStatus, VolunteerProfile.party_status: PartyStatus,
     WeightSet.status: WeightSetStatus,
+    CallUp.status: CallUpStatus, CallUp.reason: CallUpReason, CallUpResponse.answer: CallUpAnswer,
+    CallUpResponse.notice: NoticeOutcome, Plan.status: PlanStatus, PlanItem.status: ItemStatus,
 }
 ENUMS = (IssueStatus, Tier, IssueAction, InvitationStatus, SessionStatus, SignupStatus,
-         HoursStatus, CorrectionStatus, SkillStatus, PartyStatus, WeightSetStatus)
-#: Status values of every enum (what a bare literal in a comparison must not be).
-STATUS_VALUES = {m.value for e in ENUMS if e not in (Tier, IssueAction) for m in e}
+         HoursStatus, CorrectionStatus, SkillStatus, PartyStatus, WeightSetStatus,
+         CallUpStatus, CallUpReason, CallUpAnswer, NoticeOutcome, CheckVia, PlanStatus,
+         ItemStatus)
+#: Status values of every enum (what a bare literal in a comparison must not be); a
+#: call-up's "open" stays a word that filters use too.
+STATUS_VALUES = {m.value for e in ENUMS if e not in (Tier, IssueAction, CallUpStatus)
+                 for m in e}
 #: Folders not checked (none: every folder uses members).
 NOT_YET: tuple[str, ...] = ()
 #: Files whose ``action`` is not an issue's: the 报到 decision (confirm / reject).

@@ -57,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     import volunteer.api.volunteers
     import volunteer.auth.routes
     import volunteer.board.routes
+    import volunteer.callups.routes
     import volunteer.dashboard.routes
     import volunteer.hours.records_routes
     import volunteer.hours.routes
@@ -69,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     import volunteer.open311.routes
     import volunteer.org.routes
     import volunteer.org.towns
+    import volunteer.planning.routes
     import volunteer.services.routes
     import volunteer.services.staff_routes
     import volunteer.volunteers.routes
@@ -77,7 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
     for feature in (volunteer.main, volunteer.auth, volunteer.org, volunteer.volunteers,
                     volunteer.issues, volunteer.board, volunteer.inbox, volunteer.invitations,
                     volunteer.hours, volunteer.services, volunteer.dashboard, volunteer.api,
-                    volunteer.open311):
+                    volunteer.open311, volunteer.planning, volunteer.callups):
         app.register_blueprint(feature.bp)
     app.register_blueprint(volunteer.org.towns.bp)
     ext.csrf.exempt(volunteer.api.bp)

@@ -23,6 +23,7 @@ from volunteer.auth.services import (
     revoke_tokens,
     set_password,
 )
+from volunteer.callups.services import tick as callups_tick
 from volunteer.common import normalize_phone
 from volunteer.dashboard.warm import warm as warm_dashboards
 from volunteer.demo.city import CityPlan, analyse, city_logins, seed_city
@@ -258,6 +259,9 @@ def tick_command():
                f"day, {signups} resident(s) of a session within a day; {sent['expired']} "
                f"expired invitation(s) reported to organisers")
     click.echo(f"tick: {unattended} session(s) over without attendance reported to organisers")
+    reminded = callups_tick()
+    db.session.commit()
+    click.echo(f"tick: {reminded} volunteer(s) reminded of a call-up they have not answered")
     click.echo(f"tick: {purge_previews()} expired import preview(s) deleted")
     purged = outbox.purge(current_app.config["OUTBOX_KEEP_DAYS"])
     db.session.commit()

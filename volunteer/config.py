@@ -112,6 +112,14 @@ class Config:
     CERT_ISSUER_HEAD = ""
     CERT_HANDLER = ""
     CERT_CONTACT = ""
+    # Emergency call-ups (README "Emergency call-ups"): a volunteer gets at most this many
+    # call-up notices in CALLUP_BUDGET_DAYS (0: no limit; those over it are listed as "not
+    # called: budget"); those who have not answered are reminded once after
+    # CALLUP_REMIND_MINUTES (tick); a muster point's QR code works for CALLUP_QR_HOURS.
+    CALLUP_NOTICE_BUDGET = 3
+    CALLUP_BUDGET_DAYS = 30
+    CALLUP_REMIND_MINUTES = 15
+    CALLUP_QR_HOURS = 24
 
 
 class TestConfig(Config):
@@ -149,7 +157,8 @@ _ENV_FLOATS = {"MATCH_EXPLORE": (0.0, 0.5), "MATCH_FAIR_HALF_LIFE_DAYS": (0.1, 3
 _ENV_INTS = ["DASHBOARD_CACHE_SECONDS", "MAIL_PORT", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "VERIFY_DAYS",
              "OUTBOX_MAX_ATTEMPTS", "OUTBOX_RETRY_SECONDS", "OUTBOX_LEASE_SECONDS",
              "OUTBOX_POLL_SECONDS", "OUTBOX_KEEP_DAYS", "MATCH_SLATE_DAYS", "MATCH_WEEKLY_CAP",
-             "MATCH_FAIR_DAYS", "MATCH_LEARN_MIN_OUTCOMES"]
+             "MATCH_FAIR_DAYS", "MATCH_LEARN_MIN_OUTCOMES", "CALLUP_NOTICE_BUDGET",
+             "CALLUP_BUDGET_DAYS", "CALLUP_REMIND_MINUTES", "CALLUP_QR_HOURS"]
 
 
 def load_config(app, overrides: dict | None = None) -> None:

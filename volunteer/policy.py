@@ -416,6 +416,18 @@ def may_organise(roles: set[str]) -> bool:
     return bool(roles & ORGANISERS)
 
 
+def may_plan(user: User | None) -> bool:
+    """Grid leaders, 村居 admins and the town offices plan helpers across their needs (a plan
+    covers only the issues and sessions they organise)."""
+    return holds(user, ORGANISERS)
+
+
+def may_open_plan(user: User | None, plan) -> bool:
+    """A plan is its maker's alone (it names volunteers as its maker may see them), while they
+    still organise."""
+    return _authenticated(user) and plan.created_by_id == user.id and may_plan(user)
+
+
 def may_run_point(user: User | None, point) -> bool:
     """The town's office, the point's 村居 admins and its grid's leaders run its sessions."""
     if user is None or not getattr(user, "is_authenticated", False):
@@ -606,3 +618,58 @@ def hears_town_office(user: User | None) -> bool:
     """The town office's notices (learned weights to decide on, messages that could not be
     delivered) are offered to those who may act on them."""
     return may_tune_matcher(user) or may_run_outbox(user)
+
+
+# --- emergency call-ups (应急动员) -------------------------------------------------------------
+
+#: Start emergency call-ups and see who is called: the 村居's office for its grids, the town's
+#: office for its town, the district's for every town.
+CALLUP_STARTERS = OFFICES
+#: Metres to which the distance between a check-in and the muster point is rounded.
+CHECKIN_DISTANCE_STEP = 10
+
+
+def may_call_up(user: User | None, place) -> bool:
+    """Whether ``user`` may start a call-up in ``place``: a 村居 (or one of its grids) for its
+    admin and its town's office; a whole town only for that town's office (and the
+    district's). Nobody else: grid staff ask their 村居."""
+    if not holds(user, CALLUP_STARTERS):
+        return False
+    if isinstance(place, Grid):
+        place = place.village
+    if isinstance(place, Village):
+        return same_office(user, place.id)
+    if isinstance(place, Town):
+        return holds(user, TOWN_OFFICES) and covers_town(user, place.id)
+    return False
+
+
+def may_start_callups(user: User | None) -> bool:
+    """Whether ``user`` starts call-ups anywhere (the navigation's entry, the list page)."""
+    return holds(user, CALLUP_STARTERS)
+
+
+def may_see_callup(user: User | None, callup) -> bool:
+    """The organisers of a call-up see it whole (who is called, their masked phones, answers,
+    arrivals, distances): the office of its 村居, or of its town for a town-wide one. Called
+    volunteers see only their own answer page (``callup_answerer``)."""
+    if callup is None:
+        return False
+    if callup.village is not None:
+        return may_call_up(user, callup.village)
+    return may_call_up(user, callup.town)
+
+
+def callup_answerer(user: User | None, response) -> bool:
+    """Whether ``user`` answers (and checks in to) a call-up through ``response``: only the
+    volunteer it was sent to."""
+    return _authenticated(user) and response is not None and response.volunteer_id == user.id
+
+
+def checkin_distance(viewer: User | None, callup, metres: float | None) -> int | None:
+    """How far from the muster point a volunteer checked in, as ``viewer`` sees it: to 10 m
+    for the call-up's organisers; nothing for anyone else (the position itself is never
+    shown)."""
+    if metres is None or not may_see_callup(viewer, callup):
+        return None
+    return _step(metres, CHECKIN_DISTANCE_STEP)

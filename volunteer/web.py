@@ -58,8 +58,12 @@ def nav_items() -> list[tuple]:
     if policy.holds(current_user, policy.ORGANISERS):
         work.append((_l("Sessions"), "services.staff_list", "calendar-week"))
         work.append((_l("Hours to confirm"), "hours.review", "hourglass-split"))
+    if policy.may_plan(current_user):
+        work.append((_l("Plan helpers"), "planning.index", "diagram-2"))
     if policy.holds(current_user, policy.OFFICES):
         work.append((_l("Service records"), "hours.records_view", "journal-text"))
+    if policy.may_start_callups(current_user):
+        work.append((_l("Call-ups"), "callups.index", "broadcast"))
     if work:
         items.append((_l("Grid work"), None, "diagram-3", work))
     if current_user.is_admin:

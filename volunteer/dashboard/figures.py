@@ -10,6 +10,7 @@ from statistics import median
 
 import sqlalchemy as sa
 
+from volunteer.callups.models import CallUp, CallUpResponse, NoticeOutcome
 from volunteer.common import SHANGHAI, cached, to_utc, utcnow
 from volunteer.extensions import db
 from volunteer.hours.models import HoursStatus, ServiceHours
@@ -298,11 +299,31 @@ def party_by_village(scope: Scope, as_of: datetime | None = None, by_town: bool 
 
 
 def _hours_in_scope(scope: Scope):
-    """Hours given in the scope: on its issues, or at sessions at its grid points."""
+    """Hours given in the scope: on its issues, at sessions at its grid points, or in call-ups
+    by its grids' volunteers."""
     return sa.or_(
         ServiceHours.issue_id.in_(db.select(Issue.id).where(scope.issues())),
         ServiceHours.session_id.in_(db.select(ServiceSession.id).join(GridPoint).where(
-            scope.grids(GridPoint.grid_id))))
+            scope.grids(GridPoint.grid_id))),
+        sa.exists().where(CallUpResponse.callup_id == ServiceHours.callup_id,
+                          CallUpResponse.volunteer_id == ServiceHours.volunteer_id,
+                          scope.grids(CallUpResponse.grid_id)))
+
+
+def callup_figures(scope: Scope, period: Period) -> dict[str, int | Decimal]:
+    """Emergency call-ups that started in the period and called the scope's volunteers: how
+    many, how many people came (checked in), and their confirmed hours. One query."""
+    r, h = CallUpResponse, ServiceHours
+    n, came, hours = db.session.execute(
+        db.select(sa.func.count(sa.distinct(r.callup_id)),
+                  sa.func.count(sa.distinct(r.volunteer_id)).filter(r.checked_in_at.is_not(None)),
+                  sa.func.sum(h.hours))
+        .select_from(r).join(CallUp, CallUp.id == r.callup_id)
+        .outerjoin(h, sa.and_(h.callup_id == r.callup_id, h.volunteer_id == r.volunteer_id,
+                              h.status == HoursStatus.confirmed))
+        .where(period.contains(CallUp.starts_at), scope.grids(r.grid_id),
+               r.notice == NoticeOutcome.sent)).one()
+    return {"callups": int(n or 0), "came": int(came or 0), "hours": Decimal(hours or 0)}
 
 
 def hours_per_month(scope: Scope, period: Period) -> list[tuple[str, Decimal, int]]:
@@ -355,6 +376,7 @@ class Gathered:
     party: list[tuple[str, str, int, int]]
     computed_at: datetime
     party_by_town: bool = False  # the rows of ``party`` are towns (the whole of several)
+    callups: dict = field(default_factory=dict)  # ``callup_figures``
 
 
 def gather(scope: Scope, period: Period, as_of: datetime | None = None,
@@ -373,7 +395,7 @@ def gather(scope: Scope, period: Period, as_of: datetime | None = None,
             hours_per_month(scope, period), invitation_answers(scope, period),
             volunteers_by_skill(scope, period, as_of),
             party_by_village(scope, as_of, by_town=by_town), utcnow(),
-            party_by_town=by_town)
+            party_by_town=by_town, callups=callup_figures(scope, period))
 
     return cached("dashboard", key, compute, fresh=fresh, track=True)
 

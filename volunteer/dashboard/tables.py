@@ -36,6 +36,7 @@ class Dashboard:
     tables: list[Table] = field(default_factory=list)
     as_of: datetime | None = None  # None: the moment figures are now's
     computed_at: datetime | None = None  # when the figures were read (UTC)
+    callups: dict = field(default_factory=dict)  # emergency call-ups (figures.callup_figures)
 
     def table(self, name: str) -> Table | None:
         return next((t for t in self.tables if t.name == name), None)
@@ -52,7 +53,8 @@ def build(scope: Scope, period: Period, as_of: datetime | None = None) -> Dashbo
     en = str(get_locale()).startswith("en")
     g = gather(scope, period, as_of)
     f = g.figures
-    d = Dashboard(scope, period, f, g.totals, as_of=as_of, computed_at=g.computed_at)
+    d = Dashboard(scope, period, f, g.totals, as_of=as_of, computed_at=g.computed_at,
+                  callups=getattr(g, "callups", {}))
     tiers = list(Tier)
     d.tables.append(Table(
         "tiers", str(_l("Issues by tier")), [str(_l("Tier")), str(_l("Issues")), str(_l("Share"))],

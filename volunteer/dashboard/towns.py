@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from volunteer.auth.models import User
+from volunteer.callups.models import CallUp
 from volunteer.common import cached, utcnow
 from volunteer.dashboard.figures import Period, median_days_by
 from volunteer.dashboard.tables import Table
@@ -126,12 +127,12 @@ def _volunteers_by_town() -> list[tuple[int, int]]:
 
 
 def _hours_by_town(period: Period):
-    """Confirmed hours served in the period, by the town of their issue's 村居 or of their
-    session's grid point."""
+    """Confirmed hours served in the period, by the town of their issue's 村居, of their
+    session's grid point, or of their call-up."""
     H = ServiceHours
     issue_village = aliased(Village)
     point_village = aliased(Village)
-    town = sa.func.coalesce(issue_village.town_id, point_village.town_id)
+    town = sa.func.coalesce(issue_village.town_id, point_village.town_id, CallUp.town_id)
     return (db.select(town, sa.func.sum(H.hours)).select_from(H)
             .outerjoin(Issue, H.issue_id == Issue.id)
             .outerjoin(issue_village, Issue.village_id == issue_village.id)
@@ -139,6 +140,7 @@ def _hours_by_town(period: Period):
             .outerjoin(GridPoint, ServiceSession.point_id == GridPoint.id)
             .outerjoin(Grid, GridPoint.grid_id == Grid.id)
             .outerjoin(point_village, Grid.village_id == point_village.id)
+            .outerjoin(CallUp, H.callup_id == CallUp.id)
             .where(H.status == HoursStatus.confirmed, H.served_on >= period.start,
                    H.served_on <= period.end)
             .group_by(town))

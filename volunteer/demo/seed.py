@@ -15,9 +15,11 @@ from werkzeug.security import generate_password_hash
 
 from volunteer.auth.models import Role, RoleAssignment, User
 from volunteer.common import utcnow
+from volunteer.demo.callups import seed_callups
 from volunteer.demo.history import seed_history
 from volunteer.demo.invitations import seed_invitations
 from volunteer.demo.issues import seed_issues
+from volunteer.demo.plans import seed_plans
 from volunteer.demo.sessions import seed_sessions
 from volunteer.extensions import db
 from volunteer.issues.models import IssueCategory
@@ -176,6 +178,8 @@ def seed_demo() -> dict[str, int]:
     helping = seed_invitations(rnd)
     helping.update(seed_sessions(rnd))
     helping.update(seed_history(rnd))
+    helping.update(seed_plans())
+    helping.update(seed_callups())
     db.session.flush()
     try:  # learned weights waiting for the town admin, compared on the history
         helping["learned_weight_set"] = tuning.learn().id

@@ -13,7 +13,23 @@ from volunteer.auth.models import User
 from volunteer.common import utcnow
 from volunteer.extensions import db
 
-HOURS = sa.Numeric(4, 1)
+
+class Hours(sa.types.TypeDecorator):
+    """Hours as stored: two decimal places (a call-up's check-in to check-out is rounded to the
+    quarter hour), read back with one place when that says it all (2.0, 1.5, 1.25)."""
+
+    impl = sa.Numeric(5, 2)
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        value = Decimal(value)
+        tenths = value.quantize(Decimal("0.1"))
+        return tenths if tenths == value else value.quantize(Decimal("0.01"))
+
+
+HOURS = Hours()
 
 
 class HoursStatus(StrEnum):
@@ -36,6 +52,8 @@ class ServiceHours(db.Model):
     """Hours one volunteer gave in one activity: proposed, then confirmed by the leader."""
 
     __table_args__ = (sa.UniqueConstraint("invitation_id", name="uq_service_hours_invitation"),
+                      sa.UniqueConstraint("callup_id", "volunteer_id",
+                                          name="uq_service_hours_callup_volunteer"),
                       sa.Index("ix_service_hours_volunteer_status", "volunteer_id", "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,7 +64,9 @@ class ServiceHours(db.Model):
                                                  index=True)
     session_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("service_session.id", ondelete="SET NULL"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(10), default="issue")  # issue / session
+    kind: Mapped[str] = mapped_column(sa.String(10), default="issue")  # issue / session / callup
+    callup_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("call_up.id", ondelete="SET NULL"), index=True)
     activity: Mapped[str] = mapped_column(sa.String(200))  # what was done, as recorded then
     served_on: Mapped[date] = mapped_column(index=True)
     hours: Mapped[Decimal] = mapped_column(HOURS)
@@ -65,6 +85,7 @@ class ServiceHours(db.Model):
     invitation: Mapped[Invitation | None] = relationship()  # noqa: F821
     issue: Mapped[Issue | None] = relationship()  # noqa: F821
     session: Mapped[ServiceSession | None] = relationship()  # noqa: F821
+    callup: Mapped[CallUp | None] = relationship()  # noqa: F821
     corrections: Mapped[list[HoursCorrection]] = relationship(
         back_populates="entry", order_by="HoursCorrection.id", cascade="all, delete-orphan")
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from volunteer import policy
 from volunteer.auth.models import User
+from volunteer.callups.models import CallUp, CallUpResponse
 from volunteer.common import mask_id, to_local
 from volunteer.extensions import db
 from volunteer.hours.models import CorrectionStatus, HoursStatus, ServiceHours
@@ -78,7 +79,13 @@ def _scope_clause(villages: set[int] | None):
         ServiceHours.issue_id.in_(db.select(Issue.id).where(Issue.village_id.in_(ids))),
         ServiceHours.session_id.in_(
             db.select(ServiceSession.id).join(GridPoint).join(Grid)
-            .where(Grid.village_id.in_(ids))))
+            .where(Grid.village_id.in_(ids))),
+        # A call-up's records: its 村居's; a town-wide one's, by the volunteer's grid then.
+        ServiceHours.callup_id.in_(db.select(CallUp.id).where(CallUp.village_id.in_(ids))),
+        sa.exists().where(CallUpResponse.callup_id == ServiceHours.callup_id,
+                          CallUpResponse.volunteer_id == ServiceHours.volunteer_id,
+                          CallUpResponse.grid_id.in_(db.select(Grid.id).where(
+                              Grid.village_id.in_(ids)))))
 
 
 def records(viewer: User, villages: set[int] | None, period: Period,
@@ -95,8 +102,13 @@ def records(viewer: User, villages: set[int] | None, period: Period,
                  selectinload(ServiceHours.issue).selectinload(Issue.village),
                  selectinload(ServiceHours.issue).selectinload(Issue.grid),
                  selectinload(ServiceHours.session).selectinload(ServiceSession.point)
-                 .selectinload(GridPoint.grid).selectinload(Grid.village))
+                 .selectinload(GridPoint.grid).selectinload(Grid.village),
+                 selectinload(ServiceHours.callup).selectinload(CallUp.village),
+                 selectinload(ServiceHours.callup).selectinload(CallUp.town))
         .order_by(ServiceHours.served_on, ServiceHours.id)).all()
+    attended = {(r.callup_id, r.volunteer_id): r for r in db.session.scalars(
+        db.select(CallUpResponse).where(CallUpResponse.callup_id.in_(
+            {e.callup_id for e in entries if e.callup_id} or {-1})))}
     out = []
     for e in entries:
         inv = e.invitation
@@ -112,6 +124,13 @@ def records(viewer: User, villages: set[int] | None, period: Period,
             place = f"{e.issue.village.name}{e.issue.grid.name}"
             start = _when(inv.starts_at) if inv and inv.starts_at else e.served_on.isoformat()
             end = _when(inv.ends_at) if inv and inv.ends_at else ""
+        elif e.callup is not None:  # an emergency call-up: from check-in to check-out
+            c = e.callup
+            organisation = f"{c.town.name}{c.village.name if c.village else ''}"
+            place = c.muster
+            r = attended.get((c.id, e.volunteer_id))
+            start = _when(r.checked_in_at) if r and r.checked_in_at else _when(c.starts_at)
+            end = _when(r.checked_out_at) if r and r.checked_out_at else ""
         else:  # the activity is gone; the record stays
             organisation, place, start, end = town, "", e.served_on.isoformat(), ""
         corrections = "；".join(

@@ -10,6 +10,8 @@ from sqlalchemy.orm import selectinload
 
 from volunteer.actions import perform
 from volunteer.auth.forms import ConfirmForm
+from volunteer.callups.models import CallUp
+from volunteer.callups.services import visible_clause as callup_visible_clause
 from volunteer.common import paginate
 from volunteer.extensions import db, limiter
 from volunteer.hours import bp
@@ -137,6 +139,8 @@ def decide(correction_id: int, decision: str):
         abort(400)
     if request.form.get("back") == "review":
         back = url_for("hours.review")
+    elif corr.entry.callup_id:
+        back = url_for("callups.report", callup_id=corr.entry.callup_id)
     elif corr.entry.session_id:
         back = url_for("services.manage", session_id=corr.entry.session_id) + "#staff"
     else:
@@ -155,7 +159,9 @@ def review():
     mine = sa.or_(
         ServiceHours.issue_id.in_(db.select(Issue.id).where(organised_clause(current_user))),
         ServiceHours.session_id.in_(db.select(ServiceSession.id).join(GridPoint)
-                                    .where(managed_points_clause(current_user))))
+                                    .where(managed_points_clause(current_user))),
+        ServiceHours.callup_id.in_(db.select(CallUp.id).where(
+            callup_visible_clause(current_user))))
     entries = paginate(
         db.select(ServiceHours).where(ServiceHours.status == HoursStatus.proposed, mine)
         .options(selectinload(ServiceHours.volunteer), selectinload(ServiceHours.issue),

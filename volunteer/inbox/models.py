@@ -11,7 +11,7 @@ from volunteer.extensions import db
 
 # Kinds of notification a person can switch on or off.
 KINDS = ("my_report", "queue", "overdue", "verify", "invitation", "team", "hours", "sessions",
-         "skills", "town_office")
+         "skills", "town_office", "callup")
 
 
 class Notification(db.Model):
@@ -38,6 +38,10 @@ class Notification(db.Model):
     skill_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("volunteer_skill.id", ondelete="SET NULL"))
     skill: Mapped[VolunteerSkill | None] = relationship()  # noqa: F821
+    # The emergency call-up a notice is about.
+    callup_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("call_up.id", ondelete="CASCADE"), index=True)
+    callup: Mapped[CallUp | None] = relationship()  # noqa: F821
 
 
 class NotificationSetting(db.Model):

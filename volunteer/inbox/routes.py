@@ -30,7 +30,8 @@ KIND_LABELS = {"my_report": _l("Changes to issues I reported"),
                "sessions": _l("Service sessions I signed up for: reminders and changes"),
                "skills": _l("My skills: verified or not accepted, and why"),
                "town_office": _l("Town office: learned matcher weights waiting for a "
-                                 "decision, messages that could not be delivered")}
+                                 "decision, messages that could not be delivered"),
+               "callup": _l("Emergency call-ups (应急动员) in my area")}
 #: Kinds only some people receive, and who: the others are not asked about them.
 KIND_FOR = {"town_office": policy.hears_town_office}
 
@@ -53,7 +54,8 @@ def index():
                              .selectinload(ServiceSession.item),
                              selectinload(Notification.session)
                              .selectinload(ServiceSession.point),
-                             selectinload(Notification.skill))
+                             selectinload(Notification.skill),
+                             selectinload(Notification.callup))
                     .order_by(Notification.id.desc()), per_page=30, max_per_page=30,
                     error_out=False)
     return render_template("inbox/index.html", page=page, describe=describe,
@@ -86,6 +88,8 @@ def open_one(notification_id: int):
         return redirect(url_for("invitations.detail", invitation_id=n.invitation_id))
     if n.event in EVENT_PAGES:  # hours to confirm, my skills
         return redirect(url_for(EVENT_PAGES[n.event][0]))
+    if n.callup_id and not n.issue_id:  # a call-up: answer it, check in and out
+        return redirect(url_for("callups.answer", callup_id=n.callup_id))
     if n.session_id and not n.issue_id:
         if n.invitation_id or n.event == "attendance_due":  # an organiser's notice
             return redirect(url_for("services.manage", session_id=n.session_id) + "#staff")

@@ -44,11 +44,17 @@ def unread_count(user) -> int:
         return 0
 
 
+#: Kinds whose channels are all on by default: an emergency call-up goes by SMS too (still only
+#: to those who consented to SMS).
+KIND_DEFAULTS = {"callup": {name: True for name in CHANNELS}}
+
+
 def settings_of(user_id: int) -> dict[str, dict[str, bool]]:
     """Per kind, per channel (``inbox``, ``email``, ``sms``, ``wechat``): whether the person
-    wants it; everything is on unless switched off, but SMS (it costs money) until chosen."""
+    wants it; everything is on unless switched off, but SMS (it costs money) until chosen
+    (except for ``KIND_DEFAULTS``)."""
     default = {name: name != "sms" for name in CHANNELS}
-    out = {k: dict(default) for k in KINDS}
+    out = {k: dict(KIND_DEFAULTS.get(k, default)) for k in KINDS}
     for s in db.session.scalars(db.select(NotificationSetting)
                                 .where(NotificationSetting.user_id == user_id)):
         out[s.kind] = {name: bool(getattr(s, ch.setting)) for name, ch in CHANNELS.items()}
@@ -56,7 +62,7 @@ def settings_of(user_id: int) -> dict[str, dict[str, bool]]:
 
 
 def notify(user_ids, kind: str, event: str, issue=None, actor_id: int | None = None,
-           invitation=None, session=None, skill=None) -> int:
+           invitation=None, session=None, skill=None, callup=None) -> int:
     """Put a notification in each person's inbox, and queue it for each other channel they
     chose and can be reached by; those leave after the commit, rendered in their language.
     Returns how many inbox notices were written."""
@@ -65,6 +71,8 @@ def notify(user_ids, kind: str, event: str, issue=None, actor_id: int | None = N
             "invitation_id": invitation.id if invitation else None,
             "session_id": session.id if session else None,
             "skill_id": skill.id if skill else None}
+    if callup is not None:
+        refs["callup_id"] = callup.id
     for uid in dict.fromkeys(u for u in user_ids if u and u != actor_id):
         chosen = settings_of(uid)[kind]
         user = db.session.get(User, uid)
@@ -87,9 +95,11 @@ def _render_notice(msg) -> Text:
     reason it was not accepted), and where to act."""
     issue, invitation, session, skill = msg.issue, msg.invitation, msg.session, msg.skill
     text = describe(msg.event, issue, invitation, session,
-                    public=for_follower(msg.kind, issue, msg.user_id), skill=skill)
+                    public=for_follower(msg.kind, issue, msg.user_id), skill=skill,
+                    callup=msg.callup)
     link = _link(issue, invitation if invitation is not None
-                 and invitation.volunteer_id == msg.user_id else None, session, event=msg.event)
+                 and invitation.volunteer_id == msg.user_id else None, session, event=msg.event,
+                 callup=msg.callup)
     detail = ""
     if skill is not None:
         detail = skill.label(str(get_locale()))
@@ -110,13 +120,14 @@ def for_follower(kind: str, issue, user_id: int) -> bool:
 #: Events whose place to act is a page of their own, not the issue's or the session's.
 EVENT_PAGES = {"hours_proposed": ("hours.review", "/hours/review"),
                "correction_requested": ("hours.review", "/hours/review"),
+               "callup_hours": ("hours.review", "/hours/review"),
                "skill_verified": ("volunteers.me", "/volunteers/me"),
                "skill_rejected": ("volunteers.me", "/volunteers/me"),
                "weights_learned": ("matching.index", "/admin/matching/"),
                "dead_letters": ("outbox.index", "/admin/outbox/")}
 
 
-def _link(issue, invitation=None, session=None, event: str = "") -> str:
+def _link(issue, invitation=None, session=None, event: str = "", callup=None) -> str:
     """Where to act: the volunteer's task page (with the hours form when asked for hours), the
     organiser's list of hours to confirm, the volunteer's skills, the session's page, else the
     issue's page; absolute in a request, else from SITE_URL (cron, CLI)."""
@@ -125,6 +136,9 @@ def _link(issue, invitation=None, session=None, event: str = "") -> str:
                                   f"/tasks/{invitation.id}")
     elif event in EVENT_PAGES:
         (endpoint, path), kwargs = EVENT_PAGES[event], {}
+    elif callup is not None:  # the called volunteer's page: answer, check in and out
+        endpoint, kwargs, path = ("callups.answer", {"callup_id": callup.id},
+                                  f"/callups/{callup.id}/answer")
     elif session is not None and event == "attendance_due":
         endpoint, kwargs, path = ("services.manage", {"session_id": session.id},
                                   f"/services/sessions/{session.id}/manage")
@@ -140,9 +154,12 @@ def _link(issue, invitation=None, session=None, event: str = "") -> str:
     return current_app.config.get("SITE_URL", "").rstrip("/") + path
 
 
-def subject(issue=None, invitation=None, session=None, public: bool = False) -> str:
+def subject(issue=None, invitation=None, session=None, public: bool = False,
+            callup=None) -> str:
     """What a notification is about: "#12 路灯不亮", or "免费义诊 · 某网格点 · 12/3 09:00";
     ``public`` names an issue by its category only (for those who said "me too")."""
+    if callup is not None:
+        return f"{callup.title} · {callup.muster} · {localtime(callup.starts_at, 'short')}"
     if issue is not None:
         if public:
             return f"#{issue.id} {issue.category.display_name(str(get_locale()))}"
@@ -155,9 +172,9 @@ def subject(issue=None, invitation=None, session=None, public: bool = False) -> 
 
 
 def describe(event: str, issue, invitation=None, session=None, public: bool = False,
-             skill=None) -> str:
+             skill=None, callup=None) -> str:
     """One line about an event, in the current language."""
-    ref = subject(issue, invitation, session, public)
+    ref = subject(issue, invitation, session, public, callup)
     skill_name = skill.label(str(get_locale())) if skill is not None else ""
     who = invitation.volunteer.name if invitation is not None and invitation.volunteer else ""
     texts = {
@@ -218,6 +235,16 @@ def describe(event: str, issue, invitation=None, session=None, public: bool = Fa
         "signup_moved_up": _("A place came free: you are signed up for %(ref)s", ref=ref),
         "session_cancelled": _("Cancelled: %(ref)s", ref=ref),
         "session_reminder": _("Tomorrow or soon: %(ref)s", ref=ref),
+        # emergency call-ups
+        "callup": _("Emergency call-up, please answer at once (coming or not): %(ref)s",
+                    ref=ref),
+        "callup_reminder": _("Reminder: the emergency call-up still needs people; please "
+                             "answer: %(ref)s", ref=ref),
+        "callup_standby": _("Thank you! Enough people are coming already; you are on standby "
+                            "and will be told if you are needed: %(ref)s", ref=ref),
+        "callup_needed": _("A place came free: you are needed now at %(ref)s", ref=ref),
+        "callup_cancelled": _("The emergency call-up was called off: %(ref)s", ref=ref),
+        "callup_hours": _("Call-up hours wait for your confirmation: %(ref)s", ref=ref),
     }
     return texts.get(event, ref)
 
@@ -310,7 +337,7 @@ def _export(user: User):
                        "invitation": n.invitation_id, "session": n.session_id,
                        "text": describe(n.event, n.issue, n.invitation, n.session,
                                         public=for_follower(n.kind, n.issue, user.id),
-                                        skill=n.skill),
+                                        skill=n.skill, callup=n.callup),
                        "at": iso_utc(n.created_at),
                        "read_at": iso_utc(n.read_at)}
                       for n in rows],

@@ -81,18 +81,30 @@ def describe(viewer: User, result: MatchResult,
     """The suggestions as dicts: volunteer (id, name, masked phone, skills, whether the viewer
     may reveal the phone), score, distance and reasons as the viewer may see them, and where a
     map shows the volunteer (never their home: ``policy.volunteer_pin``)."""
-    ids = [s.user_id for s in result.suggestions]
+    return describe_many(viewer, [(result, origin)])[0]
+
+
+def describe_many(viewer: User, parts: list[tuple[MatchResult, tuple[float, float] | None]]
+                  ) -> list[list[dict]]:
+    """``describe`` for several results (each with its origin) in the same two queries."""
+    ids = {s.user_id for result, _o in parts for s in result.suggestions}
     profile = joinedload(User.profile)  # with its grid and 村居 in the same query
     users = {u.id: u for u in db.session.scalars(
         db.select(User).where(User.id.in_(ids or [-1]))
         .options(profile.joinedload(VolunteerProfile.home_grid).joinedload(Grid.village),
                  profile.selectinload(VolunteerProfile.skills)
                  .selectinload(VolunteerSkill.skill))).unique()}
-    codes = {c for c, _p in result.skills}
-    for s in result.suggestions:
-        codes.update(p.get("code") for code, p in s.reasons if "code" in p)
+    codes = {c for result, _o in parts for c, _p in result.skills}
+    for result, _o in parts:
+        for s in result.suggestions:
+            codes.update(p.get("code") for code, p in s.reasons if "code" in p)
     names = skill_names(codes)
     en = str(get_locale()).startswith("en")
+    return [_described(viewer, result, origin, users, names, en) for result, origin in parts]
+
+
+def _described(viewer: User, result: MatchResult, origin, users: dict, names: dict,
+               en: bool) -> list[dict]:
     out = []
     for s in result.suggestions:
         user = users.get(s.user_id)

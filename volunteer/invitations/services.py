@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from volunteer import policy
 from volunteer.auth.models import Role, User
 from volunteer.auth.services import DELETED_NAME
+from volunteer.callups.models import busy_with_callup
 from volunteer.common import iso_utc, utcnow
 from volunteer.errors import DomainError
 from volunteer.extensions import db
@@ -164,7 +165,7 @@ def _check_free(user: User, profile: VolunteerProfile | None, starts: datetime |
             *mine, holding_clause(now), Invitation.starts_at.is_not(None),
             Invitation.starts_at < end,
             sa.func.coalesce(Invitation.ends_at, Invitation.starts_at) > starts).limit(1))
-        if clash is not None:
+        if clash is not None or busy_with_callup(user.id, starts, end) is not None:
             raise InvitationError("double_booked", name)
 
 

@@ -12,7 +12,7 @@ from volunteer.extensions import db
 from volunteer.invitations.models import Invitation
 from volunteer.issues.models import OPEN_STATUSES, Issue, IssueEvent
 from volunteer.issues.workflow import roles_for
-from volunteer.policy import ORGANISERS, may_organise, may_run_point
+from volunteer.policy import ORGANISERS, may_organise, may_run_point, may_see_callup
 from volunteer.services.models import ServiceSession, SessionStatus
 
 __all__ = ["ORGANISERS", "Target", "can_organise", "target"]
@@ -120,7 +120,10 @@ def target(obj) -> Target:
 
 def can_organise(user: User | None, obj) -> bool:
     """Grid leaders of the grid, admins of the 村居, and the town admin organise help for an
-    issue or a session (``obj`` may also be an invitation or hours entry)."""
+    issue or a session (``obj`` may also be an invitation or hours entry; a call-up's hours:
+    its organisers, ``policy.may_see_callup``)."""
+    if getattr(obj, "callup", None) is not None:
+        return may_see_callup(user, obj.callup)
     try:
         return target(obj).can_organise(user)
     except ValueError:

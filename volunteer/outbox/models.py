@@ -21,6 +21,7 @@ class Status(StrEnum):
     sent = "sent"
     dead = "dead"
     dropped = "dropped"  # the person can no longer be reached so (consent withdrawn, no address)
+    cancelled = "cancelled"  # no longer wanted before it left (a call-up's quorum was reached)
 
 
 class OutboxMessage(db.Model):
@@ -46,6 +47,8 @@ class OutboxMessage(db.Model):
         sa.ForeignKey("volunteer_skill.id", ondelete="SET NULL"))
     # Values a template needs that are no row (a reset link); emptied once the message is sent.
     payload: Mapped[dict | None] = mapped_column(sa.JSON)
+    callup_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("call_up.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(sa.String(10), default=Status.queued)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -60,3 +63,4 @@ class OutboxMessage(db.Model):
     invitation: Mapped[Invitation | None] = relationship()  # noqa: F821
     session: Mapped[ServiceSession | None] = relationship()  # noqa: F821
     skill: Mapped[VolunteerSkill | None] = relationship()  # noqa: F821
+    callup: Mapped[CallUp | None] = relationship()  # noqa: F821

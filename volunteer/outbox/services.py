@@ -261,11 +261,14 @@ def retry(message_ids=None) -> int:
 
 
 def purge(days: int = 30, now: datetime | None = None) -> int:
-    """Delete messages sent more than ``days`` ago (the inbox keeps its own notices)."""
+    """Delete messages sent more than ``days`` ago, and those cancelled as long ago (the inbox
+    keeps its own notices)."""
     m = OutboxMessage
     cutoff = (now or utcnow()) - timedelta(days=days)
-    return db.session.execute(sa.delete(m).where(m.status == Status.sent, m.sent_at < cutoff)
-                              .execution_options(synchronize_session=False)).rowcount
+    return db.session.execute(sa.delete(m).where(sa.or_(
+        sa.and_(m.status == Status.sent, m.sent_at < cutoff),
+        sa.and_(m.status == Status.cancelled, m.created_at < cutoff)))
+        .execution_options(synchronize_session=False)).rowcount
 
 
 def summary() -> dict[str, dict[str, int]]:

@@ -80,6 +80,8 @@ class ProfileForm(FlaskForm):
         NumberRange(1, 30, _l("Between 1 and 30."))])
     bio = TextAreaField(_l("About you (optional)"), filters=[strip], validators=[
         Optional(), Length(max=1000), NoMarkup()])
+    no_night_calls = BooleanField(_l("Don't call me at night (22:00–07:00) for emergency "
+                                     "call-ups"))
     national_no = StringField(_l("National volunteer number (志愿者统一编号), if you have one"),
                               filters=[strip], validators=[Optional(), Length(max=30)])
     id_type = SelectField(_l("Identity document on your service record (optional)"),

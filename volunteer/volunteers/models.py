@@ -57,6 +57,8 @@ class VolunteerProfile(db.Model):
     monthly_limit: Mapped[int] = mapped_column(default=4)
     bio: Mapped[str | None] = mapped_column(sa.Text)
     paused: Mapped[bool] = mapped_column(default=False, index=True)
+    # Emergency call-ups: not notified between 22:00 and 07:00 (Asia/Shanghai).
+    no_night_calls: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     is_party_member: Mapped[bool] = mapped_column(default=False, index=True)
     work_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("work_unit.id"), index=True)
     party_branch: Mapped[str | None] = mapped_column(sa.String(100))

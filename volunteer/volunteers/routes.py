@@ -98,7 +98,7 @@ def _profile_data(form, party: bool) -> ProfileData:
         skill_ids=[by_code[c].id for c in form.skills.data], free_skills=form.free_skill_list(),
         certificates=certificates, is_party_member=party,
         national_no=form.national_no.data or None, id_type=form.id_type.data or "",
-        id_number=form.id_number.data or None)
+        id_number=form.id_number.data or None, no_night_calls=bool(form.no_night_calls.data))
     on_file = getattr(current_user, "profile", None)
     if form.id_type.data and not form.id_number.data and (
             on_file is None or on_file.id_type != form.id_type.data):

@@ -230,6 +230,7 @@ class ProfileData:
     national_no: str | None = None
     id_type: str | None = None  # "": remove the document on file
     id_number: str | None = None  # None: keep the one on file
+    no_night_calls: bool | None = None  # emergency call-ups; None: keep as it is
 
 
 def save_profile(user: User, data: ProfileData) -> VolunteerProfile:
@@ -253,6 +254,8 @@ def save_profile(user: User, data: ProfileData) -> VolunteerProfile:
     profile.availability = data.availability
     profile.monthly_limit = data.monthly_limit
     profile.bio = data.bio or None
+    if data.no_night_calls is not None:
+        profile.no_night_calls = data.no_night_calls
     profile.national_no = data.national_no or None
     if data.id_type == "":
         profile.id_type = profile.id_number = None
