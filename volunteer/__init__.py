@@ -66,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     import volunteer.issues.photo_routes
     import volunteer.issues.routes
     import volunteer.main.routes
+    import volunteer.offline.routes
     import volunteer.open311.errors
     import volunteer.open311.routes
     import volunteer.org.routes
@@ -79,7 +80,8 @@ def create_app(config: dict | None = None) -> Flask:
     for feature in (volunteer.main, volunteer.auth, volunteer.org, volunteer.volunteers,
                     volunteer.issues, volunteer.board, volunteer.inbox, volunteer.invitations,
                     volunteer.hours, volunteer.services, volunteer.dashboard, volunteer.api,
-                    volunteer.open311, volunteer.planning, volunteer.callups):
+                    volunteer.open311, volunteer.planning, volunteer.callups,
+                    volunteer.offline):
         app.register_blueprint(feature.bp)
     app.register_blueprint(volunteer.org.towns.bp)
     ext.csrf.exempt(volunteer.api.bp)

@@ -120,6 +120,10 @@ class Config:
     CALLUP_BUDGET_DAYS = 30
     CALLUP_REMIND_MINUTES = 15
     CALLUP_QR_HOURS = 24
+    # Offline patrol reports (README "Offline patrol reports"): the time a phone says it made a
+    # report is taken when it is at most this far ahead of the server's clock, and this recent.
+    OFFLINE_CLOCK_SKEW_MINUTES = 10
+    OFFLINE_MAX_AGE_DAYS = 30
 
 
 class TestConfig(Config):
@@ -158,7 +162,8 @@ _ENV_INTS = ["DASHBOARD_CACHE_SECONDS", "MAIL_PORT", "PROXY_FIX_X_FOR", "PROXY_F
              "OUTBOX_MAX_ATTEMPTS", "OUTBOX_RETRY_SECONDS", "OUTBOX_LEASE_SECONDS",
              "OUTBOX_POLL_SECONDS", "OUTBOX_KEEP_DAYS", "MATCH_SLATE_DAYS", "MATCH_WEEKLY_CAP",
              "MATCH_FAIR_DAYS", "MATCH_LEARN_MIN_OUTCOMES", "CALLUP_NOTICE_BUDGET",
-             "CALLUP_BUDGET_DAYS", "CALLUP_REMIND_MINUTES", "CALLUP_QR_HOURS"]
+             "CALLUP_BUDGET_DAYS", "CALLUP_REMIND_MINUTES", "CALLUP_QR_HOURS",
+             "OFFLINE_CLOCK_SKEW_MINUTES", "OFFLINE_MAX_AGE_DAYS"]
 
 
 def load_config(app, overrides: dict | None = None) -> None:

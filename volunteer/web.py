@@ -25,7 +25,8 @@ _CSP = ("default-src 'self'; img-src 'self' data: https: http:; script-src 'self
 
 # An imported person may also leave, or take their data, before confirming the terms.
 _CONSENT_FREE = {"auth.consent", "auth.logout", "static", "main.terms", "main.set_language",
-                 "main.toggle_large_text", "auth.delete", "auth.my_data"}
+                 "main.toggle_large_text", "auth.delete", "auth.my_data",
+                 "offline.service_worker", "offline.manifest"}  # files of the app, not pages
 
 
 def nav_items() -> list[tuple]:
@@ -42,6 +43,8 @@ def nav_items() -> list[tuple]:
     if not current_user.is_authenticated:
         return items
     items.append((_l("Issues"), "issues.index", "clipboard-check", None))
+    # Whoever may file an issue (any account) has an outbox for reports made offline.
+    items.append((_l("Outbox"), "offline.outbox", "cloud-arrow-up", None))
     if current_user.has_role("volunteer") or current_user.profile is not None:
         items.append((_l("My volunteering"), None, "person-raised-hand", [
             (_l("My tasks"), "invitations.index", "calendar-check"),

@@ -140,6 +140,11 @@ class Issue(db.Model):
     service_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_item.id"))
     # Skills the issue needs, as the grid leader set them; None: inferred from the text.
     skill_codes: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    # Filed from a phone's offline outbox: the report's own id (the idempotency key, so a
+    # report sent twice is filed once) and when it was made on the phone (UTC); created_at
+    # is when it arrived.
+    client_uuid: Mapped[str | None] = mapped_column(sa.String(36), unique=True)
+    made_at: Mapped[datetime | None]
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (sa.Index("ix_issue_lat_lon", "lat", "lon"),)

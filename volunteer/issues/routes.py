@@ -7,6 +7,7 @@ from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from volunteer import policy
@@ -72,6 +73,7 @@ from volunteer.issues.workflow import (
 )
 from volunteer.matching import slates
 from volunteer.matching.store import MatcherUnavailable
+from volunteer.offline.services import form_uuid
 from volunteer.org.models import Grid, Village
 from volunteer.skills.models import Skill
 
@@ -129,6 +131,19 @@ def index():
                            TIER_LABELS=TIER_LABELS, loc=_loc())
 
 
+def form_input(form: IssueForm, staff: bool) -> IssueInput:
+    """What a validated issue form files (the offline outbox's endpoint files the same)."""
+    return IssueInput(
+        title=form.title.data, description=form.description.data,
+        category=form.category.data, urgency=form.urgency.data,
+        source=policy.issue_source(current_user, form.source.data if staff else None),
+        lat=float(form.lat.data) if form.lat.data else None,
+        lon=float(form.lon.data) if form.lon.data else None,
+        grid_code=form.grid.data or None, helpers_needed=form.helpers_needed.data or 1,
+        needed_from=to_utc(form.needed_from.data), needed_until=to_utc(form.needed_until.data),
+        address=form.address.data or None)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
@@ -153,20 +168,21 @@ def new():
         if own:
             form.grid.data = db.session.get(Grid, own[0]).code
     if form.validate_on_submit():
-        source = policy.issue_source(current_user, form.source.data if staff else None)
-        data = IssueInput(
-            title=form.title.data, description=form.description.data,
-            category=form.category.data, urgency=form.urgency.data, source=source,
-            lat=float(form.lat.data) if form.lat.data else None,
-            lon=float(form.lon.data) if form.lon.data else None,
-            grid_code=form.grid.data or None, helpers_needed=form.helpers_needed.data or 1,
-            needed_from=to_utc(form.needed_from.data), needed_until=to_utc(form.needed_until.data),
-            address=form.address.data or None)
+        data = form_input(form, staff)
+        data.client_uuid, earlier = form_uuid(current_user, request.form.get("client_uuid"))
+        if earlier is not None:  # the same report again (a second tap): filed once
+            return redirect(url_for("issues.detail", issue_id=earlier.id))
         # A refused photo or issue goes on its field; the photos' files go with a rollback.
-        with attempt(form=form, field="title") as outcome:
-            photos = read_uploads(request.files.getlist(form.photos.name))
-            issue = file_issue(current_user, data)
-            PhotoBatch().add(issue, photos, current_user)
+        try:
+            with attempt(form=form, field="title") as outcome:
+                photos = read_uploads(request.files.getlist(form.photos.name))
+                issue = file_issue(current_user, data)
+                PhotoBatch().add(issue, photos, current_user)
+        except IntegrityError:  # the same report at the same moment: the other one filed it
+            earlier = form_uuid(current_user, data.client_uuid)[1] if data.client_uuid else None
+            if earlier is None:
+                raise
+            return redirect(url_for("issues.detail", issue_id=earlier.id))
         if outcome.ok:
             flash(_("Issue no. %(id)s filed. You can follow it here.", id=issue.id), "success")
             return redirect(url_for("issues.detail", issue_id=issue.id))

@@ -115,6 +115,8 @@ class IssueInput:
     department_id: int | None = None  # a service order routed straight to its department
     service_item_id: int | None = None
     address: str | None = None  # a street address or a landmark, typed by the reporter
+    client_uuid: str | None = None  # a phone outbox's report id (``issues.offline``)
+    made_at: datetime | None = None  # when the phone made the report (UTC)
 
 
 def departments_for(issue: Issue, tier: str) -> list[Department]:
@@ -187,6 +189,7 @@ def file_issue(reporter: User, data: IssueInput) -> Issue:
                   department_id=department_id, skill_codes=data.skill_codes or None,
                   service_item_id=data.service_item_id, status=IssueStatus.reported,
                   address=(data.address or "").strip()[:200] or None,
+                  client_uuid=data.client_uuid, made_at=data.made_at,
                   deadline_at=now + timedelta(hours=urgency.hours), created_at=now)
     db.session.add(issue)
     issue.events.append(IssueEvent(actor=reporter, action="report", to_status=IssueStatus.reported,
