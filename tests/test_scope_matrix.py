@@ -20,6 +20,8 @@ from volunteer.auth.models import ApiToken
 from volunteer.auth.services import create_token
 from volunteer.callups.services import CallUpInput
 from volunteer.callups.services import start as start_callup
+from volunteer.checkin.services import printed_code
+from volunteer.checkin.services import window as checkin_window
 from volunteer.common import utcnow
 from volunteer.extensions import db
 from volunteer.hours.services import propose, request_correction
@@ -124,6 +126,8 @@ def world(app, factory):
     db.session.commit()
     signup = sign_up(w["resident"], session)
     db.session.commit()
+    # The session's printed check-in code: a real link that only its helpers and residents use.
+    w["checkin_token"] = printed_code(session, checkin_window(session)).token
     w["follower"] = factory.user("resident", name="跟进人")
     me_too(w["follower"], open_issue)
     db.session.commit()
@@ -200,6 +204,8 @@ def _args(w, rule) -> dict:
         values["code"] = "en"
     elif rule.endpoint.startswith("services."):
         values["code"] = w["item"].code
+    if rule.endpoint == "checkin.scan":
+        values["token"] = w["checkin_token"]
     if rule.endpoint == "org.issue_reset_code":
         values["user_id"] = w["leader"].id  # a grid leader: above a member, beside a leader
     return {k: values[k] for k in rule.arguments}

@@ -20,6 +20,8 @@ from volunteer.callups.models import (
     CheckVia,
     NoticeOutcome,
 )
+from volunteer.checkin.models import CheckIn
+from volunteer.checkin.services import CheckStage
 from volunteer.extensions import db
 from volunteer.hours.models import CorrectionStatus, HoursCorrection, HoursStatus, ServiceHours
 from volunteer.invitations import models as invitations
@@ -47,11 +49,12 @@ COLUMNS = {
     WeightSet.status: WeightSetStatus,
     CallUp.status: CallUpStatus, CallUp.reason: CallUpReason, CallUpResponse.answer: CallUpAnswer,
     CallUpResponse.notice: NoticeOutcome, Plan.status: PlanStatus, PlanItem.status: ItemStatus,
+    CheckIn.checkin_via: CheckVia,
 }
 ENUMS = (IssueStatus, Tier, IssueAction, InvitationStatus, SessionStatus, SignupStatus,
          HoursStatus, CorrectionStatus, SkillStatus, PartyStatus, WeightSetStatus,
          CallUpStatus, CallUpReason, CallUpAnswer, NoticeOutcome, CheckVia, PlanStatus,
-         ItemStatus)
+         ItemStatus, CheckStage)
 #: Status values of every enum (what a bare literal in a comparison must not be); a
 #: call-up's "open" stays a word that filters use too.
 STATUS_VALUES = {m.value for e in ENUMS if e not in (Tier, IssueAction, CallUpStatus)

@@ -58,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     import volunteer.auth.routes
     import volunteer.board.routes
     import volunteer.callups.routes
+    import volunteer.checkin.routes
     import volunteer.dashboard.routes
     import volunteer.hours.records_routes
     import volunteer.hours.routes
@@ -81,7 +82,7 @@ def create_app(config: dict | None = None) -> Flask:
                     volunteer.issues, volunteer.board, volunteer.inbox, volunteer.invitations,
                     volunteer.hours, volunteer.services, volunteer.dashboard, volunteer.api,
                     volunteer.open311, volunteer.planning, volunteer.callups,
-                    volunteer.offline):
+                    volunteer.offline, volunteer.checkin):
         app.register_blueprint(feature.bp)
     app.register_blueprint(volunteer.org.towns.bp)
     ext.csrf.exempt(volunteer.api.bp)

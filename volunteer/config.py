@@ -120,6 +120,13 @@ class Config:
     CALLUP_BUDGET_DAYS = 30
     CALLUP_REMIND_MINUTES = 15
     CALLUP_QR_HOURS = 24
+    # QR check-in at sessions and tasks (README "QR check-in and check-out"): the code on the
+    # organiser's screen changes every CHECKIN_ROTATE_MINUTES (and works one period more);
+    # check-in opens CHECKIN_EARLY_MINUTES before the start and closes CHECKIN_LATE_HOURS after
+    # the end, which is also when a printed code stops working.
+    CHECKIN_ROTATE_MINUTES = 3
+    CHECKIN_EARLY_MINUTES = 60
+    CHECKIN_LATE_HOURS = 3
     # Offline patrol reports (README "Offline patrol reports"): the time a phone says it made a
     # report is taken when it is at most this far ahead of the server's clock, and this recent.
     OFFLINE_CLOCK_SKEW_MINUTES = 10
@@ -163,6 +170,7 @@ _ENV_INTS = ["DASHBOARD_CACHE_SECONDS", "MAIL_PORT", "PROXY_FIX_X_FOR", "PROXY_F
              "OUTBOX_POLL_SECONDS", "OUTBOX_KEEP_DAYS", "MATCH_SLATE_DAYS", "MATCH_WEEKLY_CAP",
              "MATCH_FAIR_DAYS", "MATCH_LEARN_MIN_OUTCOMES", "CALLUP_NOTICE_BUDGET",
              "CALLUP_BUDGET_DAYS", "CALLUP_REMIND_MINUTES", "CALLUP_QR_HOURS",
+             "CHECKIN_ROTATE_MINUTES", "CHECKIN_EARLY_MINUTES", "CHECKIN_LATE_HOURS",
              "OFFLINE_CLOCK_SKEW_MINUTES", "OFFLINE_MAX_AGE_DAYS"]
 
 

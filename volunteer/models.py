@@ -1,6 +1,7 @@
 """Imports every model so that Alembic and the mapper registry see them all."""
 from volunteer.auth.models import ApiToken, OneTimeCode, RoleAssignment, User  # noqa: F401
 from volunteer.callups.models import CallUp, CallUpResponse  # noqa: F401
+from volunteer.checkin.models import CheckIn  # noqa: F401
 from volunteer.hours.models import Certificate, HoursCorrection, ServiceHours  # noqa: F401
 from volunteer.inbox.models import Notification, NotificationSetting  # noqa: F401,E402
 from volunteer.invitations.models import Invitation  # noqa: F401

@@ -21,6 +21,7 @@ from volunteer.auth.models import Role
 from volunteer.invitations.models import InvitationStatus
 from volunteer.issues.models import Issue, Tier
 from volunteer.org.models import Department, Grid, GridPoint, Town, Village
+from volunteer.services.models import ServiceSession, SignupStatus
 
 if TYPE_CHECKING:  # pragma: no cover
     from volunteer.auth.models import RoleAssignment, User
@@ -666,10 +667,40 @@ def callup_answerer(user: User | None, response) -> bool:
     return _authenticated(user) and response is not None and response.volunteer_id == user.id
 
 
-def checkin_distance(viewer: User | None, callup, metres: float | None) -> int | None:
-    """How far from the muster point a volunteer checked in, as ``viewer`` sees it: to 10 m
-    for the call-up's organisers; nothing for anyone else (the position itself is never
-    shown)."""
-    if metres is None or not may_see_callup(viewer, callup):
+def may_run_checkin(user: User | None, activity) -> bool:
+    """Who shows an activity's check-in code (on screen or printed) and sees who checked in:
+    a session's point runners (``may_run_point``), an issue's organisers, a call-up's
+    organisers (``may_see_callup``)."""
+    if isinstance(activity, Issue):
+        from volunteer.issues.workflow import roles_for  # (issues.workflow imports policy)
+
+        return may_organise(roles_for(user, activity))
+    if isinstance(activity, ServiceSession):
+        return may_run_point(user, activity.point)
+    return may_see_callup(user, activity)
+
+
+#: Who checks in to a session or task: a helper whose invitation was accepted (or is done), a
+#: resident whose sign-up is confirmed (or attended).
+CHECKIN_INVITATIONS = frozenset({InvitationStatus.accepted, InvitationStatus.done})
+CHECKIN_SIGNUPS = frozenset({SignupStatus.confirmed, SignupStatus.attended})
+
+
+def may_check_in(user: User | None, place) -> bool:
+    """Whether ``user`` checks in (and out) with ``place``: their own invitation to staff a
+    session or help with a task, once accepted; their own sign-up for a session, once
+    confirmed."""
+    if not _authenticated(user) or place is None:
+        return False
+    if hasattr(place, "volunteer_id"):  # an invitation
+        return place.volunteer_id == user.id and place.status in CHECKIN_INVITATIONS
+    return place.user_id == user.id and place.status in CHECKIN_SIGNUPS
+
+
+def checkin_distance(viewer: User | None, activity, metres: float | None) -> int | None:
+    """How far from the place (a call-up's muster point, a session's grid point, a task's
+    place) someone checked in, as ``viewer`` sees it: to 10 m for its organisers
+    (``may_run_checkin``); nothing for anyone else (the position itself is never shown)."""
+    if metres is None or not may_run_checkin(viewer, activity):
         return None
     return _step(metres, CHECKIN_DISTANCE_STEP)

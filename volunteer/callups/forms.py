@@ -18,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from volunteer.callups.models import CallUpReason
+from volunteer.checkin.forms import CheckForm  # noqa: F401  (shared with sessions and tasks)
 from volunteer.validators import NoMarkup, OneLine, finite, map_pin, strip
 
 REASON_LABELS = {CallUpReason.flood_typhoon: _l("Flood and typhoon (防汛防台)"),
@@ -68,13 +69,3 @@ class CloseForm(FlaskForm):
     summary = TextAreaField(_l("What was done"), filters=[strip], validators=[
         DataRequired(_l("Please say what was done.")), Length(max=5000), NoMarkup()])
     submit = SubmitField(_l("Close the call-up"))
-
-
-class CheckForm(FlaskForm):
-    """Check in or out: the phone's position when the volunteer allows it (filled in by the
-    page's script), else nothing but the time."""
-
-    lat = HiddenField()
-    lon = HiddenField()
-    accuracy = HiddenField()
-    submit = SubmitField(_l("Check in"))

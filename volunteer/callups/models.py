@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from volunteer.auth.models import User
+from volunteer.checkin.codes import CheckVia  # noqa: F401  (how check-ins are recorded: shared)
 from volunteer.common import utcnow
 from volunteer.extensions import db
 from volunteer.org.models import Grid, GridPoint, Town, Village
@@ -52,15 +53,6 @@ class NoticeOutcome(StrEnum):
     sent = "sent"
     budget = "budget"
     night = "night"
-
-
-class CheckVia(StrEnum):
-    """How a check-in or check-out was recorded: the button on the volunteer's page (with the
-    phone's position when allowed), the muster point's QR code, or by the organiser."""
-
-    button = "button"
-    qr = "qr"
-    organiser = "organiser"
 
 
 callup_grid = sa.Table(

@@ -17,12 +17,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from volunteer import policy
 from volunteer.auth.models import Role, RoleAssignment, User
@@ -35,12 +33,14 @@ from volunteer.callups.models import (
     CheckVia,
     NoticeOutcome,
 )
+from volunteer.checkin import codes
+from volunteer.checkin.codes import quarter_hours
 from volunteer.common import iso_utc, to_local, utcnow
 from volunteer.errors import DomainError
 from volunteer.extensions import db
 from volunteer.geo import bounding_box, haversine_km, parse_point
 from volunteer.hours.models import HoursStatus, ServiceHours
-from volunteer.hours.services import HoursError, parse_hours
+from volunteer.hours.services import HoursError, changed_hours
 from volunteer.inbox import services as inbox
 from volunteer.inbox.models import Notification, NotificationSetting
 from volunteer.invitations.models import Invitation, InvitationStatus
@@ -60,7 +60,6 @@ MAX_NEEDED = 5000
 MAX_RADIUS_KM = 20.0
 EARLY_CHECKIN = timedelta(hours=2)  # one may check in this long before the start
 NIGHT_FROM, NIGHT_UNTIL = 22, 7  # "don't call me at night": 22:00–07:00 Asia/Shanghai
-QUARTER = Decimal("0.25")
 _CHUNK = 500  # ids per IN (…) list
 
 
@@ -115,14 +114,6 @@ def is_night(moment: datetime) -> bool:
     """Whether a stored (UTC) time falls between 22:00 and 07:00 in Asia/Shanghai."""
     hour = to_local(moment).hour
     return hour >= NIGHT_FROM or hour < NIGHT_UNTIL
-
-
-def quarter_hours(start: datetime, end: datetime) -> Decimal:
-    """The time from ``start`` to ``end`` in hours, rounded to the nearest quarter hour (at
-    least a quarter, at most 24)."""
-    hours = Decimal(max((end - start).total_seconds(), 0)) / Decimal(3600)
-    quarters = (hours / QUARTER).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return min(max(quarters * QUARTER, QUARTER), Decimal(24)).quantize(Decimal("0.01"))
 
 
 # --- starting ----------------------------------------------------------------------------------
@@ -519,21 +510,11 @@ def reach_quorum(callup: CallUp, now: datetime) -> int:
 
 # --- check-in and check-out ------------------------------------------------------------------
 
-def _position(lat, lon, accuracy) -> tuple[float | None, float | None, float | None]:
-    if lat in (None, "") and lon in (None, ""):
-        return None, None, None
-    point = parse_point(lat, lon)
-    if point is None:
-        raise CallUpError("bad_position", "lat")
-    acc = None
-    if accuracy not in (None, ""):
-        try:
-            acc = float(accuracy)
-        except (TypeError, ValueError):
-            raise CallUpError("bad_position", "accuracy") from None
-        if not 0 <= acc <= 100_000:  # also refuses nan
-            raise CallUpError("bad_position", "accuracy")
-    return point[0], point[1], acc
+def _position(lat, lon, accuracy) -> codes.Position:
+    try:
+        return codes.parse_position(lat, lon, accuracy)
+    except codes.PositionError as exc:
+        raise CallUpError("bad_position", exc.field) from None
 
 
 def check_in(volunteer: User, callup: CallUp, via: str = CheckVia.button, lat=None, lon=None,
@@ -643,15 +624,14 @@ def mark(organiser: User, callup: CallUp, resp: CallUpResponse, arrived: bool,
 QR_ACTIONS = ("in", "out")
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="callup-qr")
+QR_PURPOSE = "callup-qr"  # the links' salt (see ``checkin.codes.sign``)
 
 
 def qr_token(callup: CallUp, action: str) -> str:
     """A signed link's token for checking in (or out) at the call-up's muster point."""
     if action not in QR_ACTIONS:
         raise ValueError(action)
-    return _serializer().dumps({"c": callup.id, "a": action})
+    return codes.sign(QR_PURPOSE, {"c": callup.id, "a": action})
 
 
 def read_qr(token: str) -> tuple[CallUp, str]:
@@ -659,13 +639,12 @@ def read_qr(token: str) -> tuple[CallUp, str]:
     ``link_expired`` after ``CALLUP_QR_HOURS``."""
     max_age = int(current_app.config.get("CALLUP_QR_HOURS", 24)) * 3600
     try:
-        data = _serializer().loads(token, max_age=max_age)
-    except SignatureExpired:
+        data = codes.unsign(QR_PURPOSE, token, max_age=max_age)
+    except codes.ExpiredLink:
         raise CallUpError("link_expired") from None
-    except BadSignature:
+    except codes.BadLink:
         raise CallUpError("bad_link") from None
-    if not isinstance(data, dict) or data.get("a") not in QR_ACTIONS \
-            or not isinstance(data.get("c"), int):
+    if data.get("a") not in QR_ACTIONS or not isinstance(data.get("c"), int):
         raise CallUpError("bad_link")
     callup = db.session.get(CallUp, data["c"])
     if callup is None:
@@ -733,8 +712,9 @@ def confirm_hours(organiser: User, entry: ServiceHours, hours=None,
         raise HoursError("own_hours")
     if entry.status == HoursStatus.confirmed:
         raise HoursError("already_confirmed")
-    if hours not in (None, ""):
-        entry.hours = parse_hours(hours)
+    value = changed_hours(entry, hours)
+    if value is not None:
+        entry.hours = value
     entry.status = HoursStatus.confirmed
     entry.confirmed_by_id, entry.confirmed_at = organiser.id, now
     inbox.notify([entry.volunteer_id], "hours", "hours_confirmed", actor_id=organiser.id,

@@ -71,6 +71,20 @@ def parse_hours(value) -> Decimal:
     return hours
 
 
+def changed_hours(entry: ServiceHours | None, value) -> Decimal | None:
+    """The hours an organiser typed when confirming, if they change the entry's (None when
+    empty or the same: a measured 2.25 stays 2.25 rather than being rounded to 2.3)."""
+    if value in (None, ""):
+        return None
+    if entry is not None:
+        try:
+            if Decimal(str(value).strip()) == entry.hours:
+                return None
+        except (InvalidOperation, ValueError, TypeError):
+            pass
+    return parse_hours(value)
+
+
 def _served_on(inv: Invitation) -> date:
     when = inv.starts_at or (inv.issue.resolved_at if inv.issue else None) or utcnow()
     if inv.session is not None:
@@ -88,10 +102,12 @@ def propose(user: User, inv: Invitation, hours, note: str | None = None,
     now = now or utcnow()
     if inv.volunteer_id != user.id and not can_organise(user, inv):
         raise HoursError("not_yours")
-    if inv.status != InvitationStatus.done:
+    entry = entry_for(inv)
+    # A helper who checked out has measured hours waiting already; they may be changed
+    # before the task is done.
+    if inv.status != InvitationStatus.done and entry is None:
         raise HoursError("not_done")
     value = parse_hours(hours)
-    entry = entry_for(inv)
     if entry is not None and entry.status == HoursStatus.confirmed:
         raise HoursError("already_confirmed")
     if entry is None:
@@ -112,6 +128,30 @@ def propose(user: User, inv: Invitation, hours, note: str | None = None,
     return entry
 
 
+def propose_measured(inv: Invitation, hours: Decimal, now: datetime | None = None
+                     ) -> ServiceHours:
+    """Hours measured from check-in to check-out (already rounded to the quarter hour),
+    proposed in the helper's name for the organiser's confirmation, who is told. One entry per
+    task: a proposed one is updated, a confirmed one left as it is."""
+    now = now or utcnow()
+    entry = entry_for(inv)
+    if entry is not None and entry.status == HoursStatus.confirmed:
+        return entry
+    if entry is None:
+        entry = ServiceHours(volunteer_id=inv.volunteer_id, invitation_id=inv.id,
+                             issue_id=inv.issue_id, session_id=inv.session_id, kind=inv.kind,
+                             activity=target(inv).title[:200], served_on=_served_on(inv),
+                             hours=hours)
+        db.session.add(entry)
+    entry.hours = hours
+    entry.proposed_by_id, entry.proposed_at = inv.volunteer_id, now
+    db.session.flush()
+    inbox.notify([inv.invited_by_id] if inv.invited_by_id else organisers_of(inv),
+                 "hours", "hours_proposed", inv.issue, inv.volunteer_id, invitation=inv,
+                 session=inv.session)
+    return entry
+
+
 def confirm(organiser: User, inv: Invitation, hours=None, now: datetime | None = None
             ) -> ServiceHours:
     """The organiser confirms the hours (proposing them in the same step when none are)."""
@@ -123,7 +163,7 @@ def confirm(organiser: User, inv: Invitation, hours=None, now: datetime | None =
     entry = entry_for(inv)
     if entry is not None and entry.status == HoursStatus.confirmed:
         raise HoursError("already_confirmed")
-    if hours not in (None, ""):
+    if changed_hours(entry, hours) is not None:
         entry = propose(organiser, inv, hours, entry.note if entry else None, now)
     elif entry is None:
         raise HoursError("hours_range", "hours")

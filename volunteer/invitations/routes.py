@@ -13,6 +13,8 @@ from volunteer import policy
 from volunteer.actions import perform
 from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.models import User
+from volunteer.checkin import services as checkin
+from volunteer.checkin.forms import CheckForm
 from volunteer.common import mask_name, paginate, parse_int, to_utc, utcnow
 from volunteer.extensions import db, limiter, per_account
 from volunteer.hours.forms import CorrectionForm, HoursForm
@@ -127,8 +129,11 @@ def detail(invitation_id: int):
     elif inv.session is not None and took_place:
         point = inv.session.point
         navigate = links(point.lat, point.lon, point.address or point.name)
+    # Check-in at the task's place, for a helper who took a place (a task with a time).
+    me = checkin.mine(inv, now) if state in (InvitationStatus.accepted,
+                                             InvitationStatus.done) else None
     return render_template("invitations/detail.html", inv=inv, state=state, now=now,
-                           navigate=navigate,
+                           navigate=navigate, me=me, check_form=CheckForm(formdata=None),
                            reasons=render_reasons([tuple(r) for r in inv.reasons or []], names),
                            organiser=organiser, form=NoteForm(formdata=None),
                            accept_form=ConfirmForm(), hours_form=HoursForm(formdata=None),
@@ -388,8 +393,15 @@ def helpers_panel(obj, invite_url: str, **extra) -> dict:
     # wave is only offered for the rest.
     waiting = sum(1 for inv in invitations
                   if inv.state(now) in (InvitationStatus.invited, InvitationStatus.offered))
+    # Who checked in and out (times; the distance to the place for organisers), and the
+    # organisers' check-in code for a task with a time.
+    checkins = checkin.board(current_user, t.obj)["invitations"] if t.starts else {}
+    # (A session's code is on top of its page.)
+    checkin_url = url_for("checkin.issue_code", issue_id=t.id) \
+        if t.kind == "issue" and organiser and t.starts \
+        and policy.may_run_checkin(current_user, t.obj) else None
     return {"invitations": invitations, "entries": entries, "now": now, "phones": phones,
-            "names": names,
+            "names": names, "checkins": checkins, "checkin_url": checkin_url,
             "places_left": left, "waiting": waiting, "to_invite": max(0, left - waiting),
             # no-show makes sense once the task's time has begun or the task is over
             "started": t.starts is not None and t.starts <= now,

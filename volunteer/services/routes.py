@@ -16,6 +16,8 @@ from sqlalchemy.orm import selectinload
 from volunteer.actions import attempt, perform
 from volunteer.auth.forms import ConfirmForm
 from volunteer.auth.models import Role, RoleAssignment
+from volunteer.checkin.forms import CheckForm
+from volunteer.checkin.services import mine_for_signups
 from volunteer.common import (
     SHANGHAI,
     cached,
@@ -339,9 +341,14 @@ def mine():
                                Issue.service_item_id.is_not(None))
         .options(selectinload(Issue.service_item))
         .order_by(Issue.created_at.desc()).limit(50)).all()
+    now = utcnow()
+    # Check-in at the sessions I hold a place at (one query for the page).
+    places = [m for m in signups.items if m.status in (SignupStatus.confirmed,
+                                                       SignupStatus.attended)]
     return render_template("services/mine.html", signups=signups, orders=orders,
                            SIGNUP_LABELS=SIGNUP_LABELS, STATUS_LABELS=STATUS_LABELS, loc=_loc(),
-                           now=utcnow())
+                           now=now, checkins=mine_for_signups(places, now),
+                           check_form=CheckForm(formdata=None))
 
 
 # --- ordering ---------------------------------------------------------------------------------

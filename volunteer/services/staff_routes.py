@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from volunteer.actions import attempt, perform
 from volunteer.auth.forms import ConfirmForm
+from volunteer.checkin.services import board as checkin_board
 from volunteer.common import SHANGHAI, paginate, parse_int, to_utc, utcnow
 from volunteer.extensions import db
 from volunteer.invitations.reasons import for_page
@@ -154,9 +155,13 @@ def manage(session_id: int):
 
 
 def _render_manage(s: ServiceSession, form):
-    # The residents with their accounts in one query (the page lists them all).
-    db.session.scalars(db.select(SessionSignup).where(SessionSignup.session_id == s.id)
-                       .options(selectinload(SessionSignup.user))).all()
+    # The residents with their accounts in one query (the page lists them all), held by the
+    # session's collection: rows loaded into nothing but the identity map may be dropped
+    # (it holds them weakly) and then come back one by one.
+    db.session.scalars(db.select(ServiceSession).where(ServiceSession.id == s.id)
+                       .options(selectinload(ServiceSession.signups)
+                                .selectinload(SessionSignup.user))
+                       .execution_options(populate_existing=True)).one()
     suggestions = None
     try:
         result = for_session(s) if s.is_upcoming and s.staff_needed else None
@@ -173,6 +178,7 @@ def _render_manage(s: ServiceSession, form):
     helpers = helpers_panel(s, url_for("invitations.invite_session", session_id=s.id),
                             anchor="staff", heading=_("Volunteer staff"))
     return render_template("services/manage.html", s=s, form=form, helpers=helpers,
+                           checkins=checkin_board(current_user, s),
                            suggestions=suggestions, confirm_form=ConfirmForm(), now=utcnow(),
                            SIGNUP_LABELS=SIGNUP_LABELS, SESSION_LABELS=SESSION_LABELS,
                            loc=str(get_locale()), rule_text=describe_rule(s.rule))
