@@ -110,20 +110,27 @@ def propose(user: User, inv: Invitation, hours, note: str | None = None,
     value = parse_hours(hours)
     if entry is not None and entry.status == HoursStatus.confirmed:
         raise HoursError("already_confirmed")
+    entry = _record(inv, entry, value, user.id, now)
+    entry.note = note or None
+    return entry
+
+
+def _record(inv: Invitation, entry: ServiceHours | None, hours: Decimal, proposer_id: int,
+            now: datetime) -> ServiceHours:
+    """Write the proposed hours of a task (a new entry, or the proposed one updated); the
+    organiser is told when the helper proposed them."""
     if entry is None:
         entry = ServiceHours(volunteer_id=inv.volunteer_id, invitation_id=inv.id,
                              issue_id=inv.issue_id, session_id=inv.session_id, kind=inv.kind,
                              activity=target(inv).title[:200], served_on=_served_on(inv),
-                             hours=value)
+                             hours=hours)
         db.session.add(entry)
-    entry.hours = value
-    entry.note = note or None
-    entry.proposed_by_id = user.id
-    entry.proposed_at = now
+    entry.hours = hours
+    entry.proposed_by_id, entry.proposed_at = proposer_id, now
     db.session.flush()
-    if inv.volunteer_id == user.id:
+    if inv.volunteer_id == proposer_id:
         inbox.notify([inv.invited_by_id] if inv.invited_by_id else organisers_of(inv),
-                     "hours", "hours_proposed", inv.issue, user.id, invitation=inv,
+                     "hours", "hours_proposed", inv.issue, proposer_id, invitation=inv,
                      session=inv.session)
     return entry
 
@@ -137,19 +144,7 @@ def propose_measured(inv: Invitation, hours: Decimal, now: datetime | None = Non
     entry = entry_for(inv)
     if entry is not None and entry.status == HoursStatus.confirmed:
         return entry
-    if entry is None:
-        entry = ServiceHours(volunteer_id=inv.volunteer_id, invitation_id=inv.id,
-                             issue_id=inv.issue_id, session_id=inv.session_id, kind=inv.kind,
-                             activity=target(inv).title[:200], served_on=_served_on(inv),
-                             hours=hours)
-        db.session.add(entry)
-    entry.hours = hours
-    entry.proposed_by_id, entry.proposed_at = inv.volunteer_id, now
-    db.session.flush()
-    inbox.notify([inv.invited_by_id] if inv.invited_by_id else organisers_of(inv),
-                 "hours", "hours_proposed", inv.issue, inv.volunteer_id, invitation=inv,
-                 session=inv.session)
-    return entry
+    return _record(inv, entry, hours, inv.volunteer_id, now)
 
 
 def confirm(organiser: User, inv: Invitation, hours=None, now: datetime | None = None
