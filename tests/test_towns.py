@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from volunteer import policy
-from volunteer.auth.models import RoleAssignment
+from volunteer.auth.models import RoleAssignment, User
 from volunteer.extensions import db
 from volunteer.issues.models import Issue, IssueCategory
 from volunteer.issues.services import Details, IssueError, IssueInput, file_issue, transition
@@ -132,11 +132,108 @@ def test_admin_screens_follow_the_town(client, towns):
     # A new village can only be put in one's own town.
     form = client.get("/admin/a_village/new/").get_data(as_text=True)
     assert "第二镇" not in form
-    for shared in ("/admin/a_user/", "/admin/a_role/", "/admin/a_skill/", "/admin/outbox/",
+    for shared in ("/admin/a_user/", "/admin/a_skill/", "/admin/outbox/",
                    "/admin/matching/", "/admin/a_town/", "/admin/a_district/"):
         assert client.get(shared).status_code == 403, shared
     home = client.get("/admin/").get_data(as_text=True)
     assert "matching-link" not in home
+
+
+def role_form(user, role, **scope):
+    data = {"user": str(user.id), "role": role, "village": "__None", "department": "__None",
+            "town": "__None", "district": "__None", "grid": ""}
+    return {**data, **{k: str(v.id) for k, v in scope.items()}}
+
+
+def roles_of(user) -> set[tuple]:
+    db.session.expire_all()
+    return {(a.role, a.grid_id, a.village_id, a.town_id)
+            for a in db.session.scalars(sa.select(RoleAssignment)
+                                        .where(RoleAssignment.user_id == user.id))}
+
+
+def test_town_office_assigns_roles_in_its_own_town_only(client, factory, towns):
+    """A town's office lists, grants, moves and takes back the roles below its own in its
+    town; another town's roles, and the offices' own, are out of its reach."""
+    leader_a = factory.user("grid_leader", towns["ga"], name="甲镇组长")
+    leader_b = factory.user("grid_leader", towns["gb"], name="乙镇组长")
+    resident = factory.user("resident", name="新网格员")
+    login(client, towns["admin_a"])
+    listed = client.get("/admin/a_role/").get_data(as_text=True)
+    assert "甲镇组长" in listed
+    for other in ("乙镇组长", "乙镇网格办", "区网格办", "甲镇网格办"):
+        assert other not in listed, other
+    b_role = leader_b.roles[0].id
+    assert client.get(f"/admin/a_role/edit/?id={b_role}").status_code == 404
+    assert client.post("/admin/a_role/delete/", data={"id": str(b_role)}).status_code == 404
+    assert db.session.get(RoleAssignment, b_role) is not None
+    form = client.get("/admin/a_role/new/").get_data(as_text=True)
+    assert 'value="district_admin"' not in form and 'value="admin"' not in form
+    assert "第二镇" not in form and "乙村" not in form
+    # Granted in its own town: done.
+    resp = client.post("/admin/a_role/new/", data=role_form(resident, "grid_member",
+                                                            grid=towns["ga"]))
+    assert resp.status_code == 302
+    assert roles_of(resident) == {("resident", None, None, None),
+                                  ("grid_member", towns["ga"].id, None, None)}
+    # In another town, or an office's role: refused, nothing written.
+    for data in (role_form(resident, "grid_member", grid=towns["gb"]),
+                 role_form(resident, "village_admin", village=towns["vb"]),
+                 role_form(resident, "admin", town=towns["a"]),
+                 role_form(resident, "district_admin", district=towns["district"])):
+        assert client.post("/admin/a_role/new/", data=data).status_code == 200, data["role"]
+    assert len(roles_of(resident)) == 2
+    # Moving one of its own leaders into the other town is refused too.
+    a_role = leader_a.roles[0].id
+    resp = client.post(f"/admin/a_role/edit/?id={a_role}",
+                       data=role_form(leader_a, "grid_leader", grid=towns["gb"]))
+    assert resp.status_code == 200
+    assert db.session.get(RoleAssignment, a_role).grid_id == towns["ga"].id
+
+
+def test_town_office_finds_people_of_its_town_or_by_their_whole_number(client, factory, towns):
+    factory.user("grid_leader", towns["gb"], name="乙镇组长", phone="13911110002")
+    stranger = factory.user("resident", name="外镇居民", phone="13911110003")
+    login(client, towns["admin_a"])
+
+    def lookup(query):
+        resp = client.get("/admin/a_role/ajax/lookup/", query_string={"name": "user",
+                                                                      "query": query})
+        return resp.get_json()
+
+    assert lookup("乙镇") == [] and lookup("139111100") == []
+    assert [name for _id, name in lookup("13911110003")] == [str(stranger)]
+    assert lookup("139 1111 0003") == lookup("13911110003")
+
+
+def test_town_office_keeps_the_accounts_of_its_own_people(client, factory, towns):
+    vol_a = factory.volunteer(name="甲镇志愿者", skills=("electrician",), grid=towns["ga"],
+                              lat=30.7571, lon=121.3531)
+    login(client, towns["admin_a"])
+    assert client.get("/admin/a_user/").status_code == 403
+    listed = client.get("/admin/town_user/").get_data(as_text=True)
+    assert "甲镇志愿者" in listed and "乙镇志愿者" not in listed
+    assert client.get(f"/admin/town_user/edit/?id={towns['vol_b'].id}").status_code == 404
+    assert client.get(f"/admin/town_user/edit/?id={towns['admin_b'].id}").status_code == 404
+    resp = client.post(f"/admin/town_user/edit/?id={vol_a.id}",
+                       data={"name": "甲镇电工", "phone": vol_a.phone, "email": "",
+                             "active": "y", "new_password": ""})
+    assert resp.status_code == 302
+    assert db.session.get(User, vol_a.id).name == "甲镇电工"
+    resp = client.post(f"/admin/town_user/edit/?id={towns['vol_b'].id}",
+                       data={"name": "改名", "phone": towns["vol_b"].phone, "email": "",
+                             "active": "y", "new_password": ""})
+    assert resp.status_code == 404
+    assert db.session.get(User, towns["vol_b"].id).name == "乙镇志愿者"
+    before = db.session.scalar(sa.select(sa.func.count(User.id)))
+    client.post("/admin/town_user/new/", data={"name": "新账号", "phone": "13911110009",
+                                               "email": "", "active": "y"})
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == before
+    # The office of everything keeps every account on its own screen.
+    client.post("/auth/logout")
+    login(client, towns["district_admin"])
+    assert client.get("/admin/town_user/").status_code == 403
+    assert client.get("/admin/a_user/").status_code == 200
 
 
 def test_district_admin_sees_every_town(client, towns):
@@ -225,6 +322,36 @@ def test_create_user_needs_the_town_once_there_are_several(runner, towns):
     assert result.exit_code == 0, result.output
     result = runner.invoke(args=[*args[:2], "13700000003", *args[3:], "--scope", "NOPE"])
     assert result.exit_code != 0 and "NOPE" in result.output
+
+
+def test_import_scoped_to_a_town_stays_in_that_town(runner, towns, tmp_path):
+    """``import-volunteers --scope <town code>`` imports as that town's office: into its 村居,
+    updating only people who stand in the town; a 村居 code still scopes to the 村居."""
+    path = tmp_path / "v.csv"
+
+    def run(rows, *args):
+        path.write_text("name,phone,skills,lat,lon,grid\n"
+                        + "".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
+        return runner.invoke(args=["import-volunteers", str(path), *args])
+
+    vol_b = towns["vol_b"]
+    result = run([["新人", "13700000011", "电工", "", "", "VA-01"],
+                  ["改名", vol_b.phone, "电工", "", "", "VB-01"]], "--scope", "T2")
+    assert result.exit_code != 0
+    assert "line 2: grid:" in result.output  # town A's grid
+    assert "line 3:" not in result.output  # town B's volunteer: town B's office may update
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(User).where(User.phone == "13700000011")) is None
+    ok = run([["新人", "13700000011", "电工", "", "", "VB-01"],
+              ["改名", vol_b.phone, "电工", "", "", "VB-01"]], "--scope", "T2")
+    assert ok.exit_code == 0, ok.output
+    db.session.expire_all()
+    assert db.session.get(User, vol_b.id).name == "改名"
+    # Town A's office may neither import into town B nor update its volunteer.
+    result = run([["再改", vol_b.phone, "电工", "", "", "VA-01"]], "--scope", towns["a"].code)
+    assert result.exit_code != 0 and "line 2: phone:" in result.output
+    assert "no town or 村居" in run([["甲", "13700000012", "电工", "", "", "VA-01"]],
+                                   "--scope", "NOPE").output
 
 
 def test_migration_moves_a_one_town_installation_into_a_district(tmp_path, database_url):

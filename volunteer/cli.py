@@ -12,7 +12,7 @@ import click
 from flask import Flask, current_app
 from flask_migrate import upgrade
 
-from volunteer import rules
+from volunteer import policy, rules
 from volunteer.auth.services import (
     AccountError,
     create_token,
@@ -34,7 +34,7 @@ from volunteer.issues.models import Issue
 from volunteer.issues.services import tick as issues_tick
 from volunteer.issues.services import tick_verification
 from volunteer.matching import artefact, records, slates, store, tuning
-from volunteer.org.models import Village
+from volunteer.org.models import Town, Village
 from volunteer.outbox import services as outbox
 from volunteer.services.sessions import attendance_due
 from volunteer.services.sessions import tick as sessions_tick
@@ -204,16 +204,19 @@ def create_token_command(phone: str, token_name: str):
 @click.command("import-volunteers")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Only validate; write nothing.")
-@click.option("--scope", default=None, help="Code of a 村居: import as its admin (into its grids, "
-              "updating only its own people). Without it: as the town office, which updates "
-              "anyone but the town admin.")
+@click.option("--scope", default=None, help="Code of a town: import as its office (into its "
+              "村居, updating only people who stand in that town); or of a 村居: as its admin "
+              "(into its grids, updating only its own people). Without it: as the office of "
+              "everything, which updates anyone but a town or district admin.")
 def import_volunteers_command(file: str, dry_run: bool, scope: str | None):
     """Import volunteers from CSV (UTF-8/GB18030) or XLSX; all rows or none (DESIGN §6)."""
-    village = None
+    actor = CommandLine()
     if scope:
         village = db.session.scalar(db.select(Village).where(Village.code == scope))
-        if village is None:
-            raise click.ClickException(f"no 村居 with code {scope}")
+        town = None if village else db.session.scalar(db.select(Town).where(Town.code == scope))
+        if village is None and town is None:
+            raise click.ClickException(f"no town or 村居 with code {scope}")
+        actor = CommandLine(village.id) if village else CommandLine(town=town)
     try:
         data = Path(file).read_bytes()
     except OSError as exc:
@@ -222,8 +225,7 @@ def import_volunteers_command(file: str, dry_run: bool, scope: str | None):
     try:
         report = import_file(data, file, attested_by=None, method="attested_cli",
                              dry_run=dry_run,
-                             allowed_villages={village.id} if village else None,
-                             actor=CommandLine(village.id if village else None))
+                             allowed_villages=policy.office_villages(actor), actor=actor)
     except ImportFileError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None

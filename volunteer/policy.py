@@ -17,14 +17,14 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
-from volunteer.auth.models import Role
+from volunteer.auth.models import Role, RoleAssignment
 from volunteer.invitations.models import InvitationStatus
 from volunteer.issues.models import Issue, Tier
 from volunteer.org.models import Department, Grid, GridPoint, Town, Village
 from volunteer.services.models import ServiceSession, SignupStatus
 
 if TYPE_CHECKING:  # pragma: no cover
-    from volunteer.auth.models import RoleAssignment, User
+    from volunteer.auth.models import User
     from volunteer.volunteers.models import VolunteerProfile
 
 # --- role sets -------------------------------------------------------------------------------
@@ -284,6 +284,25 @@ def may_manage_person(actor: User | None, person: User) -> bool:
         if not any(_covers(m, grid_id, village_id) and RANK[m.role] > r for m in managers):
             return False
     return True
+
+
+def role_scope(assignment: RoleAssignment):
+    """The place a role is held in: its grid, 村居, department or town (None: held nowhere,
+    or over the district)."""
+    return (assignment.grid or assignment.village or assignment.department
+            or assignment.town)
+
+
+def may_assign_role(actor: User | None, role: str, scope) -> bool:
+    """Whether ``actor`` may grant, move or take back ``role`` held in ``scope`` (a grid, 村居,
+    department or town; None: a role held nowhere or over the district): the office of
+    everything any role; a town's office the roles below its own, held in one of its towns —
+    never a town's or the district's office."""
+    if runs_everything(actor):
+        return True
+    if not holds(actor, TOWN_OFFICES) or role in TOWN_OFFICES or scope is None:
+        return False
+    return covers_town(actor, town_of(scope))
 
 
 def may_see_person(viewer: User | None, profile: VolunteerProfile) -> bool:

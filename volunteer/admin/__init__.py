@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask import abort, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
@@ -19,6 +20,7 @@ from wtforms.validators import Email, Length, NumberRange, Optional, ValidationE
 from volunteer import policy
 from volunteer.auth.models import ROLE_LABELS, SCOPE_KIND, Role, RoleAssignment, User
 from volunteer.auth.services import end_sessions, hash_password, revoke_tokens
+from volunteer.common import is_phone, normalize_phone
 from volunteer.extensions import db
 from volunteer.i18n import localtime
 from volunteer.issues.models import IssueCategory, UrgencyLevel
@@ -30,7 +32,7 @@ from volunteer.outbox.admin import OutboxView
 from volunteer.outbox.models import OutboxMessage, Status
 from volunteer.skills.models import Skill, SkillCategory
 from volunteer.validators import NoMarkup, Password, PersonName, Phone, phone_filter, strip
-from volunteer.volunteers.models import ContactView, WorkUnit
+from volunteer.volunteers.models import ContactView, VolunteerProfile, WorkUnit
 
 
 class AdminForm(BaseForm):
@@ -74,6 +76,31 @@ def town_rows(model):
     if model in (Department, ServiceItem):
         return model.town_id.in_(towns)
     raise ValueError(model)
+
+
+def role_rows():
+    """SQL: the role assignments a town's office lists (held in one of its towns, below its
+    own rank; None: all). Each one opened is checked by ``policy.may_assign_role``."""
+    if town_rows(Village) is None:
+        return None
+    return sa.and_(RoleAssignment.role.not_in(policy.TOWN_OFFICES), sa.or_(
+        RoleAssignment.grid_id.in_(db.select(Grid.id).where(town_rows(Grid))),
+        RoleAssignment.village_id.in_(db.select(Village.id).where(town_rows(Village))),
+        RoleAssignment.department_id.in_(db.select(Department.id)
+                                         .where(town_rows(Department)))))
+
+
+def town_people():
+    """SQL: the accounts a town's office lists: people holding a role in its towns, or living
+    in one of its grids (None: everyone). Each one opened is checked by
+    ``policy.may_manage_person``."""
+    roles = role_rows()
+    if roles is None:
+        return None
+    return sa.or_(User.id.in_(db.select(RoleAssignment.user_id).where(roles)),
+                  User.id.in_(db.select(VolunteerProfile.user_id).where(
+                      VolunteerProfile.home_grid_id.in_(db.select(Grid.id)
+                                                        .where(town_rows(Grid))))))
 
 
 class HomeView(TownAdminMixin, AdminIndexView):
@@ -163,8 +190,9 @@ class TownGridLoader(QueryAjaxModelLoader):
 
     def get_one(self, pk):
         grid = super().get_one(pk)
-        return grid if grid is not None and policy.covers_town(
-            current_user, policy.town_of(grid)) else None
+        with db.session.no_autoflush:  # called while a form fills a row not yet added
+            return grid if grid is not None and policy.covers_town(
+                current_user, policy.town_of(grid)) else None
 
 
 def _my_towns():
@@ -183,6 +211,36 @@ def _my_departments():
     rows = town_rows(Department)
     q = db.select(Department).where(Department.town_id.is_not(None)).order_by(Department.code)
     return db.session.scalars(q if rows is None else q.where(rows)).all()
+
+
+def _my_offices_departments():
+    rows = town_rows(Department)
+    q = db.select(Department).order_by(Department.code)
+    return db.session.scalars(q if rows is None else q.where(rows)).all()
+
+
+def _my_district():
+    if not policy.runs_everything(current_user):
+        return []
+    return db.session.scalars(db.select(District)).all()
+
+
+class PersonLoader(QueryAjaxModelLoader):
+    """People found by typing: the office of everything finds anyone; a town's office finds
+    the people of its towns by name or number, and anyone else by their whole mobile number
+    only (a resident to be made a grid member, say)."""
+
+    def get_list(self, term, offset=0, limit=20):
+        mine = town_people()
+        if mine is None:
+            return super().get_list(term, offset, limit)
+        phone = normalize_phone(term)
+        q = super().get_query().filter(User.deleted_at.is_(None))
+        if is_phone(phone):
+            return q.filter(User.phone == phone).all()
+        like = f"%{term}%"
+        return (q.filter(mine, sa.or_(User.name.ilike(like), User.phone.ilike(like)))
+                .order_by(User.id).offset(offset).limit(limit).all())
 
 
 class DistrictView(BaseAdminView):
@@ -385,8 +443,10 @@ ROLE_CHOICES = [(r.value, ROLE_LABELS[r.value]) for r in Role]
 
 
 class RoleAssignmentView(BaseAdminView):
-    """Assign and move grid leaders, members and other staff."""
+    """Assign and move grid leaders, members and other staff: the office of everything any
+    role; a town's office the roles below its own in its towns (``policy.may_assign_role``)."""
 
+    town_scoped = True
     column_list = ["user", "role", "grid", "village", "department", "town", "district",
                    "created_at"]
     column_filters = ["role", "grid.code", "village.name", "department.name", "town.name"]
@@ -400,15 +460,55 @@ class RoleAssignmentView(BaseAdminView):
     column_formatters = {"role": lambda v, c, m, n: ROLE_LABELS.get(m.role, m.role)}
     form_columns = ["user", "role", "grid", "village", "department", "town", "district"]
     form_choices = {"role": ROLE_CHOICES}
+    form_args = {"village": {"query_factory": _my_villages},
+                 "department": {"query_factory": _my_offices_departments},
+                 "town": {"query_factory": _my_towns},
+                 "district": {"query_factory": _my_district}}
+    # A district may hold a million people and tens of thousands of grids: type to find.
     # Flask-Admin's own placeholder says "Please select model"; say what to type instead.
-    form_ajax_refs = {"user": {"fields": ["name", "phone", "email"], "page_size": 20,
-                               "placeholder": _l("Name or mobile")},
-                      "grid": {"fields": ["code", "name"], "page_size": 20,
-                               "placeholder": _l("Grid name")}}
+    form_ajax_refs = {
+        "user": PersonLoader("user", db.session, User, fields=["name", "phone", "email"],
+                             page_size=20, placeholder=_l("Name or mobile")),
+        "grid": TownGridLoader("grid", db.session, Grid, fields=["code", "name"], page_size=20,
+                               placeholder=_l("Grid name"))}
+
+    def get_query(self):
+        rows = role_rows()
+        q = super().get_query()
+        return q if rows is None else q.filter(rows)
+
+    def get_count_query(self):
+        rows = role_rows()
+        q = super().get_count_query()
+        return q if rows is None else q.filter(rows)
+
+    def get_one(self, id):
+        obj = super().get_one(id)
+        if obj is not None and not policy.may_assign_role(current_user, obj.role,
+                                                          policy.role_scope(obj)):
+            abort(404)
+        return obj
+
+    def _roles_offered(self, form):
+        form.role.choices = [(code, label) for code, label in ROLE_CHOICES
+                             if policy.runs_everything(current_user)
+                             or code not in policy.TOWN_OFFICES]
+        return form
+
+    def create_form(self, obj=None):
+        return self._roles_offered(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._roles_offered(super().edit_form(obj))
 
     def on_model_change(self, form, model, is_created):
         check_scope(model.role, model.grid, model.village, model.department, model.town,
                     model.district)
+        with db.session.no_autoflush:  # the new row is not the session's yet
+            allowed = policy.may_assign_role(current_user, model.role, policy.role_scope(model))
+        if not allowed:
+            raise ValidationError(str(_l("A town's office assigns the roles below its own, in "
+                                         "its own town.")))
 
 
 class UserView(BaseAdminView):
@@ -456,6 +556,36 @@ class UserView(BaseAdminView):
             if model.id is not None:
                 end_sessions(model)
                 revoke_tokens(model)
+
+
+class TownUserView(UserView):
+    """The accounts of a town's people, for a town's office in an installation of several
+    towns: name, numbers, a password reset or a block for those it may manage
+    (``policy.may_manage_person``); their roles on "Roles and scopes"."""
+
+    town_scoped = True
+    can_create = can_delete = False
+    column_searchable_list = ["name", "phone"]
+    column_filters = ["active"]
+    column_details_list = ["name", "phone", "email", "active", "created_at", "last_login_at",
+                           "roles"]
+    form_columns = ["name", "phone", "email", "active", "new_password"]
+    inline_models = None
+
+    def is_accessible(self):
+        return super().is_accessible() and not policy.runs_everything(current_user)
+
+    def get_query(self):
+        return super().get_query().filter(town_people())
+
+    def get_count_query(self):
+        return super().get_count_query().filter(town_people())
+
+    def get_one(self, id):
+        obj = super().get_one(id)
+        if obj is not None and not policy.may_manage_person(current_user, obj):
+            abort(404)
+        return obj
 
 
 class WorkUnitView(BaseAdminView):
@@ -537,6 +667,8 @@ def init_admin(app) -> None:
     admin.add_view(DepartmentView(Department, s, name=_l("Departments"), category=org,
                                   endpoint="a_department"))
     admin.add_view(UserView(User, s, name=_l("Users"), category=people, endpoint="a_user"))
+    admin.add_view(TownUserView(User, s, name=_l("Users"), category=people,
+                                endpoint="a_town_user", url="/admin/town_user"))
     admin.add_view(RoleAssignmentView(RoleAssignment, s, name=_l("Roles and scopes"),
                                       category=people, endpoint="a_role"))
     admin.add_view(WorkUnitView(WorkUnit, s, name=_l("Work units"), category=people,

@@ -32,7 +32,7 @@ from volunteer.auth.models import Role, RoleAssignment, User
 from volunteer.common import has_markup, is_phone, normalize_phone, utcnow
 from volunteer.errors import DomainError
 from volunteer.extensions import db
-from volunteer.org.models import Grid, Village
+from volunteer.org.models import Grid, Town, Village
 from volunteer.skills.lookup import SkillIndex
 from volunteer.volunteers import availability
 from volunteer.volunteers.models import (
@@ -232,9 +232,11 @@ def map_header(header: list[str]) -> dict[str, int]:
 @dataclass(frozen=True)
 class CommandLine:
     """The command line as the acting person (for ``policy.may_manage_person``): the office of
-    everything (the district's), or the admin of one 村居 when the import is scoped to it."""
+    everything (the district's), or the office of one town, or the admin of one 村居, when the
+    import is scoped to it."""
 
     village_id: int | None = None
+    town: Town | None = None
     id = None
     is_authenticated = True
 
@@ -244,6 +246,10 @@ class CommandLine:
 
     @property
     def roles(self) -> list:
+        if self.town is not None:
+            return [SimpleNamespace(role=Role.admin.value, grid_id=None, grid=None,
+                                    village_id=None, village=None, town_id=self.town.id,
+                                    town=self.town)]
         if self.village_id is None:
             return [SimpleNamespace(role=Role.district_admin.value, grid_id=None, village_id=None,
                                     town_id=None, town=None)]
