@@ -71,6 +71,30 @@ def city_size(url: str) -> tuple[int, int, int]:
     return towns, grids, vols
 
 
+def postgres_memory(url: str) -> dict:
+    """PostgreSQL's own buffers against the database's size, and the database read into them
+    (``pg_prewarm``): a server that has run a while holds its hot data in memory, and the test
+    measures that steady state, not a cold start. Buffers smaller than the database leave the
+    rest to the operating system's page cache, which some machines reclaim within seconds of
+    disuse (README, "Production")."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        buffers = conn.execute(sa.text("SELECT setting::bigint * 8192 FROM pg_settings "
+                                       "WHERE name = 'shared_buffers'")).scalar()
+        size = conn.execute(sa.text("SELECT pg_database_size(current_database())")).scalar()
+        started = time.perf_counter()
+        warmed = 0
+        if buffers >= size:
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_prewarm"))
+            warmed = conn.execute(sa.text(
+                "SELECT COALESCE(SUM(pg_prewarm(c.oid)), 0) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i', 't')")).scalar()
+    engine.dispose()
+    return {"buffers": buffers, "size": size, "warmed": warmed * 8192,
+            "seconds": time.perf_counter() - started}
+
+
 PREPARE = """
 import json, sys
 from io import BytesIO
@@ -238,6 +262,11 @@ def report(work: Path, memory: list[dict], firsts: list[float], args, cpu: dict[
                  f"end): machine busy "
                  f"{100 * cpu.get('all', 0) / seconds / cores:.0f}%; " + ", ".join(
                      f"{name} {cpu.get(name, 0) / seconds:.2f} cores" for name, _n in GROUPS))
+    pg = args.pg
+    lines.append(f"PostgreSQL: shared_buffers {pg['buffers'] // 2**20:,} MB, database "
+                 f"{pg['size'] // 2**20:,} MB, "
+                 + (f"{pg['warmed'] // 2**20:,} MB read into the buffers before the start"
+                    if pg["warmed"] else "buffers smaller than the database: not prewarmed"))
     lines.append(f"tick (cron, every {args.tick_every:.0f} s) during the run: "
                  + (", ".join(f"{t:.1f} s ({cpu_s:.1f} s of CPU)" for t, cpu_s in ticks)
                     if ticks else "none"))
@@ -288,6 +317,14 @@ def main() -> int:
     elif vols != args.volunteers:
         print(f"note: the database holds {vols:,} volunteers (--reseed to rebuild)")
     args.towns, args.volunteers = towns, vols
+    args.pg = postgres_memory(args.database_url)
+    mb = {k: v // 2**20 for k, v in args.pg.items() if k != "seconds"}
+    if args.pg["warmed"]:
+        print(f"PostgreSQL: {mb['warmed']:,} MB read into its {mb['buffers']:,} MB of buffers "
+              f"in {args.pg['seconds']:.1f} s", flush=True)
+    else:
+        print(f"warning: PostgreSQL's shared_buffers ({mb['buffers']:,} MB) are smaller than "
+              f"the database ({mb['size']:,} MB); see README, \"Production\"", flush=True)
     print(flask(env, "matching", "snapshot").strip(), flush=True)
     subprocess.run([str(VENV / "python"), "-c", PREPARE, str(work)], cwd=ROOT, env=env,
                    check=True)

@@ -4,7 +4,7 @@ only their metadata-free copies); how fast issues close; counts per 村居."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, jsonify, render_template, request, send_file, url_for
+from flask import abort, current_app, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from sqlalchemy.orm import selectinload
 
@@ -24,7 +24,7 @@ from volunteer.issues.models import (
 from volunteer.issues.photos import web_path
 from volunteer.issues.services import in_town
 from volunteer.org.models import Town, Village
-from volunteer.org.towns import chosen_town
+from volunteer.org.towns import chosen_town, village_choices
 
 PER_PAGE = 30
 MAP_LIMIT = 5000
@@ -41,18 +41,19 @@ def average_days_to_close(last: int = 100, town: Town | None = None) -> float | 
     return sum((c - r).total_seconds() for r, c in rows) / len(rows) / 86400
 
 
-def _villages(town: Town | None):
-    """SQL: the 村居 of ``town`` (of every town for None)."""
-    q = db.select(Village).order_by(Village.code)
-    return q.where(Village.town_id == town.id) if town is not None else q
-
-
-def _selection():
-    """The town, 村居 and status asked for, and the matching query's conditions."""
+def _selection(with_villages: bool = True):
+    """The town, 村居 and status asked for, and the matching query's conditions (the town's
+    村居 to choose from only ``with_villages``: a page's filter, not the map's points)."""
     town = chosen_town()
-    villages = db.session.scalars(_villages(town)).all()
     code = request.args.get("village") or ""
-    chosen = next((v for v in villages if v.code == code), None)
+    if with_villages:
+        villages = village_choices(town)
+        chosen = next((v for v in villages if v.code == code), None)
+    else:
+        villages = []
+        chosen = db.session.execute(db.select(Village.id, Village.code).where(
+            Village.code == code[:20], *([Village.town_id == town.id] if town else []))).first() \
+            if code else None
     status = request.args.get("status") if request.args.get("status") in (*STATUSES, "open") \
         else ""
     conds = []
@@ -126,23 +127,25 @@ def index():
 @bp.route("/map.json")
 def map_points():
     """The board's selection as rounded points with category and status, for its map."""
-    town, _villages, chosen, status, conds = _selection()
+    town, _villages, chosen, status, conds = _selection(with_villages=False)
     en = str(get_locale()).startswith("en")
     name = IssueCategory.name_en if en else IssueCategory.name_zh
 
-    def compute() -> list[list]:
+    def compute() -> str:
         rows = db.session.execute(
             db.select(Issue.id, Issue.lat, Issue.lon, name, Issue.status)
             .join(IssueCategory, Issue.category_id == IssueCategory.id).where(*conds)
             .order_by(Issue.created_at.desc(), Issue.id.desc()).limit(MAP_LIMIT)).all()
-        return [[r[0], *policy.public_place(r[1], r[2]), f"#{r[0]} {r[3]}", r[4], False]
-                for r in rows]
+        points = [[r[0], *policy.public_place(r[1], r[2]), f"#{r[0]} {r[3]}", r[4], False]
+                  for r in rows]
+        return current_app.json.dumps({"points": points, "shown": len(points), "statuses": {
+            k: str(v) for k, v in STATUS_LABELS.items()}}, ensure_ascii=False, separators=(",", ":"))
 
-    # The same public points for everyone who looks at this selection: kept a few seconds.
-    points = cached("board_map", (town.id if town else None, chosen.id if chosen else None,
-                                  status, en), compute, seconds=MAP_CACHE_SECONDS)
-    return jsonify({"points": points, "shown": len(points),
-                    "statuses": {k: str(v) for k, v in STATUS_LABELS.items()}})
+    # The same public points for everyone who looks at this selection: kept a few seconds, as
+    # the answer's text (thousands of points: neither read back as objects nor encoded again).
+    body = cached("board_map_json", (town.id if town else None, chosen.id if chosen else None,
+                                     status, en), compute, seconds=MAP_CACHE_SECONDS)
+    return current_app.response_class(body, mimetype="application/json")
 
 
 @bp.route("/photos/<int:photo_id>")

@@ -91,20 +91,29 @@ def describe_many(viewer: User, parts: list[tuple[MatchResult, tuple[float, floa
     profile = joinedload(User.profile)  # with its grid and 村居 in the same query
     users = {u.id: u for u in db.session.scalars(
         db.select(User).where(User.id.in_(ids or [-1]))
-        .options(profile.joinedload(VolunteerProfile.home_grid).joinedload(Grid.village),
-                 profile.selectinload(VolunteerProfile.skills)
-                 .selectinload(VolunteerSkill.skill))).unique()}
+        .options(profile.joinedload(VolunteerProfile.home_grid).joinedload(Grid.village)))
+        .unique()}
+    en = str(get_locale()).startswith("en")
+    # Their skills by name, as columns (no skill rows built for a list of names).
+    held: dict[int, list[str]] = {}
+    for user_id, name_zh, name_en, free_text in db.session.execute(
+            db.select(VolunteerProfile.user_id, Skill.name_zh, Skill.name_en,
+                      VolunteerSkill.free_text)
+            .join(VolunteerSkill, VolunteerSkill.profile_id == VolunteerProfile.id)
+            .outerjoin(Skill, Skill.id == VolunteerSkill.skill_id)
+            .where(VolunteerProfile.user_id.in_(ids or [-1])).order_by(VolunteerSkill.id)):
+        held.setdefault(user_id, []).append(
+            (name_en if en else name_zh) if name_zh is not None else (free_text or ""))
     codes = {c for result, _o in parts for c, _p in result.skills}
     for result, _o in parts:
         for s in result.suggestions:
             codes.update(p.get("code") for code, p in s.reasons if "code" in p)
     names = skill_names(codes)
-    en = str(get_locale()).startswith("en")
-    return [_described(viewer, result, origin, users, names, en) for result, origin in parts]
+    return [_described(viewer, result, origin, users, held, names) for result, origin in parts]
 
 
-def _described(viewer: User, result: MatchResult, origin, users: dict, names: dict,
-               en: bool) -> list[dict]:
+def _described(viewer: User, result: MatchResult, origin, users: dict,
+               held: dict[int, list[str]], names: dict) -> list[dict]:
     out = []
     for s in result.suggestions:
         user = users.get(s.user_id)
@@ -113,7 +122,7 @@ def _described(viewer: User, result: MatchResult, origin, users: dict, names: di
         profile = user.profile
         if profile is None:
             continue
-        skills = [vs.skill.name_en if en and vs.skill else vs.label() for vs in profile.skills]
+        skills = held.get(user.id, [])
         village = profile.home_grid.village_id if profile.home_grid else None
 
         if not policy.home_measured(viewer, village):

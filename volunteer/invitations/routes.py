@@ -194,18 +194,21 @@ def near():
         items = needs_near(current_user) if profile is not None else []
     except MatcherUnavailable:  # no model trained yet: no needs to show
         items = []
-    if items:  # the list shown is on record (the issues, each with my own suggestion)
-        slates.record(current_user, "needs_near_me", [n.suggestion for n in items],
-                      item_ids=[n.issue.id for n in items])
-        db.session.commit()
     codes = set()
     for n in items:
         codes.update(p.get("code") for _c, p in n.reasons() if "code" in p)
     names = skill_names(codes)
-    return render_template("invitations/near.html", profile=profile, form=NoteForm(formdata=None),
+    # Rendered before the commit, which would expire the issues read (and read each again).
+    page = render_template("invitations/near.html", profile=profile,
+                           form=NoteForm(formdata=None),
                            items=[(n, render_reasons(n.reasons(), names,
                                                      lambda _m, n=n: n.distance_m))
                                   for n in items], loc=str(get_locale()))
+    if items:  # the list shown is on record (the issues, each with my own suggestion)
+        slates.record(current_user, "needs_near_me", [n.suggestion for n in items],
+                      item_ids=[n.issue.id for n in items])
+        db.session.commit()
+    return page
 
 
 @bp.route("/offer/<int:issue_id>", methods=["POST"])

@@ -230,8 +230,7 @@ def _suggestions(issue: Issue):
     page["slate"] = slates.record(current_user, "issue_page", result.suggestions,
                                   skills=result.skills, issue=issue, exploration=exploration,
                                   urgent=result.urgent).id
-    db.session.commit()  # the list shown is on record
-    return page
+    return page  # committed by the caller once the page is rendered
 
 
 def _helpers(issue: Issue) -> dict | None:
@@ -262,7 +261,7 @@ def _render_detail(issue: Issue, form: ActionForm, status: int = 200):
             form.department_id.data = str(department_for(issue, next_tier, None).id)
         except IssueError:
             pass
-    return render_template("issues/detail.html", issue=issue, form=form, actions=actions,
+    page = render_template("issues/detail.html", issue=issue, form=form, actions=actions,
                            primary=primary, secondary=secondary,
                            suggestions=suggestions, all_skills=all_skills,
                            skills_form=ConfirmForm(), now=utcnow(), STATUS_LABELS=STATUS_LABELS,
@@ -271,7 +270,10 @@ def _render_detail(issue: Issue, form: ActionForm, status: int = 200):
                            staff_view=is_staff_for(current_user, issue),
                            photo_form=PhotoForm() if can_add_photos(current_user, issue) else None,
                            can_publish=can_publish_photos(current_user, issue),
-                           helpers=_helpers(issue)), status
+                           helpers=_helpers(issue))
+    if suggestions is not None:  # the list shown is on record; committed after rendering,
+        db.session.commit()  # since a commit expires what the page reads (read again)
+    return page, status
 
 
 @bp.route("/<int:issue_id>/act", methods=["POST"])

@@ -32,8 +32,8 @@ from volunteer.extensions import db, limiter, per_account
 from volunteer.geo import parse_point
 from volunteer.issues.forms import STATUS_LABELS
 from volunteer.issues.models import Issue
-from volunteer.org.models import Grid, GridPoint, ServiceItem, Town, Village
-from volunteer.org.towns import chosen_town
+from volunteer.org.models import Grid, GridPoint, ServiceItem, Village
+from volunteer.org.towns import chosen_town, village_choices
 from volunteer.services import bp
 from volunteer.services.forms import OrderForm
 from volunteer.services.ics import point_feed
@@ -69,14 +69,6 @@ def _point_or_404(point_id: int) -> GridPoint:
     return point
 
 
-def _villages(town: Town | None) -> list[Village]:
-    """The 村居 of ``town`` (of every town for None) by code."""
-    q = db.select(Village).order_by(Village.code)
-    if town is not None:
-        q = q.where(Village.town_id == town.id)
-    return list(db.session.scalars(q))
-
-
 def _session_or_404(session_id: int) -> ServiceSession:
     s = db.session.get(ServiceSession, session_id)
     if s is None:
@@ -97,7 +89,7 @@ def menu():
     items = db.session.scalars(q.options(selectinload(ServiceItem.department),
                                          selectinload(ServiceItem.skill))
                                .order_by(ServiceItem.category, ServiceItem.code)).all()
-    villages = _villages(town)
+    villages = village_choices(town)
     chosen = next((v for v in villages if v.code == request.args.get("village")), None)
     point = parse_point(request.args.get("lat"), request.args.get("lon"))
     if point is not None:
@@ -137,7 +129,7 @@ def item(code: str):
 def points():
     """The directory of grid points, with a map; filter by town, 村居 and kind."""
     town = chosen_town()
-    villages = _villages(town)
+    villages = village_choices(town)
     chosen = next((v for v in villages if v.code == request.args.get("village")), None)
     kind = request.args.get("kind") if request.args.get("kind") in ("party", "deputy") else ""
     q = (db.select(GridPoint).join(Grid)
@@ -170,7 +162,7 @@ def _point_filters(q, town, village, kind):
 def points_map():
     """Grid points for the map: [id, lat, lon, name, kind, false]."""
     town = chosen_town()
-    villages = {v.code: v for v in _villages(town)}
+    villages = {v.code: v for v in village_choices(town)}
     kind = request.args.get("kind") if request.args.get("kind") in ("party", "deputy") else ""
     village = villages.get(request.args.get("village"))
     P = GridPoint
