@@ -3,7 +3,8 @@ and the figures against the targets.
 
 1. The database (``LOADTEST_DATABASE_URL``, default the local PostgreSQL's ``loadtest``) gets
    ``setup`` and, when it holds no city yet (or with ``--reseed``), ``seed-city``.
-2. ``matching snapshot`` writes the matcher's index once; gunicorn's workers map it.
+2. ``tick`` runs as cron would, then ``matching snapshot`` writes the matcher's index (as the
+   service's ``ExecStartPre`` does); gunicorn's workers map it.
 3. gunicorn starts (4 workers); the first match after the start is timed on every worker.
 4. Locust runs headless (50 users, 5 minutes by default) and writes its CSV files.
 5. The report: per request p50/p95/p99, requests/s, errors, rate-limited answers, each worker's
@@ -36,6 +37,8 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/loadtest"
 #: Kind of request (the name's prefix) → its p95 target in milliseconds. Logging in has none:
 #: checking a password is slow on purpose (a key-derivation function), and every user logs in
 #: in the first seconds, all at once; it is reported all the same.
+#: The niceness cron gives ``tick`` (README, "Production"): its minute of work yields to requests.
+TICK_NICE = 10
 TARGETS = {"page": 300, "action": 300, "match": 100, "dash-town": 1000, "dash-district": 3000}
 
 
@@ -210,9 +213,11 @@ def run_measured(cmd: list[str], env: dict) -> tuple[float, float]:
 
 def cron(env: dict, stop: threading.Event, every: float, took: list[tuple[float, float]]
          ) -> None:
-    """``tick`` every ``every`` seconds, as cron runs it in production, until ``stop``."""
+    """``tick`` every ``every`` seconds, as cron runs it in production (at a lower priority
+    than the web workers: ``nice``), until ``stop``."""
     while not stop.wait(every):
-        took.append(run_measured([str(VENV / "flask"), "--app", "wsgi", "tick"], env))
+        took.append(run_measured(["nice", "-n", str(TICK_NICE), str(VENV / "flask"), "--app",
+                                  "wsgi", "tick"], env))
 
 
 def report(work: Path, memory: list[dict], firsts: list[float], args, cpu: dict[str, float],
@@ -325,13 +330,14 @@ def main() -> int:
     else:
         print(f"warning: PostgreSQL's shared_buffers ({mb['buffers']:,} MB) are smaller than "
               f"the database ({mb['size']:,} MB); see README, \"Production\"", flush=True)
-    print(flask(env, "matching", "snapshot").strip(), flush=True)
     subprocess.run([str(VENV / "python"), "-c", PREPARE, str(work)], cwd=ROOT, env=env,
                    check=True)
     tokens = json.loads((work / "tokens.json").read_text())["leaders"]
     started = time.perf_counter()
     flask(env, "tick")  # cron's: the dashboards' default views computed into the shared cache
     print(f"tick before the start: {time.perf_counter() - started:.1f} s", flush=True)
+    # As the service's ExecStartPre does (README, "Production"): right before gunicorn starts.
+    print(flask(env, "matching", "snapshot").strip(), flush=True)
 
     log = open(work / "gunicorn.log", "w")
     server = subprocess.Popen(

@@ -55,22 +55,23 @@ def needs_near(user: User, limit: int = 30) -> list[Need]:
                                             profile.travel_km + MARGIN_KM)
     mine = db.select(Invitation.issue_id).where(Invitation.volunteer_id == user.id,
                                                 Invitation.issue_id.is_not(None))
-    issues = db.session.scalars(
-        db.select(Issue).where(Issue.status.in_(OPEN_STATUSES), Issue.lat.between(south, north),
-                               Issue.lon.between(west, east), Issue.id.not_in(mine),
-                               Issue.reporter_id.is_distinct_from(user.id))
+    # Each issue with its places taken, in one statement (no list of hundreds of ids sent back).
+    taken = (db.select(sa.func.count(Invitation.id))
+             .where(Invitation.issue_id == Issue.id,
+                    Invitation.status.in_((InvitationStatus.accepted, InvitationStatus.done)))
+             .correlate(Issue).scalar_subquery())
+    rows = db.session.execute(
+        db.select(Issue, taken).where(Issue.status.in_(OPEN_STATUSES),
+                                      Issue.lat.between(south, north),
+                                      Issue.lon.between(west, east), Issue.id.not_in(mine),
+                                      Issue.reporter_id.is_distinct_from(user.id))
         .options(selectinload(Issue.category), selectinload(Issue.village),
                  selectinload(Issue.followers))
-        .order_by(Issue.created_at.desc()).limit(CANDIDATES)).all()
-    taken = dict(db.session.execute(
-        db.select(Invitation.issue_id, sa.func.count(Invitation.id))
-        .where(Invitation.issue_id.in_([i.id for i in issues] or [-1]),
-               Invitation.status.in_((InvitationStatus.accepted, InvitationStatus.done)))
-        .group_by(Invitation.issue_id)).tuples().all())
+        .order_by(Issue.created_at.desc()).limit(CANDIDATES)).tuples().all()
     matcher = get_matcher()
     out = []
-    for issue in issues:
-        left = issue.helpers_needed - taken.get(issue.id, 0)
+    for issue, places_taken in rows:
+        left = issue.helpers_needed - places_taken
         if left <= 0:
             continue
         public = policy.issue_view(roles_for(user, issue)) == policy.ISSUE_PUBLIC_VIEW
