@@ -86,6 +86,24 @@ def get_matcher() -> Matcher:
         return state.matcher
 
 
+def warm_before_fork(app) -> bool:
+    """Read the matcher in a server's parent process, before it forks its workers (gunicorn
+    ``--preload``, ``gunicorn.conf.py``): each worker, and each restarted one, starts with it
+    (its arrays shared copy-on-write) and its first match only catches up with what changed
+    since. The parent's database connections are closed, never handed to a child. Whether it
+    was read (no model yet, or no database: the workers build it on first use, as before)."""
+    with app.app_context():
+        try:
+            get_matcher()
+            return True
+        except Exception as exc:  # a head start only: the server starts anyway
+            log.warning("matcher not read before the workers start: %s", exc)
+            return False
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
 def write_snapshot() -> int:
     """Build from the database now and write the snapshot the web workers map (the command
     line's ``matching snapshot``); the volunteers in it."""
