@@ -202,7 +202,8 @@ def test_town_office_finds_people_of_its_town_or_by_their_whole_number(client, f
         return resp.get_json()
 
     assert lookup("乙镇") == [] and lookup("139111100") == []
-    assert [name for _id, name in lookup("13911110003")] == [str(stranger)]
+    # Found by the whole number only, and masked: the number tells no name.
+    assert lookup("13911110003") == [[stranger.id, "外*** (139****0003)"]]
     assert lookup("139 1111 0003") == lookup("13911110003")
 
 

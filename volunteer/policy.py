@@ -17,14 +17,14 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
-from volunteer.auth.models import Role, RoleAssignment
+from volunteer.auth.models import Role
 from volunteer.invitations.models import InvitationStatus
 from volunteer.issues.models import Issue, Tier
 from volunteer.org.models import Department, Grid, GridPoint, Town, Village
 from volunteer.services.models import ServiceSession, SignupStatus
 
 if TYPE_CHECKING:  # pragma: no cover
-    from volunteer.auth.models import User
+    from volunteer.auth.models import RoleAssignment, User
     from volunteer.volunteers.models import VolunteerProfile
 
 # --- role sets -------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from wtforms.validators import Email, Length, NumberRange, Optional, ValidationE
 from volunteer import policy
 from volunteer.auth.models import ROLE_LABELS, SCOPE_KIND, Role, RoleAssignment, User
 from volunteer.auth.services import end_sessions, hash_password, revoke_tokens
-from volunteer.common import is_phone, normalize_phone
+from volunteer.common import is_phone, mask_name, mask_phone, normalize_phone
 from volunteer.extensions import db
 from volunteer.i18n import localtime
 from volunteer.issues.models import IssueCategory, UrgencyLevel
@@ -81,7 +81,7 @@ def town_rows(model):
 def role_rows():
     """SQL: the role assignments a town's office lists (held in one of its towns, below its
     own rank; None: all). Each one opened is checked by ``policy.may_assign_role``."""
-    if town_rows(Village) is None:
+    if policy.town_ids(current_user) is None:
         return None
     return sa.and_(RoleAssignment.role.not_in(policy.TOWN_OFFICES), sa.or_(
         RoleAssignment.grid_id.in_(db.select(Grid.id).where(town_rows(Grid))),
@@ -213,7 +213,9 @@ def _my_departments():
     return db.session.scalars(q if rows is None else q.where(rows)).all()
 
 
-def _my_offices_departments():
+def _departments_to_staff():
+    """Departments whose staff the current office appoints: its towns' (and the district's,
+    for the office of everything)."""
     rows = town_rows(Department)
     q = db.select(Department).order_by(Department.code)
     return db.session.scalars(q if rows is None else q.where(rows)).all()
@@ -241,6 +243,14 @@ class PersonLoader(QueryAjaxModelLoader):
         like = f"%{term}%"
         return (q.filter(mine, sa.or_(User.name.ilike(like), User.phone.ilike(like)))
                 .order_by(User.id).offset(offset).limit(limit).all())
+
+    def format(self, model):
+        """Someone the office does not manage is shown masked: a whole number typed finds
+        them, but tells no name."""
+        if model is None or town_people() is None \
+                or policy.may_manage_person(current_user, model):
+            return super().format(model)
+        return model.id, f"{mask_name(model.name)} ({mask_phone(model.phone)})"
 
 
 class DistrictView(BaseAdminView):
@@ -461,7 +471,7 @@ class RoleAssignmentView(BaseAdminView):
     form_columns = ["user", "role", "grid", "village", "department", "town", "district"]
     form_choices = {"role": ROLE_CHOICES}
     form_args = {"village": {"query_factory": _my_villages},
-                 "department": {"query_factory": _my_offices_departments},
+                 "department": {"query_factory": _departments_to_staff},
                  "town": {"query_factory": _my_towns},
                  "district": {"query_factory": _my_district}}
     # A district may hold a million people and tens of thousands of grids: type to find.
