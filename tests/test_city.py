@@ -5,7 +5,10 @@ from __future__ import annotations
 from volunteer import policy
 from volunteer.auth.models import User
 from volunteer.demo.city import city_phone
+from volunteer.common import utcnow
 from volunteer.extensions import db
+from volunteer.hours.models import ServiceHours
+from volunteer.invitations.models import Invitation
 from volunteer.issues.models import Issue, IssueEvent
 from volunteer.org.models import Grid, Town, Village
 from volunteer.volunteers.models import VolunteerProfile
@@ -79,6 +82,21 @@ def test_seed_city_builds_a_working_district(runner, client):
     assert runner.invoke(args=ARGS).exit_code == 0
     assert _fingerprint()[:3] == first[:3]
     assert _fingerprint()[3] == first[3]
+
+
+def test_nothing_seeded_lies_ahead_of_now(runner):
+    """Issues of the last hours too (many of them): their invitations, answers, hours,
+    closings and rejections are not dated later than the seeding. The matcher follows the
+    newest change it sees, which must not lie ahead."""
+    result = runner.invoke(args=["seed-city", "--towns", "1", "--volunteers", "200",
+                                 "--issues", "20000", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    now = utcnow()
+    for column in (Invitation.created_at, Invitation.updated_at, Invitation.responded_at,
+                   Issue.updated_at, Issue.closed_at, IssueEvent.created_at,
+                   ServiceHours.confirmed_at, ServiceHours.served_on):
+        latest = db.session.scalar(db.select(db.func.max(column)))
+        assert latest <= (now if column is not ServiceHours.served_on else now.date()), column
 
 
 def test_seed_city_refuses_nonsense(runner):

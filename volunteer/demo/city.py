@@ -333,11 +333,12 @@ def seed_city(plan: CityPlan, progress: Callable[[str], None] = lambda s: None) 
         """Issue ``k``'s status now, and when it was resolved and closed."""
         created = now - timedelta(seconds=float(age[k]))
         done = created + timedelta(days=float(days_to_close[k]))
+        # Nothing happens after now: a closing or a rejection still ahead has not come yet.
         if fate[k] < 0.78 and done < now:
-            if fate[k] < 0.7:
+            if fate[k] < 0.7 and done + timedelta(hours=6) < now:
                 return IssueStatus.closed, done, done + timedelta(hours=6)
             return IssueStatus.resolved, done, None
-        if fate[k] < 0.82:
+        if fate[k] < 0.82 and created + timedelta(hours=12) < now:
             return IssueStatus.rejected, None, created + timedelta(hours=12)
         return (IssueStatus.accepted if fate[k] < 0.9 else IssueStatus.reported), None, None
 
@@ -414,7 +415,9 @@ def seed_city(plan: CityPlan, progress: Callable[[str], None] = lambda s: None) 
             pool = order[starts[g]:ends[g]]
             if not len(pool):
                 continue
-            created = now - timedelta(seconds=float(age[k])) + timedelta(hours=2)
+            # Asked two hours after the issue came in, answered three hours later: never
+            # after now (the matcher follows the newest change, which must not lie ahead).
+            created = min(now - timedelta(seconds=float(age[k])) + timedelta(hours=2), now)
             leader = first_ids["grid_leader"] + g
             for j, row in enumerate(pool[:2]):
                 a = answers[k, j]
@@ -422,7 +425,7 @@ def seed_city(plan: CityPlan, progress: Callable[[str], None] = lambda s: None) 
                 status = (InvitationStatus.done if closed else InvitationStatus.accepted) \
                     if a < 0.6 else InvitationStatus.declined if a < 0.85 \
                     else InvitationStatus.invited  # never answered: expired (computed)
-                responded = created + timedelta(hours=3) \
+                responded = min(created + timedelta(hours=3), now) \
                     if status != InvitationStatus.invited else None
                 expires = created + timedelta(hours=48)
                 # Unanswered and expired: reminded and reported as ``tick`` would have done.
@@ -431,8 +434,9 @@ def seed_city(plan: CityPlan, progress: Callable[[str], None] = lambda s: None) 
                        status.value, 1, expires, responded, created, responded or created,
                        expires - timedelta(hours=12) if late else None, expires if late else None)
                 if status == InvitationStatus.done:
-                    hours_rows.append((i, vol_uid0 + int(row), int(iid0 + k),
-                                       (created + timedelta(days=1)).date(), leader, created))
+                    served = min(created + timedelta(days=1), now)
+                    hours_rows.append((i, vol_uid0 + int(row), int(iid0 + k), served.date(),
+                                       leader, created, served))
                 i += 1
 
     w.write("invitation", ["id", "kind", "issue_id", "volunteer_id", "invited_by_id", "origin",
@@ -443,7 +447,7 @@ def seed_city(plan: CityPlan, progress: Callable[[str], None] = lambda s: None) 
                               "activity", "served_on", "hours", "status", "proposed_by_id",
                               "proposed_at", "confirmed_by_id", "confirmed_at"],
             ((sh0 + k, r[1], r[0], r[2], "issue", "协助处置网格事项", r[3], 2.0, "confirmed",
-              r[1], r[5], r[4], r[5] + timedelta(days=1)) for k, r in enumerate(hours_rows)))
+              r[1], r[5], r[4], r[6]) for k, r in enumerate(hours_rows)))
     step("invitations and hours")
     _open_tasks(w, plan, now, first_ids, vol_uid0, vgrid, glat, glon, gid0, vid0,
                 gvillage, cats)
