@@ -34,6 +34,7 @@ from volunteer.common import utcnow
 from volunteer.extensions import db, limiter, per_account
 from volunteer.hours.services import qr_svg
 from volunteer.invitations.models import Invitation
+from volunteer.invitations.routes import mine_or_404
 from volunteer.invitations.targets import target
 from volunteer.issues.models import Issue
 from volunteer.services.models import ServiceSession, SessionSignup
@@ -221,13 +222,6 @@ def _button(place, arrive: bool):
     return perform(lambda: check_out(current_user, place, CheckVia.button), text, back)
 
 
-def _my_invitation(invitation_id: int) -> Invitation:
-    inv = db.session.get(Invitation, invitation_id)
-    if inv is None or inv.volunteer_id != current_user.id:
-        abort(404)
-    return inv
-
-
 def _my_signup(signup_id: int) -> SessionSignup:
     signup = db.session.get(SessionSignup, signup_id)
     if signup is None or signup.user_id != current_user.id:
@@ -239,14 +233,14 @@ def _my_signup(signup_id: int) -> SessionSignup:
 @login_required
 def task_in(invitation_id: int):
     """"I'm here" on my task's page: the time, and the phone's position when allowed."""
-    return _button(_my_invitation(invitation_id), True)
+    return _button(mine_or_404(invitation_id), True)
 
 
 @bp.route("/task/<int:invitation_id>/out", methods=["POST"])
 @login_required
 def task_out(invitation_id: int):
     """"I'm leaving" on my task's page; my hours from check-in are proposed."""
-    return _button(_my_invitation(invitation_id), False)
+    return _button(mine_or_404(invitation_id), False)
 
 
 @bp.route("/signup/<int:signup_id>/in", methods=["POST"])

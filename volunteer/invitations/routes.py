@@ -60,7 +60,8 @@ CLOSED_LABELS = {"filled": _l("places filled"), "issue_closed": _l("no longer ne
 PER_PAGE = 30
 
 
-def _mine_or_404(invitation_id: int) -> Invitation:
+def mine_or_404(invitation_id: int) -> Invitation:
+    """The signed-in volunteer's own invitation, else 404 (someone else's is not there)."""
     inv = db.session.get(Invitation, invitation_id)
     if inv is None or inv.volunteer_id != current_user.id:
         abort(404)
@@ -115,7 +116,7 @@ def detail(invitation_id: int):
     if inv is not None and inv.volunteer_id != current_user.id \
             and can_organise(current_user, inv):
         return redirect(_back_to_issue(inv))
-    inv = _mine_or_404(invitation_id)
+    inv = mine_or_404(invitation_id)
     now = utcnow()
     state = inv.state(now)
     names = skill_names({p.get("code") for _c, p in (inv.reasons or []) if "code" in p})
@@ -143,7 +144,7 @@ def detail(invitation_id: int):
 
 
 def _answer(invitation_id: int, accept: bool):
-    inv = _mine_or_404(invitation_id)
+    inv = mine_or_404(invitation_id)
     form = ConfirmForm() if accept else NoteForm()
     if not form.validate_on_submit():
         flash(_("Please check the note (at most 500 characters, no HTML)."), "danger")
@@ -172,7 +173,7 @@ def decline(invitation_id: int):
 @login_required
 def calendar(invitation_id: int):
     """The task's time as an iCalendar file, for the phone's calendar."""
-    inv = _mine_or_404(invitation_id)
+    inv = mine_or_404(invitation_id)
     if inv.starts_at is None or inv.state() not in (InvitationStatus.invited,
                                                     InvitationStatus.accepted,
                                                     InvitationStatus.done):
