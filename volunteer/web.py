@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, redirect, request, url_for
+from flask_babel import force_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -118,3 +119,19 @@ def register_web(app: Flask) -> None:
     app.jinja_env.filters["mask_phone"] = mask_phone
     app.jinja_env.filters["mask_id"] = mask_id
     app.jinja_env.globals["static_v"] = lambda f: url_for("static", filename=f)
+
+
+def warm_before_fork(app: Flask) -> int:
+    """Compile every page template and read every language's catalogue in a server's parent
+    process, before it forks its workers (gunicorn ``--preload``, ``gunicorn.conf.py``): a
+    worker that starts or restarts then serves its first pages as fast as its hundredth,
+    instead of compiling as it goes. The templates compiled."""
+    env = app.jinja_env
+    names = [n for n in env.list_templates() if n.endswith(".html")]
+    for name in names:
+        env.get_template(name)
+    with app.test_request_context():
+        for locale in app.config["LANGUAGES"]:
+            with force_locale(locale):
+                get_translations()
+    return len(names)
