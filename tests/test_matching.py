@@ -146,6 +146,34 @@ def test_follows_the_database(factory):
     assert ids(match(skills=["electrician"])) == []
 
 
+def test_a_refresh_reads_only_what_changed_since_its_last_look(factory, monkeypatch):
+    monkeypatch.setattr(store, "READ_OVERLAP", 0.0)
+    vol(factory, "厨师", skills=("cook",), at=(9.0, 0))
+    assert ids(match(skills=["electrician"])) == []  # built with the cook
+    reads = []
+    real = store.records.read
+
+    def spy(*args, **kwargs):
+        found, changed = real(*args, **kwargs)
+        reads.append(sorted(changed))
+        return found, changed
+
+    monkeypatch.setattr(store.records, "read", spy)
+    first = vol(factory, "甲电工", skills=("electrician",), at=(1.0, 0))
+    assert ids(match(skills=["electrician"])) == [first.id]
+    second = vol(factory, "乙电工", skills=("electrician",), at=(0.5, 0))
+    assert ids(match(skills=["electrician"])) == [second.id, first.id]  # merged, not replaced
+    assert first.id in reads[0] and reads[1] == [second.id]
+    first.profile.paused = True
+    db.session.commit()
+    assert ids(match(skills=["electrician"])) == [second.id]  # its overlay row is gone too
+    assert reads[-1] == [first.id]
+    state = next(iter(store.current_app.extensions["matching"].values()))
+    store._fade(state)  # the fading columns read again: the overlay is read whole next time
+    assert ids(match(skills=["electrician"])) == [second.id]
+    assert {first.id, second.id} <= set(reads[-1])
+
+
 def test_index_is_not_shared_between_databases(app, make_app, tmp_path, factory):
     from flask_migrate import upgrade
 

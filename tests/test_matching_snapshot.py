@@ -106,6 +106,41 @@ def test_the_command_writes_a_snapshot(shared, factory, runner, tmp_path):
     assert len(shared) == 1  # the command's build; the worker mapped it
 
 
+def test_tick_writes_the_snapshot_anew_once_it_falls_behind(shared, factory, runner,
+                                                            monkeypatch, tmp_path):
+    monkeypatch.setattr(store, "OVERLAY_MAX", 6)  # anew beyond 3 changed volunteers
+    first = factory.volunteer(name="老王", skills=("electrician",))
+    store.get_matcher()  # builds, writes the snapshot
+    pointer = tmp_path / "matcher" / "current.json"
+    written = pointer.read_text()
+    others = [factory.volunteer(name=f"电工{n}", skills=("electrician",)) for n in range(2)]
+    assert store.refresh_snapshot() is None  # three read since (the newest one again)
+    assert pointer.read_text() == written
+    others.append(factory.volunteer(name="小李", skills=("electrician",)))
+    result = runner.invoke(args=["tick"])
+    assert result.exit_code == 0, result.output
+    assert "snapshot written anew (4 volunteers)" in result.output
+    assert pointer.read_text() != written
+    assert store.refresh_snapshot() is None  # and current again
+
+    # A worker whose overlay outgrows the limit maps that newer snapshot, not the database.
+    builds = len(shared)
+    more = [factory.volunteer(name=f"水电工{n}", skills=("electrician",)) for n in range(5)]
+    assert electricians(store.get_matcher()) == {first.id} | {u.id for u in others + more}
+    assert len(shared) == builds  # the overlay outgrew it: mapped tick's, no database build
+    assert store.get_matcher().base.n == 4
+
+
+def test_without_a_snapshot_tick_writes_none(app, factory, monkeypatch, tmp_path):
+    monkeypatch.setattr(snapshot, "directory", lambda key: tmp_path / "matcher")
+    monkeypatch.setattr(store, "OVERLAY_MAX", 0)
+    factory.volunteer(name="老王", skills=("electrician",))
+    assert store.refresh_snapshot() is None  # the service writes it as it starts
+    monkeypatch.setitem(app.config, "MATCH_SNAPSHOT", False)
+    assert store.refresh_snapshot() is None
+    assert not (tmp_path / "matcher").exists()
+
+
 def test_row_of_maps_user_ids_to_rows():
     import numpy as np
 

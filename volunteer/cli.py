@@ -280,6 +280,10 @@ def tick_command():
         click.echo("tick: the matcher's skill model trained again (the taxonomy, the corpus "
                    "or scikit-learn changed)")
     click.echo(f"tick: {warm_dashboards()} dashboard view(s) computed ahead of their readers")
+    written = store.refresh_snapshot()
+    if written is not None:
+        click.echo(f"tick: the matcher's snapshot written anew ({written} volunteers): the "
+                   "one the workers started from had fallen behind")
 
 
 @click.command("deliver")

@@ -87,6 +87,17 @@ def _clean(root: Path, current: str) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def current_meta(db_key: str) -> dict | None:
+    """The current snapshot's meta (its marks, taxonomy key, size), without mapping it; None
+    when there is none."""
+    root = directory(db_key)
+    try:
+        stamp = json.loads((root / "current.json").read_text(encoding="utf-8"))["stamp"]
+        return json.loads((root / stamp / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def read(db_key: str, taxonomy_key: str) -> tuple[VolunteerIndex, dict, np.ndarray] | None:
     """The current snapshot as an index (mapped, trees built here), its meta and the user ids
     it read; None when there is none, or it was made for another taxonomy or format."""

@@ -5,9 +5,11 @@ The index is built on first use (never in ``create_app``) from the saved skill m
 lives in ``app.extensions["matching"]`` keyed by the database URL (an index is never shared
 between databases), and follows the database: every ``REFRESH_SECONDS`` a cheap query looks for
 volunteer profiles changed since the last look. Changes go into a small overlay that is scanned
-in full, with their old rows masked out of the big index; a deletion, a changed taxonomy or a
-large overlay rebuilds everything. So each gunicorn worker sees a new, moved or paused volunteer
-within a few seconds without any message between workers. A new or answered invitation counts as
+in full, with their old rows masked out of the big index; each look reads only what changed
+since the one before and merges it in. A changed taxonomy or an overlay grown past
+``OVERLAY_MAX`` rebuilds everything, from the snapshot ``tick`` keeps recent when there is
+one. So each gunicorn worker sees a new, moved or paused volunteer within a few seconds
+without any message between workers. A new or answered invitation counts as
 a change of the volunteer (their load, history and recent asks); what changes with time alone
 (tasks older than a month, recent asks fading) is read again every ``FADE_SECONDS``, from the
 recent invitations only. The score's weights are the set the town admin switched on
@@ -19,8 +21,8 @@ import copy
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
@@ -40,7 +42,10 @@ log = logging.getLogger(__name__)
 REFRESH_SECONDS = 2.0
 FADE_SECONDS = 600.0
 OVERLAY_MAX = 5000
-AUDIT_SECONDS = 60.0
+#: A refresh reads again what changed in this many seconds before its last read: a change
+#: whose transaction committed late (its time stamped before that read) is not missed.
+READ_OVERLAP = 60.0
+AUDIT_SECONDS = 600.0
 _lock = threading.Lock()
 
 
@@ -67,6 +72,11 @@ class _State:
     weights_id: int | None = None  # the live weight set (None: the configured weights)
     faded: float = 0.0  # monotonic time the fading columns were last read
     audited: float = 0.0  # monotonic time no profile was found gone unseen
+    # The overlay's volunteers by user id, and when (UTC) they were last read: the next
+    # refresh reads only what changed since then (less ``READ_OVERLAP``) and merges it in.
+    # None: read everything changed since the build.
+    overlay: dict = field(default_factory=dict)
+    read_at: datetime | None = None
 
 
 def get_matcher() -> Matcher:
@@ -116,6 +126,29 @@ def write_snapshot() -> int:
         state = _write_snapshot(key, _from_database(model, skill_ids, skills, needs_cert,
                                                     artefact.key(skills)))
     return state.matcher.base.n
+
+
+def refresh_snapshot() -> int | None:
+    """Write the snapshot anew when it has fallen behind the database by more than half of
+    ``OVERLAY_MAX`` volunteers (``tick``): a worker whose overlay outgrows ``OVERLAY_MAX``
+    then maps the newer one in a second or two, instead of reading the whole registry from
+    the database in the middle of a request. The volunteers written, or None when the
+    snapshot is recent enough, or there is none to keep up (``MATCH_SNAPSHOT`` off, or not
+    written yet: the service writes it as it starts)."""
+    if not current_app.config.get("MATCH_SNAPSHOT", True):
+        return None
+    meta = snapshot.current_meta(_db_key())
+    if meta is None:
+        return None
+    since = _from_iso(meta.get("base_mark"))
+    behind = records.profile_count() if since is None else \
+        records.changed_count(since, _from_iso(meta.get("built_at")))
+    if behind <= OVERLAY_MAX // 2:
+        return None
+    try:
+        return write_snapshot()
+    except MatcherUnavailable:  # no model for this taxonomy yet: the workers wait for it too
+        return None
 
 
 def forget() -> None:
@@ -254,24 +287,41 @@ def _refresh(state: _State) -> _State:
             return _build(state)
     if (mark, invited, deleted) == state.seen:
         return state
-    if records.changed_count(state.base_mark, state.built_at) > OVERLAY_MAX:
-        return _build(state)
-    found, changed = records.read(skill_ids, needs_cert, since=state.base_mark,
-                                  invited_since=state.built_at, **_options())
+    return _read_changes(state, skill_ids, skills, needs_cert, (mark, invited, deleted))
+
+
+def _read_changes(state: _State, skill_ids, skills, needs_cert, seen: tuple) -> _State:
+    """Merge the volunteers changed since the last read into the overlay, and mask their old
+    rows in the big index; the first read after a build (or a fade) reads all changed since
+    the build. Too many changes: a rebuild (a newer snapshot, else the database)."""
+    read_at = utcnow()
+    if state.read_at is None:
+        if records.changed_count(state.base_mark, state.built_at) > OVERLAY_MAX:
+            return _build(state)
+        since, invited_since, overlay = state.base_mark, state.built_at, {}
+        active = np.ones(state.matcher.base.n, dtype=bool)
+    else:
+        back = state.read_at - timedelta(seconds=READ_OVERLAP)
+        since, overlay = max(state.base_mark, back), dict(state.overlay)
+        invited_since = back if state.built_at is None else max(state.built_at, back)
+        active = state.matcher.base.active.copy()
+    found, changed = records.read(skill_ids, needs_cert, since=since,
+                                  invited_since=invited_since, **_options())
     if state.built_at is not None:  # deleted accounts: their profiles are gone
         changed |= set(records.deleted_since(state.built_at))
-    if len(changed) > OVERLAY_MAX:
-        return _build(state)
     base = state.matcher.base
-    active = np.ones(base.n, dtype=bool)
     for uid in changed:
+        overlay.pop(uid, None)
         row = base.row_of.get(uid)
         if row is not None:
             active[row] = False
     records.soft_skills(found, skills)
-    state.matcher = _swapped(state.matcher, VolunteerIndex(found, len(skills), trees=False),
-                             active=active)
-    state.seen = (mark, invited, deleted)
+    overlay.update((r.user_id, r) for r in found)
+    if len(overlay) > OVERLAY_MAX:  # scanned in full at every match
+        return _build(state)
+    state.matcher = _swapped(state.matcher, VolunteerIndex(list(overlay.values()), len(skills),
+                                                           trees=False), active=active)
+    state.overlay, state.read_at, state.seen = overlay, read_at, seen
     return state
 
 
@@ -325,4 +375,4 @@ def _fade(state: _State) -> None:
         if row is not None:
             columns["asked_lately"][row], columns["week"][row] = lately, week
     state.matcher = _swapped(state.matcher, **columns)
-    state.seen = None  # the overlay's volunteers are read again at the next refresh
+    state.seen = state.read_at = None  # the overlay's volunteers are read again next time
