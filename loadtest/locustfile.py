@@ -180,17 +180,27 @@ class Leader(Base):
 
 
 class Volunteer(Base):
-    """A volunteer with a task waiting: they answer it, then look at their tasks and record."""
+    """A volunteer with a task waiting: they answer it, then look at their tasks and record.
+    Once they have answered, another volunteer with a task waiting may take their place (a
+    new sign-in), so that answers are many enough for their percentiles to mean something."""
 
     weight = 4
+    HAND_OVER = 0.3  # chance, at each look at the tasks once answered, that the next one comes
 
     def on_start(self):
-        self.n = next(_volunteers) % max(OPEN_TASKS, 1)
+        self.become_next()
+
+    def become_next(self):
+        self.client.cookies.clear()
+        n = next(_volunteers)
+        waiting = TOKENS.get("volunteers")
         self.answered = False
-        self.login(phone("15", self.n))
+        self.login(waiting[n % len(waiting)] if waiting else phone("15", n % OPEN_TASKS))
 
     @task(3)
     def my_tasks(self):
+        if self.answered and random.random() < self.HAND_OVER:
+            self.become_next()
         resp = self.get("/tasks/", "page: /tasks/")
         links = TASK_LINK.findall(resp.text or "")
         if not links:

@@ -106,7 +106,9 @@ import sqlalchemy as sa
 from volunteer import create_app
 from volunteer.auth.services import create_token
 from volunteer.auth.models import User
+from volunteer.common import utcnow
 from volunteer.extensions import db
+from volunteer.invitations.models import Invitation, InvitationStatus
 from volunteer.issues.models import Issue, OPEN_STATUSES
 work = sys.argv[1]
 app = create_app()
@@ -121,7 +123,13 @@ with app.app_context():
             Issue.grid_id == grid, Issue.status.in_(OPEN_STATUSES)).limit(10)).all()
         leaders.append({"token": create_token(user, "loadtest"), "issues": list(issues)})
     db.session.commit()
-    json.dump({"leaders": leaders}, open(f"{work}/tokens.json", "w"))
+    # Volunteers with a task still waiting for their answer (an earlier run answered some).
+    waiting = db.session.scalars(
+        db.select(User.phone).join(Invitation, Invitation.volunteer_id == User.id)
+        .where(Invitation.status == InvitationStatus.invited,
+               Invitation.expires_at > utcnow())
+        .order_by(Invitation.id).limit(2000)).all()
+    json.dump({"leaders": leaders, "volunteers": waiting}, open(f"{work}/tokens.json", "w"))
 img = Image.new("RGB", (1200, 900), (120, 160, 200))
 buf = BytesIO()
 img.save(buf, "JPEG", quality=85)
