@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from volunteer import policy
 from volunteer.auth.models import User
-from volunteer.demo.city import city_phone
 from volunteer.common import utcnow
+from volunteer.demo.city import city_phone
 from volunteer.extensions import db
 from volunteer.hours.models import ServiceHours
 from volunteer.invitations.models import Invitation
