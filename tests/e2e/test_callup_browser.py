@@ -48,6 +48,10 @@ def test_call_up_answer_check_in_live(live_server, browser, page, factory):
         vp.wait_for_url(f"{live_server}/callups/{callup.id}/answer",
                         wait_until="domcontentloaded")
         vp.locator("[data-testid=coming]").first.click()
+        # The button shows while the page is still parsed; its script (which asks for the
+        # position before sending) runs at the end: wait for it, as a thumb would.
+        expect(vp.locator("[data-testid=checkin]")).to_be_visible()
+        vp.wait_for_load_state("load")
         vp.locator("[data-testid=checkin]").click()
         expect(vp.locator("[data-testid=checkout]")).to_be_visible()
         assert vp.evaluate("document.documentElement.scrollWidth") <= 360
