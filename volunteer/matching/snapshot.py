@@ -87,27 +87,30 @@ def _clean(root: Path, current: str) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def current_meta(db_key: str) -> dict | None:
-    """The current snapshot's meta (its marks, taxonomy key, size), without mapping it; None
-    when there is none."""
+def _current(db_key: str) -> tuple[Path, dict] | None:
+    """The current snapshot's folder and meta; None when there is none (or it is unreadable)."""
     root = directory(db_key)
     try:
         stamp = json.loads((root / "current.json").read_text(encoding="utf-8"))["stamp"]
-        return json.loads((root / stamp / "meta.json").read_text(encoding="utf-8"))
+        return root / stamp, json.loads((root / stamp / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError):
         return None
+
+
+def current_meta(db_key: str) -> dict | None:
+    """The current snapshot's meta (its marks, taxonomy key, size), without mapping it; None
+    when there is none."""
+    found = _current(db_key)
+    return found[1] if found is not None else None
 
 
 def read(db_key: str, taxonomy_key: str) -> tuple[VolunteerIndex, dict, np.ndarray] | None:
     """The current snapshot as an index (mapped, trees built here), its meta and the user ids
     it read; None when there is none, or it was made for another taxonomy or format."""
-    root = directory(db_key)
-    try:
-        stamp = json.loads((root / "current.json").read_text(encoding="utf-8"))["stamp"]
-        path = root / stamp
-        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, KeyError):
+    found = _current(db_key)
+    if found is None:
         return None
+    path, meta = found
     if meta.get("format") != FORMAT or meta.get("taxonomy_key") != taxonomy_key:
         return None
     try:
